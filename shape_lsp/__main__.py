@@ -1,0 +1,5 @@
+"""`python -m shape_lsp` runs the CLI."""
+
+from shape_lsp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""The analysis core: parse -> resolve names -> evaluate -> interpret shapes -> findings.
+
+Pure Python: imports neither torch nor the LSP stack (a test enforces it).
+"""
+
+from shape_lsp.core.types import (
+    AnalysisResult,
+    Finding,
+    Fix,
+    ModelCall,
+    ModelSummary,
+    Related,
+    Severity,
+    ShapeFact,
+    Span,
+    SummaryRow,
+    TextEdit,
+)
+
+__all__ = [
+    "AnalysisResult",
+    "Finding",
+    "Fix",
+    "ModelCall",
+    "ModelSummary",
+    "Related",
+    "Severity",
+    "ShapeFact",
+    "Span",
+    "SummaryRow",
+    "TextEdit",
+]

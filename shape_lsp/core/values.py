@@ -1,0 +1,103 @@
+"""Abstract values the interpreter computes: tensors, layers, modules, containers, constants.
+
+Plain Python values stand for themselves: int, float, str, bool, None, and tuples of values.
+Symbolic sizes are `shapes.Expr`; anything unknown is `shapes.UNKNOWN`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from shape_lsp.core.shapes import UNKNOWN, Dim, Expr, Shape, Unknown, render_shape
+
+if TYPE_CHECKING:
+    from shape_lsp.core.rules.base import LayerRule
+    from shape_lsp.core.types import Span
+
+TRACE_LIMIT = 10
+
+Value = Any
+"""Any abstract value (typed loosely on purpose: Python values flow through unchanged)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """A tensor (or NumPy array) with a shape (None: unknown rank) and a dtype (None: unknown)."""
+
+    shape: Shape | None
+    dtype: str | None = "float32"
+    numpy: bool = False
+    trace: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def rank(self) -> int | None:
+        """The number of dimensions, when known."""
+        return None if self.shape is None else len(self.shape)
+
+    def with_shape(self, shape: Shape | None, step: str | None = None) -> Tensor:
+        """A copy with a new shape, the step appended to the trace."""
+        trace = self.trace if step is None else (*self.trace, step)[-TRACE_LIMIT:]
+        return replace(self, shape=shape, trace=trace)
+
+    def with_dtype(self, dtype: str | None) -> Tensor:
+        """A copy with another dtype."""
+        return replace(self, dtype=dtype)
+
+    def describe(self) -> str:
+        """`(B, 3, 32, 32) float32`."""
+        text = render_shape(self.shape)
+        return f"{text} {self.dtype}" if self.dtype else text
+
+    def same_as(self, other: object) -> bool:
+        """Shape and dtype identical (used to join branches)."""
+        return (
+            isinstance(other, Tensor)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.numpy == other.numpy
+        )
+
+
+def unknown_tensor(dtype: str | None = None) -> Tensor:
+    """A tensor of unknown rank."""
+    return Tensor(None, dtype)
+
+
+@dataclass(frozen=True)
+class Qual:
+    """A reference to an external qualified name, e.g. `torch.nn.Conv2d` (canonical form)."""
+
+    name: str
+
+
+@dataclass(eq=False)
+class LayerValue:
+    """A constructed library layer (nn.Conv2d(...), keras Dense(...)) with bound arguments."""
+
+    rule: LayerRule
+    args: dict[str, Value]
+    span: Span | None
+    path: str = ""
+    dtype: str = "float32"
+    node: object = None
+    chunk: object = None
+
+    @property
+    def type_name(self) -> str:
+        """Short class name, e.g. `Conv2d`."""
+        return self.rule.names[0].rsplit(".", 1)[-1]
+
+
+def as_dim(v: Value) -> Dim:
+    """Interpret a value as a dimension size: int / Expr, else UNKNOWN."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int | Expr):
+        return v
+    return UNKNOWN
+
+
+def is_unknown(v: Value) -> bool:
+    """True for the UNKNOWN sentinel."""
+    return isinstance(v, Unknown)
