@@ -126,7 +126,15 @@ class SummaryRow:
 
 @dataclass(frozen=True)
 class ModelSummary:
-    """A model found in the file, its call trace and its static summary table."""
+    """A model found in the file, its call trace and its static summary table.
+
+    kind: "class" (an nn.Module / keras.Model subclass) or "sequential" (a module-level
+    container). input_source: "example" (a call in the file), "config", "annotation"
+    (jaxtyping), "comment" (`# shape:`), or "symbolic" (from the first layer).
+    ctor: the source text that builds the model as the file's example does
+    (e.g. `Net(num_classes=10)`), for the verifier; variable: the module-level name
+    holding a Sequential model.
+    """
 
     name: str
     span: Span
@@ -137,6 +145,11 @@ class ModelSummary:
     calls: tuple[ModelCall, ...] = ()
     rows: tuple[SummaryRow, ...] = ()
     total_params: int | None = None
+    input_shapes: tuple[tuple[int | str, ...] | None, ...] = ()
+    input_dtypes: tuple[str | None, ...] = ()
+    ctor: str | None = None
+    variable: str | None = None
+    framework: str = "torch"
 
 
 @dataclass(frozen=True)

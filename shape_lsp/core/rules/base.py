@@ -381,6 +381,25 @@ def norm_dim(c: RuleCall, dim: Value, rank: int, what: str = "dim") -> int | Non
     return dim % rank if rank else 0
 
 
+DTYPE_ALIASES = {
+    "float": "float32", "float32": "float32", "float64": "float64", "double": "float64",
+    "half": "float16", "float16": "float16", "bfloat16": "bfloat16",
+    "int": "int32", "int32": "int32", "int64": "int64", "long": "int64", "int16": "int16",
+    "int8": "int8", "uint8": "uint8", "bool": "bool", "bool_": "bool",
+    "complex64": "complex64", "complex128": "complex128",
+}
+
+
+def dtype_of(v: Value) -> str | None:
+    """The dtype named by a value: Qual("torch.float64"), Qual("numpy.float32"), "float32"."""
+    from shape_lsp.core.values import Qual
+
+    name = v.name.rsplit(".", 1)[-1] if isinstance(v, Qual) else v if isinstance(v, str) else None
+    if name == "float" and isinstance(v, Qual) and v.name == "builtins.float":
+        return "float64"
+    return DTYPE_ALIASES.get(name) if name else None
+
+
 def unknown_like(x: Tensor | None) -> Tensor:
     """An unknown-shaped tensor keeping x's dtype."""
     return Tensor(None, x.dtype if x is not None else None)

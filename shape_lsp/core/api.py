@@ -1,0 +1,74 @@
+"""The core's entry point: `analyze(source, path, settings) -> AnalysisResult`.
+
+`Analyzer` keeps the parse cache (per top-level chunk) between calls; the CLI uses one for
+a run and the server one for its lifetime. Nothing here imports torch or the LSP stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+
+from shape_lsp.core.config import Settings
+from shape_lsp.core.parse import ParseCache, parse_file
+from shape_lsp.core.types import AnalysisResult, Finding, Span
+
+log = logging.getLogger(__name__)
+
+_SUPPRESS = re.compile(r"#\s*shape:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s]+)\])?")
+
+
+class Analyzer:
+    """Analyses files, reusing parsed chunks across calls (and across files)."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self.cache = ParseCache(cache_size)
+
+    def analyze(
+        self, source: str, path: str = "<string>", settings: Settings | None = None
+    ) -> AnalysisResult:
+        """Analyse one file's text; never raises for bad input."""
+        from shape_lsp.core.interpret import run_file
+
+        settings = settings or Settings()
+        parsed = parse_file(source, self.cache)
+        findings: list[Finding] = [
+            Finding(
+                "SH001",
+                settings.severity_of("SH001"),
+                Span(p.line, p.col, p.line, p.col + 1),
+                f"syntax error: {p.message}",
+            )
+            for p in parsed.problems
+        ]
+        result = run_file(parsed, path, settings)
+        findings.extend(result.findings)
+        kept = tuple(
+            replace(f, severity=settings.severity_of(f.code)) if f.code in settings.severity else f
+            for f in findings
+            if settings.enabled(f.code) and not _suppressed(f, parsed.lines)
+        )
+        return replace(result, path=path, findings=kept, parsed=not parsed.problems)
+
+
+def _suppressed(f: Finding, lines: list[str]) -> bool:
+    """`# shape: ignore` or `# shape: ignore[SH101, ...]` on the finding's first line."""
+    if not 0 <= f.span.start_line < len(lines):
+        return False
+    m = _SUPPRESS.search(lines[f.span.start_line])
+    if m is None:
+        return False
+    codes = m.group("codes")
+    return codes is None or f.code in {c.strip().upper() for c in codes.split(",")}
+
+
+_default: Analyzer | None = None
+
+
+def analyze(source: str, path: str = "<string>", settings: Settings | None = None) -> AnalysisResult:
+    """Analyse with a process-wide Analyzer."""
+    global _default  # noqa: PLW0603 - one lazily built cache per process
+    if _default is None:
+        _default = Analyzer()
+    return _default.analyze(source, path, settings)

@@ -1,0 +1,199 @@
+"""Parse a file as independent top-level chunks with libcst, each cached by its text.
+
+A file is split at lines that start a new top-level statement. Each chunk is parsed on its
+own, so an edit re-parses only the chunk it touches, and a syntax error in one chunk leaves
+the others analysable. Positions are computed per chunk and only when asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from shape_lsp.core.types import Span
+
+_CONTINUATION = re.compile(r"(else|elif|except|finally|case)\b")
+_TRIPLE = re.compile(r'"""|\'\'\'')
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Where and why a chunk does not parse (0-based line and column in the file)."""
+
+    line: int
+    col: int
+    message: str
+
+
+@dataclass(eq=False)
+class ParsedChunk:
+    """A chunk's parse (text-keyed, shared between files and versions)."""
+
+    text: str
+    module: cst.Module | None
+    error: tuple[int, int, str] | None  # chunk-relative 0-based line, col, message
+    _positions: dict[cst.CSTNode, CodeRange] | None = field(default=None, repr=False)
+
+    def positions(self) -> dict[cst.CSTNode, CodeRange]:
+        """Node -> range within the chunk (1-based lines), computed once per chunk text."""
+        if self._positions is None:
+            assert self.module is not None
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = dict(wrapper.resolve(PositionProvider))
+        return self._positions
+
+
+@dataclass(eq=False)
+class Chunk:
+    """A parsed chunk placed in a file at `start_line` (0-based)."""
+
+    parsed: ParsedChunk
+    start_line: int
+
+    @property
+    def module(self) -> cst.Module | None:
+        """The chunk's libcst module, None when it does not parse."""
+        return self.parsed.module
+
+    @property
+    def text(self) -> str:
+        """The chunk's source text."""
+        return self.parsed.text
+
+    def span(self, node: cst.CSTNode) -> Span | None:
+        """The node's span in the file (None when the node is not in this chunk)."""
+        r = self.parsed.positions().get(node)
+        if r is None:
+            return None
+        off = self.start_line - 1
+        return Span(r.start.line + off, r.start.column, r.end.line + off, r.end.column)
+
+
+class ParseCache:
+    """Chunk text -> ParsedChunk, bounded LRU."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._items: OrderedDict[str, ParsedChunk] = OrderedDict()
+        self._size = size
+
+    def get(self, text: str) -> ParsedChunk:
+        """The parse of `text`, from cache or fresh."""
+        hit = self._items.get(text)
+        if hit is not None:
+            self._items.move_to_end(text)
+            return hit
+        parsed = _parse(text)
+        self._items[text] = parsed
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return parsed
+
+
+def _parse(text: str) -> ParsedChunk:
+    try:
+        return ParsedChunk(text, cst.parse_module(text), None)
+    except cst.ParserSyntaxError as e:
+        msg = e.message.strip().splitlines()[0] if e.message else "invalid syntax"
+        return ParsedChunk(text, None, (max(e.raw_line - 1, 0), max(e.raw_column, 0), msg))
+    except (RecursionError, MemoryError, ValueError) as e:
+        return ParsedChunk(text, None, (0, 0, f"cannot parse: {type(e).__name__}"))
+
+
+def split_lines(source: str) -> list[str]:
+    """Lines with their endings (\\n, \\r\\n or \\r)."""
+    return source.splitlines(keepends=True)
+
+
+def chunk_boundaries(lines: list[str]) -> list[int]:
+    """0-based start lines of top-level statements (a cheap scan; parsing corrects it)."""
+    starts = [0]
+    depth = 0
+    in_triple: str | None = None
+    prev_decorator = False
+    prev_backslash = False
+    for i, line in enumerate(lines):
+        stripped = line.rstrip("\r\n")
+        top = (
+            i > 0
+            and depth == 0
+            and in_triple is None
+            and not prev_backslash
+            and not prev_decorator
+            and stripped[:1] not in ("", " ", "\t", "#", ")", "]", "}", "\f")
+            and not _CONTINUATION.match(stripped)
+        )
+        if top:
+            starts.append(i)
+        if stripped[:1] not in (" ", "\t") and stripped.strip():
+            prev_decorator = stripped.startswith("@") and depth == 0 and in_triple is None
+        in_triple, depth = _scan(stripped, in_triple, depth)
+        prev_backslash = stripped.endswith("\\")
+    return starts
+
+
+def _scan(line: str, in_triple: str | None, depth: int) -> tuple[str | None, int]:
+    """Track open triple-quoted strings and bracket depth across one line (approximate)."""
+    i, n = 0, len(line)
+    while i < n:
+        if in_triple is not None:
+            j = line.find(in_triple, i)
+            if j < 0:
+                return in_triple, depth
+            in_triple, i = None, j + 3
+            continue
+        ch = line[i]
+        if ch == "#":
+            break
+        if ch in "\"'":
+            if line.startswith(ch * 3, i):
+                in_triple, i = ch * 3, i + 3
+                continue
+            j = i + 1
+            while j < n and line[j] != ch:
+                j += 2 if line[j] == "\\" else 1
+            i = j + 1
+            continue
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return in_triple, depth
+
+
+@dataclass
+class ParsedFile:
+    """A file as chunks, plus the syntax problems of chunks that do not parse."""
+
+    chunks: list[Chunk]
+    problems: list[SyntaxProblem]
+    lines: list[str]
+
+
+def parse_file(source: str, cache: ParseCache) -> ParsedFile:
+    """Split and parse; a chunk that fails is retried merged with its successor once."""
+    lines = split_lines(source)
+    starts = chunk_boundaries(lines)
+    bounds = [*starts, len(lines)]
+    chunks: list[Chunk] = []
+    problems: list[SyntaxProblem] = []
+    i = 0
+    while i < len(starts):
+        a, b = bounds[i], bounds[i + 1]
+        parsed = cache.get("".join(lines[a:b]))
+        if parsed.module is None and i + 1 < len(starts):
+            merged = cache.get("".join(lines[a : bounds[i + 2]]))
+            if merged.module is not None:
+                chunks.append(Chunk(merged, a))
+                i += 2
+                continue
+        chunks.append(Chunk(parsed, a))
+        if parsed.error is not None:
+            line, col, msg = parsed.error
+            problems.append(SyntaxProblem(a + line, col, msg))
+        i += 1
+    return ParsedFile(chunks, problems, lines)
