@@ -97,10 +97,23 @@ def _parse(text: str) -> ParsedChunk:
     try:
         return ParsedChunk(text, cst.parse_module(text), None)
     except cst.ParserSyntaxError as e:
-        msg = e.message.strip().splitlines()[0] if e.message else "invalid syntax"
-        return ParsedChunk(text, None, (max(e.raw_line - 1, 0), max(e.raw_column, 0), msg))
+        return ParsedChunk(text, None, _describe_error(text, e))
     except (RecursionError, MemoryError, ValueError) as e:
         return ParsedChunk(text, None, (0, 0, f"cannot parse: {type(e).__name__}"))
+
+
+def _describe_error(text: str, e: cst.ParserSyntaxError) -> tuple[int, int, str]:
+    """Python's own message and place when it has one (clearer than the parser's)."""
+    last = max(text.count("\n") - 1, 0)
+    try:
+        compile(text, "<chunk>", "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+    except SyntaxError as se:
+        line = min(max((se.lineno or 1) - 1, 0), last)
+        return line, max((se.offset or 1) - 1, 0), se.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    msg = e.message.strip().splitlines()[0] if e.message else "invalid syntax"
+    return min(max(e.raw_line - 1, 0), last), max(e.raw_column, 0), msg
 
 
 def split_lines(source: str) -> list[str]:
