@@ -11,6 +11,7 @@ from shape_lsp.core.rules.base import (
     bad,
     fmt,
     fmt_shape,
+    function,
     layer,
     ok,
     unknown_like,
@@ -143,3 +144,27 @@ _register(3, [
     ok("nn.Conv3d(2, 4, 3, stride=2)", (1, 2, 9, 10, 11)),
     bad("nn.Conv3d(2, 4, 3)", (1, 3, 9, 9, 9), "SH102"),
 ])
+
+
+def _functional_conv(n: int, c: RuleCall) -> Value:
+    """F.conv{n}d(input, weight, bias, stride, padding, dilation, groups); weight (out, in/g, *k)."""
+    x, w = c.args.tensor("input"), c.args.tensor("weight")
+    if w is None or w.shape is None:
+        return unknown_like(x)
+    if len(w.shape) != n + 2:
+        c.fail("SH109", f"conv{n}d expects a {n + 2}D weight, got {fmt_shape(w.shape)}")
+    g = c.args.dim("groups")
+    a = c.args.values
+    a["in_channels"] = S.mul(w.shape[1], g)
+    a["out_channels"] = w.shape[0]
+    a["kernel_size"] = tuple(w.shape[2:])
+    c.inputs = (x,)
+    return conv_forward(n, c)
+
+
+for _n in (1, 2, 3):
+    function(
+        f"torch.nn.functional.conv{_n}d",
+        f"torch.conv{_n}d",
+        sig="input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1",
+    )(lambda c, n=_n: _functional_conv(n, c))
