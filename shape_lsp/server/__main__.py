@@ -1,0 +1,7 @@
+"""`python -m shape_lsp.server` runs the language server (same options as `shape-lsp serve`)."""
+
+import sys
+
+from shape_lsp.server import main
+
+raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,165 @@
+"""The server object: shared state, client logging, error reporting, feature registration."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from shape_lsp import __version__
+from shape_lsp.server.analysis import Engine, schedule
+from shape_lsp.server.documents import DocState
+from shape_lsp.server.settings import SettingsStore
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOG_REPEAT_S = 30.0
+
+
+class ShapeServer(LanguageServer):
+    """pygls server holding the open documents, settings and the analysis engine."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "shape-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+        )
+        self.docs: dict[str, DocState] = {}
+        self.engine = Engine()
+        self.settings = SettingsStore(lambda m: self.log_client(m, lsp.MessageType.Warning))
+        self.pull_diagnostics = False
+        self.config_pull = False
+        self.encoding = "utf-16"
+        self._config_ready: asyncio.Event | None = None
+        self._logged: dict[str, float] = {}
+        self._refresh_pending = False
+        self._dependents_task: asyncio.Task[None] | None = None
+        self._changed_modules: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @property
+    def config_ready(self) -> asyncio.Event:
+        """Set once client settings are known (or given up on)."""
+        if self._config_ready is None:
+            self._config_ready = asyncio.Event()
+        return self._config_ready
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log handler failures (and tell the client's log, rate-limited); never pop up."""
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+        self.log_client(f"shape-lsp error: {error}", lsp.MessageType.Error)
+
+    def log_client(self, message: str, level: lsp.MessageType = lsp.MessageType.Warning) -> None:
+        """window/logMessage, the same text at most once per LOG_REPEAT_S; safe off-loop."""
+        now = time.monotonic()
+        if now - self._logged.get(message, -1e9) < LOG_REPEAT_S:
+            return
+        self._logged[message] = now
+        try:
+            self.window_log_message(lsp.LogMessageParams(type=level, message=message))
+        except Exception:  # no transport yet / closed
+            log.debug("could not send log message", exc_info=True)
+
+    def guarded(self, feature: str, default: Callable[[], Any]) -> Callable[[F], F]:
+        """Wrap a handler so a failure is logged and answered with `default()`."""
+
+        def deco(fn: F) -> F:
+            if asyncio.iscoroutinefunction(fn):
+
+                @functools.wraps(fn)
+                async def awrapper(*args: Any, **kwargs: Any) -> Any:
+                    try:
+                        return await fn(*args, **kwargs)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as e:
+                        self._feature_failed(feature, e)
+                        return default()
+
+                return awrapper  # type: ignore[return-value]
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return fn(*args, **kwargs)
+                except Exception as e:
+                    self._feature_failed(feature, e)
+                    return default()
+
+            return wrapper  # type: ignore[return-value]
+
+        return deco
+
+    def _feature_failed(self, feature: str, e: Exception) -> None:
+        log.exception("%s failed", feature)
+        self.log_client(
+            f"shape-lsp: {feature} failed: {type(e).__name__}: {e}", lsp.MessageType.Error
+        )
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Start a background task on the loop, keeping a reference until it finishes."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- documents ----------------------------------------------------------------------
+
+    def analyse(self, uri: str, *, force: bool = False) -> None:
+        """Schedule analysis of an open document."""
+        state = self.docs.get(uri)
+        if state is not None:
+            schedule(self, state, force=force)
+
+    def reanalyse_all(self) -> None:
+        """Re-analyse every open document (settings changed)."""
+        for uri in list(self.docs):
+            self.analyse(uri, force=True)
+
+    def request_refresh(self) -> None:
+        """Ask a pulling client to re-pull diagnostics (coalesced per loop iteration)."""
+        if not self.pull_diagnostics or self._refresh_pending:
+            return
+        ws = self.client_capabilities.workspace
+        if not (ws and ws.diagnostics and ws.diagnostics.refresh_support):
+            return
+        self._refresh_pending = True
+
+        def send() -> None:
+            self._refresh_pending = False
+            self.workspace_diagnostic_refresh(None)
+
+        asyncio.get_running_loop().call_soon(send)
+
+    def on_analysed(self, state: DocState) -> None:
+        """A new version was analysed: re-analyse open documents that import it (debounced)."""
+        from shape_lsp.server import sync
+
+        sync.dependents_changed(self, state)
+
+
+def build_server() -> ShapeServer:
+    """A server with every feature registered."""
+    from shape_lsp.server import (
+        actions,
+        commands,
+        configuration,
+        hover,
+        inlay,
+        lens,
+        sync,
+    )
+
+    server = ShapeServer()
+    for module in (configuration, sync, hover, inlay, actions, lens, commands):
+        module.register(server)
+    return server
