@@ -44,14 +44,20 @@ export function allowCommand(command: string, isTrusted: boolean): { ok: true } 
   return { ok: true };
 }
 
-/** A one-line description of a verify result object for a notification. */
+/** A one-line description of a verify result (`{status, message, model, findings}`). */
 export function describeVerifyResult(result: unknown): { ok: boolean; text: string } {
   if (result === null || result === undefined) return { ok: true, text: "Shape LSP: verify finished." };
   if (typeof result === "string") return { ok: true, text: `Shape LSP: ${result}` };
   if (typeof result !== "object") return { ok: true, text: `Shape LSP: verify returned ${String(result)}` };
   const r = result as Record<string, unknown>;
-  const okField = r.ok ?? r.success ?? r.passed;
-  const ok = typeof okField === "boolean" ? okField : !(r.error || (Array.isArray(r.mismatches) && r.mismatches.length));
-  const msg = [r.message, r.summary, r.error].find((v) => typeof v === "string" && v.length > 0) as string | undefined;
-  return { ok, text: `Shape LSP: ${msg ?? (ok ? "verify passed." : "verify found problems (see Problems).")}` };
+  let ok: boolean;
+  if (typeof r.status === "string") ok = ["ok", "pass", "passed", "verified"].includes(r.status.toLowerCase());
+  else if (typeof r.ok === "boolean") ok = r.ok;
+  else ok = !r.error;
+  const findings = Array.isArray(r.findings) ? r.findings.length : 0;
+  const msg = [r.message, r.error].find((v) => typeof v === "string" && v.length > 0) as string | undefined;
+  const who = typeof r.model === "string" && r.model ? `${r.model}: ` : "";
+  const status = typeof r.status === "string" ? r.status : ok ? "ok" : "failed";
+  const tail = findings ? ` (${findings} finding${findings === 1 ? "" : "s"} in Problems)` : "";
+  return { ok, text: `Shape LSP: verify ${who}${msg ?? status}${tail}` };
 }

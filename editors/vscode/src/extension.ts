@@ -282,10 +282,10 @@ async function summaryCommand(): Promise<void> {
     void vscode.window.showErrorMessage(`Shape LSP: summary failed: ${String(e)}`);
     return;
   }
-  const r = (result ?? {}) as { markdown?: string; text?: string };
-  const content = r.markdown ?? r.text;
+  const r = (result ?? {}) as { markdown?: string; text?: string; error?: string };
+  const content = r.markdown || r.text;
   if (!content) {
-    void vscode.window.showInformationMessage("Shape LSP: no model summary for this file.");
+    void vscode.window.showInformationMessage(`Shape LSP: no model summary${r.error ? ` (${r.error})` : " for this file"}.`);
     return;
   }
   const doc = await vscode.workspace.openTextDocument({ language: "markdown", content });

@@ -24,18 +24,23 @@ export const DEFAULT_SYMBOLS: Record<string, string> = {
   time: "T",
 };
 
+/**
+ * What the server gets. Only settings the user set explicitly are sent: the server layers the
+ * client's settings over `[tool.shape-lsp]` in pyproject.toml, so sending defaults would hide
+ * the project's own configuration.
+ */
 export interface ServerSettings {
-  inlayHints: boolean;
-  debounceMs: number;
-  ignore: string[];
-  severity: Record<string, Level>;
-  symbols: Record<string, string>;
-  inputShapes: Record<string, (number | string)[][]>;
-  verify: {
+  inlayHints?: boolean;
+  debounceMs?: number;
+  ignore?: string[];
+  severity?: Record<string, Level>;
+  symbols?: Record<string, string>;
+  inputShapes?: Record<string, (number | string)[][]>;
+  verify?: {
     python?: string;
-    device: string;
-    timeout: number;
-    dims: Record<string, number>;
+    device?: string;
+    timeout?: number;
+    dims?: Record<string, number>;
   };
 }
 
@@ -54,42 +59,42 @@ function dimList(v: unknown): (number | string)[] | undefined {
   return v as (number | string)[];
 }
 
+/** Whether the user set `key` anywhere (user, workspace, folder, language scope). */
+export function isSet(cfg: ConfigLike, key: string): boolean {
+  if (!cfg.inspect) return cfg.get(key) !== undefined;
+  const i = cfg.inspect<unknown>(key) as Record<string, unknown> | undefined;
+  if (!i) return false;
+  return Object.entries(i).some(([k, v]) => k !== "key" && k !== "defaultValue" && !k.startsWith("defaultLanguage") && v !== undefined);
+}
+
 /**
- * The server settings from a `shape-lsp` configuration. Values the server would reject are
- * dropped here (the server falls back to its defaults), so a typo in settings.json never
- * stops the server from starting.
+ * The server settings from a `shape-lsp` configuration: the explicitly set keys, camelCase, with
+ * the verify.* keys nested. Values the server would reject are dropped here (the server falls back
+ * to pyproject or its defaults), so a typo in settings.json never stops the server.
  */
 export function toServerSettings(cfg: ConfigLike, expand: (p: string) => string = (p) => p): ServerSettings {
-  const inlay = cfg.get<unknown>("inlayHints");
-  const debounce = cfg.get<unknown>("debounceMs");
-  const ignore = cfg.get<unknown>("ignore");
-  const severity = cfg.get<unknown>("severity");
-  const symbols = cfg.get<unknown>("symbols");
-  const shapes = cfg.get<unknown>("inputShapes");
-  const vPython = cfg.get<unknown>("verify.python");
-  const vDevice = cfg.get<unknown>("verify.device");
-  const vTimeout = cfg.get<unknown>("verify.timeout");
-  const vDims = cfg.get<unknown>("verify.dims");
+  const get = (key: string): unknown => (isSet(cfg, key) ? cfg.get<unknown>(key) : undefined);
+  const inlay = get("inlayHints");
+  const debounce = get("debounceMs");
+  const ignore = get("ignore");
+  const severity = get("severity");
+  const symbols = get("symbols");
+  const shapes = get("inputShapes");
+  const vPython = get("verify.python");
+  const vDevice = get("verify.device");
+  const vTimeout = get("verify.timeout");
+  const vDims = get("verify.dims");
 
-  const out: ServerSettings = {
-    inlayHints: typeof inlay === "boolean" ? inlay : true,
-    debounceMs:
-      typeof debounce === "number" && Number.isFinite(debounce)
-        ? Math.min(5000, Math.max(0, Math.round(debounce)))
-        : 0,
-    ignore: Array.isArray(ignore)
-      ? [...new Set(ignore.filter((c): c is string => typeof c === "string" && CODE.test(c)).map((c) => c.toUpperCase()))]
-      : [],
-    severity: {},
-    symbols: { ...DEFAULT_SYMBOLS },
-    inputShapes: {},
-    verify: {
-      device: typeof vDevice === "string" && DEVICES.includes(vDevice) ? vDevice : "auto",
-      timeout: typeof vTimeout === "number" && vTimeout > 0 ? vTimeout : 60,
-      dims: {},
-    },
-  };
+  const out: ServerSettings = {};
+  if (typeof inlay === "boolean") out.inlayHints = inlay;
+  if (typeof debounce === "number" && Number.isFinite(debounce)) {
+    out.debounceMs = Math.min(5000, Math.max(0, Math.round(debounce)));
+  }
+  if (Array.isArray(ignore)) {
+    out.ignore = [...new Set(ignore.filter((c): c is string => typeof c === "string" && CODE.test(c)).map((c) => c.toUpperCase()))];
+  }
   if (isRecord(severity)) {
+    out.severity = {};
     for (const [code, level] of Object.entries(severity)) {
       if (CODE.test(code) && typeof level === "string" && LEVELS.includes(level.toLowerCase())) {
         out.severity[code.toUpperCase()] = level.toLowerCase() as Level;
@@ -97,6 +102,7 @@ export function toServerSettings(cfg: ConfigLike, expand: (p: string) => string 
     }
   }
   if (isRecord(symbols)) {
+    out.symbols = {};
     for (const [role, name] of Object.entries(symbols)) {
       if (role in DEFAULT_SYMBOLS && typeof name === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
         out.symbols[role] = name;
@@ -104,9 +110,10 @@ export function toServerSettings(cfg: ConfigLike, expand: (p: string) => string 
     }
   }
   if (isRecord(shapes)) {
+    out.inputShapes = {};
     for (const [model, spec] of Object.entries(shapes)) {
       const single = dimList(spec);
-      if (single && !single.some(Array.isArray)) {
+      if (single) {
         out.inputShapes[model] = [single];
       } else if (Array.isArray(spec) && spec.length > 0) {
         const lists = spec.map(dimList);
@@ -114,12 +121,17 @@ export function toServerSettings(cfg: ConfigLike, expand: (p: string) => string 
       }
     }
   }
-  if (typeof vPython === "string" && vPython.trim() !== "") out.verify.python = expand(vPython.trim());
+  const verify: NonNullable<ServerSettings["verify"]> = {};
+  if (typeof vPython === "string" && vPython.trim() !== "") verify.python = expand(vPython.trim());
+  if (typeof vDevice === "string" && DEVICES.includes(vDevice)) verify.device = vDevice;
+  if (typeof vTimeout === "number" && vTimeout > 0) verify.timeout = vTimeout;
   if (isRecord(vDims)) {
+    verify.dims = {};
     for (const [dim, n] of Object.entries(vDims)) {
-      if (typeof n === "number" && Number.isInteger(n) && n > 0) out.verify.dims[dim] = n;
+      if (typeof n === "number" && Number.isInteger(n) && n > 0) verify.dims[dim] = n;
     }
   }
+  if (Object.keys(verify).length > 0) out.verify = verify;
   return out;
 }
 

@@ -78,13 +78,20 @@ describe("allowCommand (workspace trust)", () => {
 });
 
 describe("describeVerifyResult", () => {
-  it("uses ok and message fields", () => {
-    expect(describeVerifyResult({ ok: true, message: "Net: 3 layers match" })).toEqual({ ok: true, text: "Shape LSP: Net: 3 layers match" });
-    expect(describeVerifyResult({ ok: false })).toEqual({ ok: false, text: "Shape LSP: verify found problems (see Problems)." });
+  it("reads the server's {status, message, model, findings}", () => {
+    expect(describeVerifyResult({ status: "ok", message: "2 models ran", model: "Net", findings: [] })).toEqual({
+      ok: true,
+      text: "Shape LSP: verify Net: 2 models ran",
+    });
+    expect(describeVerifyResult({ status: "mismatch", message: "", findings: [{}, {}] })).toEqual({
+      ok: false,
+      text: "Shape LSP: verify mismatch (2 findings in Problems)",
+    });
+    expect(describeVerifyResult({ status: "error", message: "document not open: x" }).ok).toBe(false);
   });
-  it("treats an error field or mismatches as failure", () => {
+  it("copes with other shapes", () => {
+    expect(describeVerifyResult({ ok: true }).ok).toBe(true);
     expect(describeVerifyResult({ error: "RuntimeError: boom" }).ok).toBe(false);
-    expect(describeVerifyResult({ mismatches: [{}] }).ok).toBe(false);
     expect(describeVerifyResult(null).ok).toBe(true);
   });
 });

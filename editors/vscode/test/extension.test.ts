@@ -9,7 +9,7 @@ let probeStderr = "";
 class FakeClient {
   started = false;
   requests: { command: string; arguments: unknown[] }[] = [];
-  reply: unknown = { ok: true, message: "Net verified" };
+  reply: unknown = { status: "ok", message: "forward ran", model: "Net", findings: [] };
   constructor(
     public id: string,
     public name: string,
@@ -87,7 +87,7 @@ describe("extension", () => {
     const c = created[0];
     expect(c.serverOptions.command).toBe("/opt/py/bin/python");
     expect(c.serverOptions.args).toEqual(["-m", "shape_lsp", "serve", "--log-file", "/tmp/l"]);
-    expect(c.clientOptions.initializationOptions).toMatchObject({ ignore: ["SH113"], inlayHints: true });
+    expect(c.clientOptions.initializationOptions).toEqual({ ignore: ["SH113"] });
     expect(JSON.stringify(c.clientOptions.initializationOptions)).not.toContain("/opt/py");
     expect(c.started).toBe(true);
   });
@@ -97,7 +97,7 @@ describe("extension", () => {
     state.activeEditor = editor(5);
     await state.commands.get("shape-lsp.verifyShapes")!();
     expect(created[0].requests).toEqual([{ command: "shape-lsp.verify", arguments: ["file:///ws/model.py", "Net"] }]);
-    expect(state.infos).toContain("Shape LSP: Net verified");
+    expect(state.infos).toContain("Shape LSP: verify Net: forward ran");
   });
 
   it("Verify shapes at module level sends only the URI", async () => {

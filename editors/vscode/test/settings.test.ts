@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SYMBOLS, needsRestart, serverArgs, toServerSettings, trustedValue, type ConfigLike } from "../src/settings";
+import { needsRestart, serverArgs, toServerSettings, trustedValue, type ConfigLike } from "../src/settings";
 
 function cfg(values: Record<string, unknown>, global: Record<string, unknown> = {}): ConfigLike {
   return {
@@ -9,16 +9,20 @@ function cfg(values: Record<string, unknown>, global: Record<string, unknown> = 
 }
 
 describe("toServerSettings", () => {
-  it("gives the server defaults for an empty configuration", () => {
-    expect(toServerSettings(cfg({}))).toEqual({
-      inlayHints: true,
-      debounceMs: 0,
-      ignore: [],
-      severity: {},
-      symbols: DEFAULT_SYMBOLS,
-      inputShapes: {},
-      verify: { device: "auto", timeout: 60, dims: {} },
-    });
+  it("sends nothing the user did not set (pyproject settings stay in force)", () => {
+    expect(toServerSettings(cfg({}))).toEqual({});
+    // A value that only comes from the contributed default is not "set".
+    const defaults: ConfigLike = {
+      get: <T>(k: string) => ({ inlayHints: true, debounceMs: 0 })[k as "inlayHints"] as T,
+      inspect: <T>(k: string) => ({ defaultValue: ({ inlayHints: true } as Record<string, unknown>)[k] as T }),
+    };
+    expect(toServerSettings(defaults)).toEqual({});
+  });
+
+  it("counts a user-level value as set", () => {
+    expect(toServerSettings(cfg({}, {}))).toEqual({});
+    const user: ConfigLike = { get: <T>() => false as T, inspect: <T>() => ({ globalValue: false as T }) };
+    expect(toServerSettings(user).inlayHints).toBe(false);
   });
 
   it("maps every server setting, camelCase, with the verify table nested", () => {
@@ -41,17 +45,15 @@ describe("toServerSettings", () => {
       debounceMs: 250,
       ignore: ["SH113", "SH114"],
       severity: { SH114: "error", SH113: "off" },
-      symbols: { ...DEFAULT_SYMBOLS, batch: "N", channels: "Ch" },
+      symbols: { batch: "N", channels: "Ch" },
       inputShapes: { Net: [[2, 3, 32, 32]], Seq: [[4, "T", 16]] },
       verify: { python: "/opt/py/bin/python", device: "meta", timeout: 5, dims: { B: 2, H: 32 } },
     });
   });
 
   it("never sends the client-only keys", () => {
-    const s = toServerSettings(cfg({ python: "/x/python", serverArgs: ["-v"], "trace.server": "verbose" }));
-    expect(Object.keys(s).sort()).toEqual(
-      ["debounceMs", "ignore", "inlayHints", "inputShapes", "severity", "symbols", "verify"].sort(),
-    );
+    const s = toServerSettings(cfg({ python: "/x/python", serverArgs: ["-v"], "trace.server": "verbose", debounceMs: 10 }));
+    expect(s).toEqual({ debounceMs: 10 });
     expect(JSON.stringify(s)).not.toContain("/x/python");
   });
 
@@ -70,13 +72,13 @@ describe("toServerSettings", () => {
         "verify.dims": { B: 0, H: 2.5, W: 8 },
       }),
     );
-    expect(s.inlayHints).toBe(true);
+    expect(s.inlayHints).toBeUndefined();
     expect(s.debounceMs).toBe(5000);
     expect(s.ignore).toEqual(["SH113"]);
     expect(s.severity).toEqual({});
-    expect(s.symbols).toEqual(DEFAULT_SYMBOLS);
+    expect(s.symbols).toEqual({});
     expect(s.inputShapes).toEqual({});
-    expect(s.verify).toEqual({ device: "auto", timeout: 60, dims: { W: 8 } });
+    expect(s.verify).toEqual({ dims: { W: 8 } });
   });
 
   it("expands the verify interpreter path", () => {
