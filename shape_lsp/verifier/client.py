@@ -1,0 +1,309 @@
+"""Run the verify agent in a subprocess and diff its runtime shapes with the static ones.
+
+Cheap to import (no torch). `run_verify` never raises: every failure is a `VerifyReport` with a
+status and a message saying what to supply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shape_lsp.core.config import Settings
+from shape_lsp.core.types import Finding, ModelSummary
+from shape_lsp.verifier import diff
+from shape_lsp.verifier.protocol import (
+    ModelRequest,
+    RuntimeErrorInfo,
+    VerifiedModel,
+    VerifyReport,
+    VerifyRequest,
+)
+
+log = logging.getLogger(__name__)
+
+AGENT = str(Path(__file__).with_name("agent.py"))
+# Load the agent by path under a private name: nothing of shape_lsp (nor its dependencies)
+# has to be importable by the user's interpreter, and no folder of ours lands on sys.path.
+_BOOTSTRAP = (
+    "import importlib.util as u,sys\n"
+    "s=u.spec_from_file_location('_shape_lsp_verify_agent',sys.argv[1])\n"
+    "m=u.module_from_spec(s);sys.modules[s.name]=m;s.loader.exec_module(m)\n"
+    "raise SystemExit(m.main())\n"
+)
+_TAIL = 4000
+_KERAS = re.compile(r"^\s*(?:import|from)\s+(?:tf_)?keras\b|tensorflow\.keras", re.M)
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+@dataclass
+class _Plan:
+    """Everything decided before spawning: the request and the static side."""
+
+    request: VerifyRequest
+    static: tuple[ModelSummary, ...]
+    source: str
+
+
+def run_verify(
+    path: str,
+    *,
+    source: str | None = None,
+    model: str | None = None,
+    input_shapes: list[tuple[int, ...]] | None = None,
+    device: str | None = None,
+    timeout: float | None = None,
+    python: str | None = None,
+    dims: dict[str, int] | None = None,
+    ctor: str | None = None,
+    settings: Settings | None = None,
+) -> VerifyReport:
+    """Run the model(s) of `path` for real and compare with the static shapes.
+
+    Arguments left None come from `settings` (verify_device / verify_timeout / verify_python /
+    verify_dims), then from the defaults: device "auto", 60 s, this interpreter.
+    """
+    settings = settings or Settings()
+    try:
+        return _run_verify(
+            path, source=source, model=model, input_shapes=input_shapes,
+            device=device or settings.verify_device,
+            timeout=timeout if timeout is not None else settings.verify_timeout,
+            python=python or settings.verify_python or sys.executable,
+            dims={**diff.DEFAULT_DIMS, **settings.verify_dims, **(dims or {})},
+            ctor=ctor, settings=settings,
+        )
+    except Exception as e:  # never raise to the caller
+        log.exception("verify failed")
+        return VerifyReport("error", message=f"verify failed: {type(e).__name__}: {e}", path=path)
+
+
+def _run_verify(path: str, *, source: str | None, model: str | None,
+                input_shapes: list[tuple[int, ...]] | None, device: str, timeout: float,
+                python: str, dims: dict[str, int], ctor: str | None,
+                settings: Settings) -> VerifyReport:
+    path = os.path.abspath(path)
+    if source is None:
+        try:
+            source = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            return VerifyReport("error", message=f"cannot read {path}: {e}", path=path)
+    plan = _plan(path, source, model=model, input_shapes=input_shapes, device=device, dims=dims,
+                 ctor=ctor, settings=settings)
+    if isinstance(plan, VerifyReport):
+        return plan
+    with tempfile.TemporaryDirectory(prefix="shape-lsp-verify-") as tmp:
+        report = _spawn(plan.request, tmp, python, timeout)
+    report.path = path
+    if report.status in ("ok", "error"):
+        findings, facts = diff.apply_diff(report.models, plan.static, source, dims=dims,
+                                          device=report.device, settings=settings)
+        report.findings = tuple(findings)
+        report.facts = tuple(facts)
+        if report.status == "ok" and any(c.agrees is False for m in report.models
+                                         for c in m.calls):
+            report.status = "mismatch"
+        summary = _summary(report)
+        if summary and summary not in report.message:
+            report.message = "; ".join(x for x in (report.message, summary) if x)
+    elif report.status in ("timeout", "crashed"):
+        report.findings = tuple(_hang_finding(report, source, settings))
+    return report
+
+
+def _plan(path: str, source: str, *, model: str | None,
+          input_shapes: list[tuple[int, ...]] | None, device: str, dims: dict[str, int],
+          ctor: str | None, settings: Settings) -> _Plan | VerifyReport:
+    static = _static_models(source, path, settings)
+    chosen = [m for m in static if model is None or model in (m.name, m.variable)]
+    ctors = diff.example_ctors(source)
+    requests: list[ModelRequest] = []
+    for m in chosen:
+        inputs: list[list[int]] | None = None
+        user = input_shapes is not None
+        if input_shapes is not None:
+            problem = _rank_problem(m, input_shapes)
+            if problem:
+                err = RuntimeErrorInfo(None, None, [], problem, "", phase="inputs")
+                return VerifyReport("error", message=problem, path=path,
+                                    models=[VerifiedModel(m.name, error=err)])
+            inputs = [list(s) for s in input_shapes]
+        elif m.input_shapes:
+            resolved = [diff.resolve_shape(s, dims) for s in m.input_shapes]
+            inputs = None if any(r is None for r in resolved) else [r for r in resolved if r]
+        requests.append(ModelRequest(
+            name=m.name, kind=m.kind, ctor=(ctor if model else None) or m.ctor or ctors.get(m.name),
+            variable=m.variable, inputs=inputs, input_dtypes=list(m.input_dtypes),
+            user_inputs=user,
+        ))
+    if not chosen and (model or input_shapes or ctor):
+        requests.append(ModelRequest(
+            name=model, ctor=ctor,
+            inputs=[list(s) for s in input_shapes] if input_shapes else None,
+            user_inputs=input_shapes is not None,
+        ))
+    if ctor and not model and requests:
+        requests[0].ctor = ctor
+    req = VerifyRequest(
+        path=path, report_path="", trace_path="", device=device,
+        keras=bool(_KERAS.search(source)), dims=dims, ctors=ctors, models=requests,
+    )
+    return _Plan(req, static, source)
+
+
+def _static_models(source: str, path: str, settings: Settings) -> tuple[ModelSummary, ...]:
+    try:
+        from shape_lsp.core.api import analyze
+
+        return analyze(source, path, settings).models
+    except Exception as e:  # the static side is optional here: verify still runs the models
+        log.warning("static analysis failed (%s: %s); verifying without static shapes",
+                    type(e).__name__, e)
+        return ()
+
+
+def _rank_problem(m: ModelSummary, shapes: list[tuple[int, ...]]) -> str:
+    known = [s for s in m.input_shapes if s is not None]
+    if not m.input_shapes or len(known) != len(m.input_shapes):
+        return ""
+    if len(shapes) != len(known):
+        return (f"{m.name} takes {len(known)} input(s) but {len(shapes)} --input-shape were "
+                "given; give one per input")
+    for i, (given, want) in enumerate(zip(shapes, known, strict=True)):
+        if len(given) != len(want):
+            return (f"--input-shape {','.join(map(str, given))} has rank {len(given)} but "
+                    f"{m.name}'s input {i + 1} has rank {len(want)} "
+                    f"({diff.render(want)})")
+    return ""
+
+
+def _spawn(req: VerifyRequest, tmp: str, python: str, timeout: float) -> VerifyReport:
+    """Start the agent in its own session; kill the whole group on timeout."""
+    req.report_path = os.path.join(tmp, "report.json")
+    req.trace_path = os.path.join(tmp, "trace.txt")
+    req.deadline = time.time() + timeout
+    out_path, err_path = os.path.join(tmp, "stdout.txt"), os.path.join(tmp, "stderr.txt")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
+    if req.keras:
+        env["KERAS_BACKEND"] = "torch"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        try:
+            proc = subprocess.Popen(
+                [python, "-c", _BOOTSTRAP, AGENT], stdin=subprocess.PIPE, stdout=out,
+                stderr=err, cwd=os.path.dirname(req.path) or None, env=env,
+                start_new_session=True,
+            )
+        except OSError as e:
+            return VerifyReport("unavailable", message=f"cannot start the verify interpreter "
+                                f"{python!r}: {e}; set verify.python / --python")
+        timed_out = False
+        try:
+            assert proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.write(req.to_json().encode())
+                proc.stdin.close()
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(proc)
+    stdout, stderr = _tail(out_path), _tail(err_path)
+    trace = _tail(req.trace_path)
+    if timed_out:
+        return VerifyReport("timeout", message=f"the verify run did not finish within "
+                            f"{timeout:g} s and was killed{_where(trace, req.path)}; raise the "
+                            "timeout (--timeout / verify.timeout) if the model is just slow",
+                            stdout=stdout, stderr=_join(stderr, trace))
+    report = _read_report(req.report_path)
+    if report is None:
+        rc = proc.returncode
+        how = (f"was killed by signal {_signal_name(-rc)}" if rc < 0
+               else f"exited with code {rc} before reporting (does the code call os._exit "
+               "or sys.exit?)")
+        return VerifyReport("crashed", message=f"the verify agent {how}{_where(trace, req.path)}"
+                            , stdout=stdout, stderr=_join(stderr, trace))
+    report.stdout, report.stderr = stdout, stderr
+    return report
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the agent's whole session (children included), whether or not the leader exited."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def _read_report(path: str) -> VerifyReport | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return VerifyReport.from_json(fh.read())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        if os.path.exists(path):
+            log.warning("unreadable verify report: %s", e)
+        return None
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(size - _TAIL, 0))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return ("... " if size > _TAIL else "") + text
+
+
+def _join(stderr: str, trace: str) -> str:
+    return stderr if not trace.strip() else f"{stderr}\n{trace}".strip()
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return str(num)
+
+
+def _user_frame(trace: str, path: str) -> int | None:
+    """The innermost line of the user's file in a faulthandler dump (most recent call first)."""
+    for m in _FRAME.finditer(trace):
+        if os.path.abspath(m.group("file")) == path:
+            return int(m.group("line"))
+    return None
+
+
+def _where(trace: str, path: str) -> str:
+    line = _user_frame(trace, path)
+    return f" while running line {line} of {os.path.basename(path)}" if line else ""
+
+
+def _hang_finding(report: VerifyReport, source: str, settings: Settings) -> list[Finding]:
+    line = _user_frame(report.stderr, report.path)
+    if line is None or not settings.enabled("SH202"):
+        return []
+    return [Finding("SH202", settings.severity_of("SH202"), diff.LineSpans(source).span(line),
+                    f"verify {report.status}: {report.message}", source=diff.SOURCE)]
+
+
+def _summary(report: VerifyReport) -> str:
+    parts = []
+    for m in report.models:
+        if m.error is not None:
+            parts.append(diff.error_message(m.name, m.error))
+        else:
+            bad = sum(c.agrees is False for c in m.calls)
+            parts.append(f"{m.name}: {len(m.calls)} calls, "
+                         + (f"{bad} differ from the static shapes" if bad else "no disagreement"))
+    return "; ".join(parts)
