@@ -1,12 +1,1082 @@
-"""Abstract interpretation of a file (being written)."""
+"""Abstract interpretation: follow values through module code, __init__ and forward.
+
+The interpreter walks libcst trees statement by statement with an environment of abstract
+values (values.py, modules.py). Library calls dispatch to the declarative rules; a rule's
+ShapeError becomes a finding at the call site and the result goes unknown, so one bug never
+cascades into others. Nothing is executed.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from shape_lsp.core import shapes as S
 from shape_lsp.core.config import Settings
-from shape_lsp.core.parse import ParsedFile
+from shape_lsp.core.evaluate import BINOPS, MAX_SEQ, binop, builtin, compare, literal, truth
+from shape_lsp.core.modules import (
+    BoundMethod,
+    ClassInfo,
+    ClassRef,
+    Container,
+    FunctionRef,
+    ModuleInstance,
+    OpaqueModule,
+    Parameter,
+    SuperRef,
+    assign_path,
+    is_module,
+    set_dtype,
+)
+from shape_lsp.core.names import canonical, collect_aliases
+from shape_lsp.core.parse import Chunk, ParsedFile
+from shape_lsp.core.recorder import Recorder
+from shape_lsp.core.rules import FUNCTIONS, LAYERS
+from shape_lsp.core.rules.base import Args, BindError, RuleCall, ShapeError, bind, dtype_of
+from shape_lsp.core.shapes import UNKNOWN, Unknown
 from shape_lsp.core.types import AnalysisResult
+from shape_lsp.core.values import LayerValue, Qual, Tensor, Value, unknown_tensor
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 24
+MAX_STEPS = 200_000
+MAX_UNROLL = 64
+
+TORCH_MODULE_BASES = {"torch.nn.Module"}
+KERAS_MODEL_BASES = {"keras.Model", "keras.layers.Layer"}
+CONTAINERS = {
+    "torch.nn.Sequential": "Sequential",
+    "torch.nn.ModuleList": "ModuleList",
+    "torch.nn.ModuleDict": "ModuleDict",
+}
+_TENSOR_BINOPS = {
+    "+": "torch.add",
+    "-": "torch.sub",
+    "*": "torch.mul",
+    "/": "torch.div",
+    "//": "torch.floor_divide",
+    "**": "torch.pow",
+    "@": "torch.matmul",
+    "%": "torch.remainder",
+}
+
+
+class Budget(Exception):
+    """The analysis ran out of steps or depth: the rest is unknown."""
+
+
+class _Return(Exception):
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+
+class _LoopExit(Exception):
+    pass
+
+
+@dataclass
+class Frame:
+    """A function activation (or the module scope)."""
+
+    env: dict[str, Value]
+    chunk: Chunk
+    self_obj: Value = None
+    owner: ClassInfo | None = None
+    returns: list[Value] = field(default_factory=list)
+    record_facts: bool = True
+
+
+class Interpreter:
+    """Interprets one file; results accumulate in `rec`."""
+
+    def __init__(self, parsed: ParsedFile, path: str, settings: Settings) -> None:
+        self.parsed = parsed
+        self.path = path
+        self.settings = settings
+        self.aliases: dict[str, str] = {}
+        self.globals: dict[str, Value] = {}
+        self.classes: dict[str, ClassInfo] = {}
+        self.rec = Recorder(self, settings)
+        self.steps = 0
+        self.depth = 0
+        self.module_chunk: Chunk | None = None
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> AnalysisResult:
+        """Module pass (imports, constants, classes, example calls), then every model."""
+        for chunk in self.parsed.chunks:
+            if chunk.module is not None:
+                for stmt in chunk.module.body:
+                    _imports(stmt, self.aliases)
+        for chunk in self.parsed.chunks:
+            if chunk.module is None:
+                continue
+            frame = Frame(self.globals, chunk)
+            for stmt in chunk.module.body:
+                self._guarded(lambda s=stmt, f=frame: self.exec_stmt(s, f), chunk, stmt)
+        from shape_lsp.core.models import analyze_models
+
+        analyze_models(self)
+        return self.rec.result(self.path)
+
+    def _guarded(self, fn: object, chunk: Chunk, node: cst.CSTNode) -> None:
+        self.steps = 0
+        self.depth = 0
+        try:
+            fn()  # type: ignore[operator]
+        except (Budget, _Return, _LoopExit):
+            pass
+        except RecursionError:
+            self.rec.internal(f"recursion too deep near line {self._line(chunk, node)}")
+        except Exception as e:  # one bad statement must not stop the others
+            log.debug("internal error", exc_info=True)
+            self.rec.internal(
+                f"{type(e).__name__}: {e} (line {self._line(chunk, node)})", chunk, node
+            )
+
+    def _line(self, chunk: Chunk, node: cst.CSTNode) -> int:
+        span = self.rec.span(chunk, node)
+        return span.start_line + 1 if span else chunk.start_line + 1
+
+    def tick(self) -> None:
+        """Count a step; stop runaway analyses."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise Budget
+
+    # ------------------------------------------------------------------ statements
+
+    def exec_block(self, body: cst.BaseSuite | cst.Module, frame: Frame) -> None:
+        """Run the statements of an indented block, a one-line suite or a module."""
+        stmts: object = body.body
+        for stmt in stmts:  # type: ignore[attr-defined]
+            self.exec_stmt(stmt, frame)
+
+    def exec_stmt(self, stmt: cst.CSTNode, frame: Frame) -> None:
+        """Run one statement."""
+        self.tick()
+        if isinstance(stmt, cst.SimpleStatementLine | cst.SimpleStatementSuite):
+            for small in stmt.body:
+                self.exec_small(small, frame)
+        elif isinstance(stmt, cst.If):
+            self.exec_if(stmt, frame)
+        elif isinstance(stmt, cst.For):
+            self.exec_for(stmt, frame)
+        elif isinstance(stmt, cst.While):
+            self.exec_loop_once(stmt.body, frame)
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                v = self.eval(item.item, frame)
+                if item.asname is not None:
+                    self.assign(item.asname.name, UNKNOWN if v is not None else v, frame)
+            self.exec_block(stmt.body, frame)
+        elif isinstance(stmt, cst.Try | cst.TryStar):
+            self.exec_block(stmt.body, frame)
+            if stmt.finalbody is not None:
+                self.exec_block(stmt.finalbody.body, frame)
+        elif isinstance(stmt, cst.FunctionDef):
+            frame.env[stmt.name.value] = FunctionRef(stmt, frame.chunk)
+        elif isinstance(stmt, cst.ClassDef):
+            self.define_class(stmt, frame)
+        elif isinstance(stmt, cst.IndentedBlock):
+            self.exec_block(stmt, frame)
+
+    def exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
+        """Run one simple statement."""
+        if isinstance(small, cst.Assign):
+            value = self.eval(small.value, frame)
+            for t in small.targets:
+                self.assign(t.target, value, frame)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.assign(small.target, self.eval(small.value, frame), frame)
+        elif isinstance(small, cst.AugAssign):
+            name = type(small.operator).__name__.removesuffix("Assign")
+            op = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/",
+                  "FloorDivide": "//", "Modulo": "%", "Power": "**",
+                  "MatrixMultiply": "@"}.get(name)
+            left = self.eval(small.target, frame)
+            right = self.eval(small.value, frame)
+            result = self.binary(op, left, right, small, frame) if op else UNKNOWN
+            if isinstance(left, list) and op == "+" and isinstance(right, list | tuple):
+                left.extend(right)
+                result = left
+            self.assign(small.target, result, frame)
+        elif isinstance(small, cst.Expr):
+            self.eval(small.value, frame)
+        elif isinstance(small, cst.Return):
+            value = self.eval(small.value, frame) if small.value is not None else None
+            raise _Return(value)
+        elif isinstance(small, cst.Import | cst.ImportFrom):
+            _imports(small, self.aliases)
+        elif isinstance(small, cst.Break | cst.Continue):
+            raise _LoopExit
+
+    def exec_if(self, stmt: cst.If, frame: Frame) -> None:
+        """Take the statically known branch, else run both and join the environments."""
+        if _is_main_guard(stmt.test):
+            self.exec_block(stmt.body, frame)
+            return
+        cond = truth(self.eval(stmt.test, frame))
+        orelse = stmt.orelse
+        if cond is True:
+            self.exec_block(stmt.body, frame)
+            return
+        if cond is False:
+            if isinstance(orelse, cst.If):
+                self.exec_if(orelse, frame)
+            elif isinstance(orelse, cst.Else):
+                self.exec_block(orelse.body, frame)
+            return
+        orig = frame.env
+        before = dict(orig)
+        frame.env = dict(before)
+        returned_a = self._branch(stmt.body, frame)
+        env_a = frame.env
+        frame.env = dict(before)
+        if isinstance(orelse, cst.If):
+            returned_b = self._branch_if(orelse, frame)
+        elif isinstance(orelse, cst.Else):
+            returned_b = self._branch(orelse.body, frame)
+        else:
+            returned_b = False
+        env_b = frame.env
+        if returned_a and returned_b:
+            joined = env_a
+        elif returned_a:
+            joined = env_b
+        elif returned_b:
+            joined = env_a
+        else:
+            joined = join_envs(env_a, env_b)
+        orig.clear()
+        orig.update(joined)
+        frame.env = orig
+        if returned_a and returned_b:
+            raise _Return(frame.returns.pop())
+
+    def _branch(self, body: cst.BaseSuite, frame: Frame) -> bool:
+        try:
+            self.exec_block(body, frame)
+        except _Return as r:
+            frame.returns.append(r.value)
+            return True
+        return False
+
+    def _branch_if(self, stmt: cst.If, frame: Frame) -> bool:
+        try:
+            self.exec_if(stmt, frame)
+        except _Return as r:
+            frame.returns.append(r.value)
+            return True
+        return False
+
+    def exec_for(self, stmt: cst.For, frame: Frame) -> None:
+        """Unroll loops over known sequences; otherwise run the body once and join."""
+        it = self.eval(stmt.iter, frame)
+        items = self.iterate(it)
+        if items is not None and len(items) <= MAX_UNROLL:
+            try:
+                for item in items:
+                    self.assign(stmt.target, item, frame)
+                    try:
+                        self.exec_block(stmt.body, frame)
+                    except _LoopExit:
+                        break
+            except _LoopExit:
+                pass
+            return
+        self.assign(stmt.target, UNKNOWN, frame)
+        self.exec_loop_once(stmt.body, frame)
+
+    def exec_loop_once(self, body: cst.BaseSuite, frame: Frame) -> None:
+        """A loop of unknown trip count: values it changes become their join with before."""
+        before = dict(frame.env)
+        try:
+            self.exec_block(body, frame)
+        except _LoopExit:
+            pass
+        frame.env.update(join_envs(before, frame.env))
+
+    def iterate(self, v: Value) -> list[Value] | None:
+        """The items a for loop would see, when static."""
+        if isinstance(v, tuple | list):
+            return list(v)
+        if isinstance(v, dict):
+            return list(v.keys())
+        if isinstance(v, Container):
+            if v.kind == "ModuleDict":
+                return [k for k, _ in v.items]
+            return v.values()
+        if isinstance(v, Tensor) and v.shape and isinstance(v.shape[0], int):
+            n = v.shape[0]
+            if n <= MAX_UNROLL:
+                return [v.with_shape(v.shape[1:])] * n
+        return None
+
+    def assign(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
+        """Bind a value to a target (names, tuples, self attributes)."""
+        if isinstance(target, cst.Name):
+            frame.env[target.value] = value
+            if frame.record_facts:
+                self.rec.tensor_fact(frame.chunk, target, target.value, value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            elements = target.elements
+            items = self.unpack(value, len(elements))
+            if items is None:
+                for el in elements:
+                    self.assign(el.value, UNKNOWN, frame)
+                return
+            for el, item in zip(elements, items, strict=False):
+                self.assign(el.value, item, frame)
+        elif isinstance(target, cst.Attribute):
+            obj = self.eval(target.value, frame)
+            name = target.attr.value
+            if isinstance(obj, ModuleInstance):
+                if isinstance(value, Container | LayerValue | OpaqueModule | ModuleInstance):
+                    sub = f"{obj.path}.{name}" if obj.path else name
+                    assign_path(value, sub)
+                obj.attrs[name] = value
+                if frame.record_facts and isinstance(value, Tensor):
+                    self.rec.tensor_fact(frame.chunk, target, _src(target), value)
+        elif isinstance(target, cst.Subscript):
+            obj = self.eval(target.value, frame)
+            key = self._index_value(target, frame)
+            if isinstance(obj, dict) and not isinstance(key, Unknown):
+                try:
+                    obj[key] = value
+                except TypeError:
+                    pass
+
+    def unpack(self, value: Value, n: int) -> list[Value] | None:
+        """Items for tuple assignment (tuples, tensor unbinding by first dim, torch.Size)."""
+        if isinstance(value, tuple | list) and len(value) == n:
+            return list(value)
+        if isinstance(value, Tensor) and value.shape and value.shape[0] == n:
+            return [value.with_shape(value.shape[1:])] * n
+        return None
+
+    def define_class(self, node: cst.ClassDef, frame: Frame) -> None:
+        """Register a class: its bases, methods, and whether it is a model."""
+        bases = [self.eval(a.value, frame) for a in node.bases]
+        methods = {
+            s.name.value: s for s in _block_statements(node.body) if isinstance(s, cst.FunctionDef)
+        }
+        framework = None
+        for b in bases:
+            if isinstance(b, Qual) and b.name in TORCH_MODULE_BASES:
+                framework = "torch"
+            elif isinstance(b, Qual) and b.name in KERAS_MODEL_BASES:
+                framework = "keras"
+            elif isinstance(b, ClassRef) and b.info.framework:
+                framework = b.info.framework
+        info = ClassInfo(node.name.value, node, frame.chunk, bases, methods, framework)
+        frame.env[node.name.value] = ClassRef(info)
+        if frame.env is self.globals:
+            self.classes[node.name.value] = info
+
+    # ------------------------------------------------------------------ expressions
+
+    def eval(self, node: cst.BaseExpression | None, frame: Frame) -> Value:
+        """The abstract value of an expression."""
+        if node is None:
+            return None
+        self.tick()
+        if isinstance(node, cst.Name):
+            return self.lookup(node.value, frame)
+        if isinstance(node, cst.Attribute):
+            return self.attribute(self.eval(node.value, frame), node.attr.value, node, frame)
+        if isinstance(node, cst.Call):
+            return self.call_node(node, frame)
+        if isinstance(node, cst.Integer | cst.Float | cst.SimpleString | cst.ConcatenatedString):
+            return literal(node)
+        if isinstance(node, cst.Ellipsis):
+            return Ellipsis
+        if isinstance(node, cst.Tuple | cst.List):
+            items = self.eval_elements(node.elements, frame)
+            if items is None:
+                return UNKNOWN
+            return tuple(items) if isinstance(node, cst.Tuple) else items
+        if isinstance(node, cst.Dict):
+            out: dict[Value, Value] = {}
+            for el in node.elements:
+                if not isinstance(el, cst.DictElement):
+                    return UNKNOWN
+                k = self.eval(el.key, frame)
+                if isinstance(k, Unknown | Tensor):
+                    return UNKNOWN
+                try:
+                    out[k] = self.eval(el.value, frame)
+                except TypeError:
+                    return UNKNOWN
+            return out
+        if isinstance(node, cst.BinaryOperation):
+            op = BINOPS.get(type(node.operator))
+            left = self.eval(node.left, frame)
+            right = self.eval(node.right, frame)
+            return self.binary(op, left, right, node, frame) if op else UNKNOWN
+        if isinstance(node, cst.UnaryOperation):
+            v = self.eval(node.expression, frame)
+            if isinstance(node.operator, cst.Minus):
+                if isinstance(v, int | float | S.Expr) and not isinstance(v, bool):
+                    return -v if not isinstance(v, S.Expr) else S.neg(v)
+                return v if isinstance(v, Tensor) else UNKNOWN
+            if isinstance(node.operator, cst.Plus):
+                return v
+            if isinstance(node.operator, cst.Not):
+                t = truth(v)
+                return UNKNOWN if t is None else not t
+            return v if isinstance(v, Tensor) else UNKNOWN
+        if isinstance(node, cst.Comparison):
+            left = self.eval(node.left, frame)
+            result: Value = True
+            for ct in node.comparisons:
+                right = self.eval(ct.comparator, frame)
+                r = compare(ct.operator, left, right)
+                if r is False:
+                    return False
+                if isinstance(r, Unknown):
+                    result = UNKNOWN
+                left = right
+            return result
+        if isinstance(node, cst.BooleanOperation):
+            left = self.eval(node.left, frame)
+            t = truth(left)
+            if isinstance(node.operator, cst.And):
+                if t is False:
+                    return left
+                right = self.eval(node.right, frame)
+                return right if t is True else UNKNOWN
+            if t is True:
+                return left
+            right = self.eval(node.right, frame)
+            return right if t is False else join_values(left, right)
+        if isinstance(node, cst.IfExp):
+            t = truth(self.eval(node.test, frame))
+            if t is True:
+                return self.eval(node.body, frame)
+            if t is False:
+                return self.eval(node.orelse, frame)
+            return join_values(self.eval(node.body, frame), self.eval(node.orelse, frame))
+        if isinstance(node, cst.Subscript):
+            return self.subscript(node, frame)
+        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+            return self.comprehension(node, frame)
+        if isinstance(node, cst.NamedExpr):
+            v = self.eval(node.value, frame)
+            self.assign(node.target, v, frame)
+            return v
+        return UNKNOWN
+
+    def eval_elements(self, elements: object, frame: Frame) -> list[Value] | None:
+        """Tuple/list/call elements with `*starred` expansion; None when a star is not static."""
+        out: list[Value] = []
+        for el in elements:  # type: ignore[attr-defined]
+            if isinstance(el, cst.StarredElement):
+                v = self.eval(el.value, frame)
+                items = self.iterate(v)
+                if items is None:
+                    return None
+                out.extend(items)
+            else:
+                out.append(self.eval(el.value, frame))
+        return out
+
+    def lookup(self, name: str, frame: Frame) -> Value:
+        """Local, then module-level, then import alias, then builtin."""
+        if name in frame.env:
+            return frame.env[name]
+        if name in self.globals:
+            return self.globals[name]
+        if name in self.aliases:
+            return Qual(self.aliases[name])
+        if name in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[name]
+        return Qual(f"builtins.{name}")
+
+    def attribute(self, obj: Value, name: str, node: cst.CSTNode, frame: Frame) -> Value:
+        """`obj.name`."""
+        if isinstance(obj, Qual):
+            if obj.name.startswith("builtins."):
+                return UNKNOWN
+            return Qual(canonical(f"{obj.name}.{name}"))
+        if isinstance(obj, ModuleInstance):
+            if name in obj.attrs:
+                v = obj.attrs[name]
+                return v.tensor if isinstance(v, Parameter) else v
+            hit = obj.cls.find_method(name)
+            if hit is not None:
+                owner, fn = hit
+                return FunctionRef(fn, owner.chunk, owner, obj)
+            return BoundMethod(obj, name)
+        if isinstance(obj, SuperRef):
+            for base in obj.owner.bases:
+                if isinstance(base, ClassRef):
+                    hit = base.info.find_method(name)
+                    if hit is not None:
+                        owner, fn = hit
+                        return FunctionRef(fn, owner.chunk, owner, obj.self_obj)
+            return BoundMethod(None, name)
+        if isinstance(obj, Tensor):
+            return self.tensor_attribute(obj, name, node, frame)
+        if isinstance(obj, LayerValue):
+            if name in obj.args:
+                return obj.args[name]
+            return BoundMethod(obj, name)
+        if isinstance(obj, Container | list | dict):
+            return BoundMethod(obj, name)
+        if isinstance(obj, tuple) and name in ("count", "index"):
+            return UNKNOWN
+        return UNKNOWN
+
+    def tensor_attribute(self, t: Tensor, name: str, node: cst.CSTNode, frame: Frame) -> Value:
+        """Attributes of a tensor: shape, ndim, dtype, T; methods come back bound."""
+        if name == "shape":
+            return tuple(t.shape) if t.shape is not None else UNKNOWN
+        if name == "ndim":
+            return len(t.shape) if t.shape is not None else UNKNOWN
+        if name == "dtype":
+            return Qual(f"torch.{t.dtype}") if t.dtype else UNKNOWN
+        if name in ("T", "mT", "H"):
+            rule = FUNCTIONS.get(f"torch.Tensor.{name}")
+            if rule is not None:
+                return self.apply_function(rule, [t], {}, node, frame)
+            return UNKNOWN
+        if name in ("device", "is_cuda", "requires_grad", "grad", "data"):
+            return t if name == "data" else UNKNOWN
+        return BoundMethod(t, name)
+
+    def subscript(self, node: cst.Subscript, frame: Frame) -> Value:
+        """Indexing: tuples/lists/dicts/containers statically, tensors through a rule."""
+        obj = self.eval(node.value, frame)
+        if isinstance(obj, Tensor):
+            idx = [self._slice_value(el.slice, frame) for el in node.slice]
+            rule = FUNCTIONS.get("torch.Tensor.__getitem__")
+            if rule is None:
+                return unknown_tensor(obj.dtype)
+            return self.apply_function(rule, [obj, tuple(idx)], {}, node, frame)
+        if isinstance(obj, Qual) and len(node.slice) >= 1:
+            return UNKNOWN  # typing subscripts (Float[Tensor, "..."]) and the like
+        key = self._index_value(node, frame)
+        if isinstance(key, Unknown):
+            return UNKNOWN
+        try:
+            if isinstance(obj, tuple | list):
+                if isinstance(key, slice):
+                    return type(obj)(obj[key])
+                if isinstance(key, int):
+                    return obj[key]
+            if isinstance(obj, dict):
+                return obj.get(key, UNKNOWN)
+            if isinstance(obj, Container):
+                if obj.kind == "ModuleDict":
+                    return dict(obj.items).get(key, UNKNOWN)
+                if isinstance(key, int):
+                    return obj.items[key][1]
+                if isinstance(key, slice):
+                    return Container(obj.kind, obj.items[key], obj.path, obj.span)
+        except (IndexError, TypeError, ValueError):
+            return UNKNOWN
+        return UNKNOWN
+
+    def _index_value(self, node: cst.Subscript, frame: Frame) -> Value:
+        if len(node.slice) != 1:
+            return UNKNOWN
+        return self._slice_value(node.slice[0].slice, frame)
+
+    def _slice_value(self, sl: cst.BaseSlice, frame: Frame) -> Value:
+        if isinstance(sl, cst.Index):
+            return self.eval(sl.value, frame)
+        if isinstance(sl, cst.Slice):
+            parts = [self.eval(p, frame) if p is not None else None
+                     for p in (sl.lower, sl.upper, sl.step)]
+            if all(p is None or isinstance(p, int) for p in parts):
+                return slice(*parts)
+            return slice(*(p if p is None or isinstance(p, int | S.Expr) else UNKNOWN
+                           for p in parts))
+        return UNKNOWN
+
+    def comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp,
+                      frame: Frame) -> Value:
+        """[expr for target in static_iterable if cond] with one for clause."""
+        comp = node.for_in
+        if comp.inner_for_in is not None:
+            return UNKNOWN
+        items = self.iterate(self.eval(comp.iter, frame))
+        if items is None or len(items) > MAX_SEQ:
+            return UNKNOWN
+        inner = Frame(dict(frame.env), frame.chunk, frame.self_obj, frame.owner,
+                      record_facts=False)
+        out: list[Value] = []
+        for item in items:
+            self.assign(comp.target, item, inner)
+            keep = True
+            for cond in comp.ifs:
+                t = truth(self.eval(cond.test, inner))
+                if t is None:
+                    return UNKNOWN
+                keep = keep and t
+            if keep:
+                out.append(self.eval(node.elt, inner))
+        return out
+
+    def binary(self, op: str | None, a: Value, b: Value, node: cst.CSTNode,
+               frame: Frame) -> Value:
+        """Arithmetic: tensors through the elementwise/matmul rules, the rest statically."""
+        if op is None:
+            return UNKNOWN
+        if isinstance(a, Tensor) or isinstance(b, Tensor):
+            rule = FUNCTIONS.get(_TENSOR_BINOPS.get(op, ""))
+            if rule is None:
+                return self._fallback_broadcast(a, b)
+            return self.apply_function(rule, [a, b], {}, node, frame)
+        return binop(op, a, b)
+
+    @staticmethod
+    def _fallback_broadcast(a: Value, b: Value) -> Value:
+        ta = a if isinstance(a, Tensor) else None
+        tb = b if isinstance(b, Tensor) else None
+        if ta is not None and tb is not None:
+            if ta.shape is None or tb.shape is None:
+                return unknown_tensor(ta.dtype)
+            out, _ = S.broadcast(ta.shape, tb.shape)
+            return Tensor(out, ta.dtype)
+        t = ta or tb
+        assert t is not None
+        return t
+
+    # ------------------------------------------------------------------ calls
+
+    def call_args(self, node: cst.Call, frame: Frame) -> tuple[list[Value], dict[str, Value]] | None:
+        """Positional and keyword argument values; None when a star-arg is not static."""
+        args: list[Value] = []
+        kwargs: dict[str, Value] = {}
+        for a in node.args:
+            v = self.eval(a.value, frame)
+            if a.star == "*":
+                items = self.iterate(v)
+                if items is None:
+                    return None
+                args.extend(items)
+            elif a.star == "**":
+                if not isinstance(v, dict) or not all(isinstance(k, str) for k in v):
+                    return None
+                kwargs.update(v)
+            elif a.keyword is not None:
+                kwargs[a.keyword.value] = v
+            else:
+                args.append(v)
+        return args, kwargs
+
+    def call_node(self, node: cst.Call, frame: Frame) -> Value:
+        """Evaluate a call expression."""
+        func = self.eval(node.func, frame)
+        got = self.call_args(node, frame)
+        if got is None:
+            return self._opaque_call(func)
+        args, kwargs = got
+        return self.call(func, args, kwargs, node, frame)
+
+    def _opaque_call(self, func: Value) -> Value:
+        if isinstance(func, Qual) and func.name in LAYERS:
+            return OpaqueModule(func.name, None)
+        return UNKNOWN
+
+    def call(self, func: Value, args: list[Value], kwargs: dict[str, Value],
+             node: cst.Call, frame: Frame) -> Value:
+        """Dispatch a call on any callable value."""
+        if isinstance(func, Qual):
+            return self.call_qual(func.name, args, kwargs, node, frame)
+        if isinstance(func, LayerValue | Container | ModuleInstance | OpaqueModule):
+            return self.rec.module_call(func, args, kwargs, node, frame)
+        if isinstance(func, ClassRef):
+            return self.instantiate(func.info, args, kwargs, node, frame)
+        if isinstance(func, FunctionRef):
+            return self.call_function(func, args, kwargs, frame)
+        if isinstance(func, BoundMethod):
+            return self.call_method(func, args, kwargs, node, frame)
+        if isinstance(func, SuperRef):
+            return UNKNOWN
+        return UNKNOWN
+
+    def call_qual(self, name: str, args: list[Value], kwargs: dict[str, Value],
+                  node: cst.Call, frame: Frame) -> Value:
+        """A call of a library name: containers, layers, functions, builtins."""
+        if name in CONTAINERS:
+            return self.make_container(CONTAINERS[name], args, node, frame)
+        if name == "torch.nn.Parameter" and args and isinstance(args[0], Tensor):
+            return Parameter(args[0])
+        rule = LAYERS.get(name)
+        if rule is not None:
+            return self.construct_layer(name, args, kwargs, node, frame)
+        frule = FUNCTIONS.get(name)
+        if frule is not None:
+            return self.apply_function(frule, args, kwargs, node, frame)
+        if name.startswith("builtins."):
+            short = name[len("builtins."):]
+            if short == "super":
+                if frame.owner is not None:
+                    return SuperRef(frame.owner, frame.self_obj)
+                return UNKNOWN
+            if short in ("print", "setattr", "delattr"):
+                return None
+            if short in ("getattr", "isinstance", "hasattr", "eval", "exec"):
+                return UNKNOWN
+            if short == "OrderedDict" or short == "dict":
+                return self._make_dict(args, kwargs)
+            return builtin(short, args)
+        if name in ("collections.OrderedDict",):
+            return self._make_dict(args, kwargs)
+        if name in ("math.prod", "numpy.prod", "math.floor", "math.ceil", "math.sqrt"):
+            return builtin(name, args)
+        if _is_layer_namespace(name):
+            return OpaqueModule(name, self.rec.span(frame.chunk, node))
+        return UNKNOWN
+
+    @staticmethod
+    def _make_dict(args: list[Value], kwargs: dict[str, Value]) -> Value:
+        out: dict[Value, Value] = {}
+        if args:
+            src = args[0]
+            if isinstance(src, dict):
+                out.update(src)
+            elif isinstance(src, list | tuple):
+                for pair in src:
+                    if not isinstance(pair, tuple) or len(pair) != 2:
+                        return UNKNOWN
+                    out[pair[0]] = pair[1]
+            else:
+                return UNKNOWN
+        out.update(kwargs)
+        return out
+
+    def make_container(self, kind: str, args: list[Value], node: cst.Call,
+                       frame: Frame) -> Value:
+        """nn.Sequential(*layers) / nn.Sequential(OrderedDict) / ModuleList([...]) / ModuleDict."""
+        items: list[tuple[str, Value]] = []
+        nodes: list[cst.CSTNode | None] = []
+        arg_nodes = [a.value for a in node.args if not a.star]
+        if kind == "Sequential" and len(args) == 1 and isinstance(args[0], dict):
+            items = [(str(k), v) for k, v in args[0].items()]
+            nodes = [None] * len(items)
+        elif kind == "Sequential":
+            items = [(str(i), v) for i, v in enumerate(args)]
+            starred = any(a.star for a in node.args)
+            nodes = [None] * len(items) if starred else list(arg_nodes)
+        elif kind == "ModuleList":
+            seq = args[0] if args else []
+            if not isinstance(seq, list | tuple):
+                return UNKNOWN
+            items = [(str(i), v) for i, v in enumerate(seq)]
+            el_nodes: list[cst.CSTNode | None] = [None] * len(items)
+            if args and isinstance(arg_nodes[0], cst.List | cst.Tuple):
+                el_nodes = [e.value for e in arg_nodes[0].elements]
+            nodes = el_nodes if len(el_nodes) == len(items) else [None] * len(items)
+        elif kind == "ModuleDict":
+            src = args[0] if args else {}
+            if isinstance(src, list | tuple):
+                src = self._make_dict([src], {})
+            if not isinstance(src, dict):
+                return UNKNOWN
+            items = [(str(k), v) for k, v in src.items()]
+            nodes = [None] * len(items)
+        if not all(is_module(v) or isinstance(v, Unknown) for _, v in items):
+            items = [(k, v if is_module(v) else OpaqueModule("?", None)) for k, v in items]
+        for i, (_, v) in enumerate(items):
+            if nodes[i] is None and isinstance(v, LayerValue) and v.node is not None:
+                nodes[i] = v.node
+        c = Container(kind, items, "", self.rec.span(frame.chunk, node), nodes, node,
+                      frame.chunk)
+        assign_path(c, "")
+        return c
+
+    def construct_layer(self, name: str, args: list[Value], kwargs: dict[str, Value],
+                        node: cst.Call, frame: Frame) -> Value:
+        """Bind constructor arguments; constructor-time checks become findings."""
+        rule = LAYERS[name]
+        try:
+            bound = bind(rule.signature, args, kwargs)
+        except BindError:
+            return OpaqueModule(name, self.rec.span(frame.chunk, node))
+        dtype = dtype_of(bound.get("dtype")) or "float32"
+        layer = LayerValue(rule, bound, self.rec.span(frame.chunk, node), "", dtype, node,
+                           frame.chunk)
+        if rule.validate is not None:
+            try:
+                rule.validate(Args(bound))
+            except ShapeError as e:
+                self.rec.constructor_error(layer, e)
+        return layer
+
+    def apply_function(self, rule: object, args: list[Value], kwargs: dict[str, Value],
+                       node: cst.CSTNode, frame: Frame) -> Value:
+        """Apply a function rule; its ShapeError becomes a finding at this call."""
+        from shape_lsp.core.rules.base import FunctionRule
+
+        assert isinstance(rule, FunctionRule)
+        try:
+            bound = bind(rule.signature, args, kwargs)
+        except BindError:
+            return UNKNOWN
+        rc = RuleCall(Args(bound), layer_name=rule.names[0])
+        tensors = [a for a in [*args, *kwargs.values()] if isinstance(a, Tensor)]
+        try:
+            out = rule.apply(rc)
+        except ShapeError as e:
+            self.rec.function_error(rule.names[0], e, rc, tensors, node, frame)
+            first = tensors[0] if tensors else None
+            return unknown_tensor(first.dtype if first else None)
+        except (ArithmeticError, TypeError, ValueError, IndexError, KeyError) as e:
+            log.debug("rule %s failed: %s", rule.names[0], e)
+            return UNKNOWN
+        self.rec.warnings(rc, node, frame)
+        if isinstance(out, Tensor):
+            step = f"line {self._line(frame.chunk, node)}: {rule.names[0]} → {out.describe()}"
+            src = tensors[0].trace if tensors else ()
+            out = Tensor(out.shape, out.dtype, out.numpy, (*src, step)[-10:])
+        return out
+
+    def call_method(self, m: BoundMethod, args: list[Value], kwargs: dict[str, Value],
+                    node: cst.Call, frame: Frame) -> Value:
+        """Methods on tensors, lists, containers and modules."""
+        obj, name = m.obj, m.name
+        if isinstance(obj, Tensor):
+            prefix = "numpy.ndarray" if obj.numpy else "torch.Tensor"
+            rule = FUNCTIONS.get(f"{prefix}.{name}")
+            if rule is None:
+                return UNKNOWN
+            return self.apply_function(rule, [obj, *args], kwargs, node, frame)
+        if isinstance(obj, list):
+            if name == "append" and len(args) == 1:
+                obj.append(args[0])
+                return None
+            if name == "extend" and len(args) == 1 and isinstance(args[0], list | tuple):
+                obj.extend(args[0])
+                return None
+            if name == "insert" and len(args) == 2 and isinstance(args[0], int):
+                obj.insert(args[0], args[1])
+                return None
+            return UNKNOWN
+        if isinstance(obj, dict):
+            if name in ("keys", "values", "items"):
+                return tuple(getattr(obj, name)())
+            if name == "get" and args:
+                try:
+                    return obj.get(args[0], args[1] if len(args) > 1 else None)
+                except TypeError:
+                    return UNKNOWN
+            return UNKNOWN
+        if isinstance(obj, Container):
+            if name in ("append", "add_module") and args:
+                v = args[-1]
+                key = str(args[0]) if name == "add_module" else str(len(obj.items))
+                obj.items.append((key, v))
+                obj.item_nodes.append(v.node if isinstance(v, LayerValue) else None)
+                assign_path(obj, obj.path)
+                return obj if name == "append" else None
+            if name == "extend" and args and isinstance(args[0], list | tuple):
+                for v in args[0]:
+                    obj.items.append((str(len(obj.items)), v))
+                    obj.item_nodes.append(v.node if isinstance(v, LayerValue) else None)
+                assign_path(obj, obj.path)
+                return obj
+            if name in ("keys", "values", "items") and obj.kind == "ModuleDict":
+                d = dict(obj.items)
+                return tuple(getattr(d, name)())
+            if name in ("forward", "__call__"):
+                return self.rec.module_call(obj, args, kwargs, node, frame)
+            if name in ("double", "half", "float", "to", "cuda", "cpu", "eval", "train"):
+                return self._module_conversion(obj, name, args, kwargs)
+            return UNKNOWN
+        if isinstance(obj, ModuleInstance | LayerValue):
+            if name in ("double", "half", "float", "to", "cuda", "cpu", "eval", "train",
+                        "requires_grad_"):
+                return self._module_conversion(obj, name, args, kwargs)
+            if name in ("forward", "__call__"):
+                return self.rec.module_call(obj, args, kwargs, node, frame)
+            if name == "add_module" and len(args) == 2 and isinstance(obj, ModuleInstance):
+                key = str(args[0])
+                obj.attrs[key] = args[1]
+                assign_path(args[1], f"{obj.path}.{key}" if obj.path else key)
+                return None
+            if name == "register_buffer" and isinstance(obj, ModuleInstance) and len(args) >= 2:
+                obj.attrs[str(args[0])] = args[1]
+                return None
+            return UNKNOWN
+        return UNKNOWN
+
+    @staticmethod
+    def _module_conversion(obj: Value, name: str, args: list[Value],
+                           kwargs: dict[str, Value]) -> Value:
+        target = {"double": "float64", "half": "float16", "float": "float32"}.get(name)
+        if name == "to":
+            for a in [*args, *kwargs.values()]:
+                target = dtype_of(a) or target
+        if target is not None:
+            set_dtype(obj, target)
+        return obj
+
+    def call_function(self, fn: FunctionRef, args: list[Value], kwargs: dict[str, Value],
+                      frame: Frame, record_facts: bool | None = None) -> Value:
+        """Interpret a local function or method body with bound parameters."""
+        if self.depth >= MAX_DEPTH:
+            raise Budget
+        env = self.bind_params(fn, args, kwargs, frame)
+        new = Frame(env, fn.chunk, fn.self_obj, fn.owner,
+                    record_facts=frame.record_facts if record_facts is None else record_facts)
+        self.depth += 1
+        try:
+            self.exec_block(fn.node.body, new)
+        except _Return as r:
+            new.returns.append(r.value)
+        except _LoopExit:
+            pass
+        finally:
+            self.depth -= 1
+        if not new.returns:
+            return None
+        out = new.returns[0]
+        for r in new.returns[1:]:
+            out = join_values(out, r)
+        return out
+
+    def bind_params(self, fn: FunctionRef, args: list[Value], kwargs: dict[str, Value],
+                    frame: Frame) -> dict[str, Value]:
+        """Parameter name -> value (missing ones: default, else UNKNOWN)."""
+        params = fn.node.params
+        env: dict[str, Value] = {}
+        positional = [*params.posonly_params, *params.params]
+        pos = list(args)
+        if fn.self_obj is not None and positional:
+            env[positional[0].name.value] = fn.self_obj
+            positional = positional[1:]
+        def_frame = Frame(self.globals, fn.chunk, record_facts=False)
+        for p in positional:
+            pname = p.name.value
+            if pos:
+                env[pname] = pos.pop(0)
+            elif pname in kwargs:
+                env[pname] = kwargs.pop(pname)
+            elif p.default is not None:
+                env[pname] = self.eval(p.default, def_frame)
+            else:
+                env[pname] = UNKNOWN
+        if isinstance(params.star_arg, cst.Param):
+            env[params.star_arg.name.value] = tuple(pos)
+        for p in params.kwonly_params:
+            pname = p.name.value
+            if pname in kwargs:
+                env[pname] = kwargs.pop(pname)
+            elif p.default is not None:
+                env[pname] = self.eval(p.default, def_frame)
+            else:
+                env[pname] = UNKNOWN
+        if params.star_kwarg is not None:
+            env[params.star_kwarg.name.value] = dict(kwargs)
+        return env
+
+    def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value],
+                    node: cst.Call | None, frame: Frame | None) -> Value:
+        """Run a local class's __init__ on a fresh instance."""
+        if info.framework is None:
+            return UNKNOWN
+        span = self.rec.span(frame.chunk, node) if frame is not None and node is not None else None
+        inst = ModuleInstance(info, span=span)
+        if node is not None and frame is not None and frame.env is self.globals:
+            inst.ctor_text = _src(node)
+        hit = info.find_method("__init__")
+        if hit is not None:
+            owner, fn = hit
+            caller = frame or Frame(self.globals, info.chunk)
+            try:
+                self.call_function(FunctionRef(fn, owner.chunk, owner, inst), args, kwargs,
+                                   caller, record_facts=False)
+            except Budget:
+                pass
+        assign_path(inst, "")
+        return inst
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def join_values(a: Value, b: Value) -> Value:
+    """What is known on both paths."""
+    if a is b:
+        return a
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return Tensor(S.join_shapes(a.shape, b.shape), a.dtype if a.dtype == b.dtype else None,
+                      a.numpy and b.numpy, a.trace)
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return tuple(join_values(x, y) for x, y in zip(a, b, strict=True))
+    try:
+        if type(a) is type(b) and isinstance(a, int | float | str | bool | S.Expr) and a == b:
+            return a
+    except TypeError:
+        pass
+    if a is None and b is None:
+        return None
+    return UNKNOWN
+
+
+def join_envs(a: dict[str, Value], b: dict[str, Value]) -> dict[str, Value]:
+    """Join two environments key by key (a name bound on one path only becomes UNKNOWN)."""
+    out: dict[str, Value] = {}
+    for k in a.keys() | b.keys():
+        if k in a and k in b:
+            out[k] = join_values(a[k], b[k])
+        else:
+            out[k] = UNKNOWN
+    return out
+
+
+def _imports(stmt: cst.CSTNode, table: dict[str, str]) -> None:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            collect_aliases(small, table)
+    elif isinstance(stmt, cst.Import | cst.ImportFrom):
+        collect_aliases(stmt, table)
+    elif isinstance(stmt, cst.Try | cst.If):
+        for s in _block_statements(stmt.body):
+            _imports(s, table)
+
+
+def _block_statements(body: cst.BaseSuite) -> Iterator[cst.CSTNode]:
+    if isinstance(body, cst.IndentedBlock):
+        yield from body.body
+    elif isinstance(body, cst.SimpleStatementSuite):
+        yield from body.body
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    return (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == "__name__"
+    )
+
+
+def _is_layer_namespace(name: str) -> bool:
+    head, _, tail = name.rpartition(".")
+    return (
+        head in ("torch.nn", "keras.layers", "timm.layers", "torchvision.ops")
+        and tail[:1].isupper()
+    )
+
+
+_CODE_MODULE = cst.Module(body=[])
+
+
+def _src(node: cst.CSTNode) -> str:
+    """Source text of a node."""
+    return _CODE_MODULE.code_for_node(node)
 
 
 def run_file(parsed: ParsedFile, path: str, settings: Settings) -> AnalysisResult:
     """Interpret every model in the file."""
-    return AnalysisResult(path)
+    return Interpreter(parsed, path, settings).run()

@@ -1,0 +1,242 @@
+"""Command line: `shape-lsp check | summary | verify | serve`.
+
+`check` prints `path:line:col: CODE message` (1-based, like ruff and mypy) or JSON, and exits
+0 when clean, 1 with findings, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from shape_lsp import __version__
+
+SKIP_DIRS = {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache",
+             ".ruff_cache", "build", "dist", ".eggs"}
+
+
+def _files(paths: Sequence[str]) -> Iterator[Path]:
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for f in sorted(path.rglob("*.py")):
+                if not SKIP_DIRS.intersection(f.relative_to(path).parts[:-1]):
+                    yield f
+        else:
+            yield path
+
+
+def _check_parser(sub: Any) -> None:
+    p = sub.add_parser("check", help="statically check files or folders")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=("text", "json", "concise"), default="text")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    p.add_argument("--ignore", default="", help="comma-separated rule codes to skip")
+    p.add_argument("--select", default="", help="only report these comma-separated codes")
+    p.add_argument("--show-trace", action="store_true", help="print the shape trace of each finding")
+    p.add_argument("--config", help="pyproject.toml to read [tool.shape-lsp] from")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="parallel worker processes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (verify and serve forward their arguments)."""
+    parser = argparse.ArgumentParser(prog="shape-lsp", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"shape-lsp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _check_parser(sub)
+    s = sub.add_parser("summary", help="layer-by-layer static summary of the models in a file")
+    s.add_argument("file")
+    s.add_argument("--model", help="only this model")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    sub.add_parser("verify", help="run the model for real and diff against static shapes",
+                   add_help=False)
+    sub.add_parser("serve", help="start the language server (stdio by default)", add_help=False)
+    sub.add_parser("rules", help="list the rule codes")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `shape-lsp` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "verify":
+        from shape_lsp.verifier.command import main as verify_main
+
+        return verify_main(args_list[1:])
+    if args_list and args_list[0] == "serve":
+        from shape_lsp.server import main as serve_main
+
+        return serve_main(args_list[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as e:
+        return int(e.code or 0) if e.code in (0, None) else 2
+    if args.command == "check":
+        return check(args)
+    if args.command == "summary":
+        return summary(args)
+    if args.command == "rules":
+        from shape_lsp.core.codes import CODES
+
+        for c in CODES.values():
+            print(f"{c.code}  {c.name:<18} {c.severity.label:<11} {c.doc}")
+        return 0
+    return 2
+
+
+def _settings(args: argparse.Namespace, target: Path) -> Any:
+    from dataclasses import replace
+
+    from shape_lsp.core.codes import CODES
+    from shape_lsp.core.config import load_settings
+
+    start = Path(args.config) if getattr(args, "config", None) else target
+    settings, problems = load_settings(start)
+    for msg in problems:
+        print(f"shape-lsp: warning: {msg}", file=sys.stderr)
+    ignore = {c.strip().upper() for c in getattr(args, "ignore", "").split(",") if c.strip()}
+    select = {c.strip().upper() for c in getattr(args, "select", "").split(",") if c.strip()}
+    for code in (ignore | select) - set(CODES):
+        print(f"shape-lsp: warning: unknown rule code '{code}'", file=sys.stderr)
+    if select:
+        ignore |= set(CODES) - select
+    return replace(settings, ignore=settings.ignore | frozenset(ignore))
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def analyze_path(path: Path, settings: Any, analyzer: Any) -> dict[str, Any]:
+    """One file's JSON record (also used by worker processes)."""
+    from shape_lsp.core.types import Severity
+
+    try:
+        source = _read(path)
+    except OSError as e:
+        return {"path": str(path), "error": str(e), "diagnostics": [], "models": []}
+    result = analyzer.analyze(source, str(path), settings)
+    diags = [
+        {
+            "line": f.span.start_line + 1,
+            "column": f.span.start_col + 1,
+            "end_line": f.span.end_line + 1,
+            "end_column": f.span.end_col + 1,
+            "severity": Severity(f.severity).label,
+            "code": f.code,
+            "message": f.message,
+            "trace": list(f.trace),
+            "fixes": [fx.title for fx in f.fixes],
+        }
+        for f in result.findings
+    ]
+    models = [
+        {
+            "name": m.name,
+            "line": m.span.start_line + 1,
+            "kind": m.kind,
+            "input_source": m.input_source,
+            "inputs": list(m.inputs),
+            "output": m.output,
+            "total_params": m.total_params,
+            "calls": [
+                {"module": c.module, "line": c.line,
+                 "output": list(c.output) if c.output is not None else None,
+                 "layer": c.layer}
+                for c in m.calls
+            ],
+        }
+        for m in result.models
+    ]
+    rec: dict[str, Any] = {"path": str(path), "diagnostics": diags, "models": models}
+    if result.internal_errors:
+        rec["internal_errors"] = list(result.internal_errors)
+    return rec
+
+
+def _worker(job: tuple[str, Any]) -> dict[str, Any]:
+    from shape_lsp.core.api import Analyzer
+
+    path, settings = job
+    global _WORKER_ANALYZER  # noqa: PLW0603 - one cache per worker process
+    if _WORKER_ANALYZER is None:
+        _WORKER_ANALYZER = Analyzer()
+    return analyze_path(Path(path), settings, _WORKER_ANALYZER)
+
+
+_WORKER_ANALYZER: Any = None
+
+
+def check(args: argparse.Namespace) -> int:
+    """`shape-lsp check`."""
+    from shape_lsp.core.api import Analyzer
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"shape-lsp: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    files = list(_files(args.paths))
+    settings = _settings(args, Path(args.paths[0]).resolve())
+    if args.jobs > 1 and len(files) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs) as pool:
+            records = list(pool.map(_worker, [(str(f), settings) for f in files], chunksize=4))
+    else:
+        analyzer = Analyzer()
+        records = [analyze_path(f, settings, analyzer) for f in files]
+    count = sum(len(r["diagnostics"]) for r in records)
+    if args.format == "json":
+        print(json.dumps({"version": 1, "files": records}, indent=2))
+    else:
+        for r in records:
+            if "error" in r:
+                print(f"{r['path']}: error: {r['error']}", file=sys.stderr)
+            for d in r["diagnostics"]:
+                print(f"{r['path']}:{d['line']}:{d['column']}: {d['code']} {d['message']}")
+                if args.show_trace and args.format == "text":
+                    for t in d["trace"]:
+                        print(f"    | {t}")
+        if args.format == "text":
+            n_files = len(records)
+            if count:
+                print(f"Found {count} problem{'s' * (count != 1)} in {n_files} "
+                      f"file{'s' * (n_files != 1)}.")
+            else:
+                print(f"All checks passed ({n_files} file{'s' * (n_files != 1)}).")
+    return 0 if args.exit_zero or count == 0 else 1
+
+
+def summary(args: argparse.Namespace) -> int:
+    """`shape-lsp summary FILE`: a torchinfo-like table computed without running anything."""
+    from shape_lsp.core.api import analyze
+    from shape_lsp.core.summary import render_summary
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"shape-lsp: error: no such file: {path}", file=sys.stderr)
+        return 2
+    result = analyze(_read(path), str(path), _settings(args, path.resolve()))
+    models = [m for m in result.models if args.model in (None, m.name)]
+    if args.model and not models:
+        names = ", ".join(m.name for m in result.models) or "none found"
+        print(f"shape-lsp: error: no model named {args.model!r} (models: {names})",
+              file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps([
+            {"name": m.name, "output": m.output, "total_params": m.total_params,
+             "rows": [{"module": r.module, "layer": r.layer, "depth": r.depth,
+                       "output": r.output, "params": r.params} for r in m.rows]}
+            for m in models], indent=2))
+    else:
+        print("\n\n".join(render_summary(m) for m in models) or "No models found.")
+    return 0

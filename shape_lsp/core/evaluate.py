@@ -1,0 +1,250 @@
+"""Static evaluation of plain Python values: literals, arithmetic on ints and symbolic sizes,
+tuples, comparisons and a few builtins. Nothing here knows about tensors or layers."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+
+import libcst as cst
+
+from shape_lsp.core import shapes as S
+from shape_lsp.core.shapes import UNKNOWN, Expr, Unknown
+from shape_lsp.core.values import Value
+
+MAX_LITERAL = 10**12  # sizes beyond this are treated as unknown (huge literals, fuzzing)
+MAX_SEQ = 10_000
+
+
+def literal(node: cst.BaseExpression) -> Value:
+    """The value of a literal node, UNKNOWN when it is not one."""
+    try:
+        if isinstance(node, cst.Integer):
+            v = int(node.value.replace("_", ""), 0)
+            return v if abs(v) <= MAX_LITERAL else UNKNOWN
+        if isinstance(node, cst.Float):
+            return float(node.value.replace("_", ""))
+        if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+            v = node.evaluated_value
+            return v if isinstance(v, str) else UNKNOWN
+        if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.value]
+        if isinstance(node, cst.Ellipsis):
+            return Ellipsis
+    except (ValueError, OverflowError, SyntaxError, UnicodeError):
+        return UNKNOWN
+    return UNKNOWN
+
+
+def _dimlike(v: Value) -> bool:
+    return isinstance(v, int | Expr) and not isinstance(v, bool)
+
+
+def _num(v: Value) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def binop(op: str, a: Value, b: Value) -> Value:
+    """Python arithmetic on constants and symbolic sizes; UNKNOWN when it cannot be done."""
+    if isinstance(a, bool):
+        a = int(a)
+    if isinstance(b, bool):
+        b = int(b)
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        return UNKNOWN
+    if _dimlike(a) and _dimlike(b) and (isinstance(a, Expr) or isinstance(b, Expr)):
+        return _symbolic(op, a, b)
+    if _num(a) and _num(b):
+        return _numeric(op, a, b)
+    if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
+        return a + b
+    if op == "+" and isinstance(a, list) and isinstance(b, list):
+        return a + b
+    if op == "+" and isinstance(a, str) and isinstance(b, str):
+        return a + b
+    if op == "*" and isinstance(a, tuple | list) and isinstance(b, int):
+        return a * b if 0 <= len(a) * b <= MAX_SEQ else UNKNOWN
+    if op == "*" and isinstance(b, tuple | list) and isinstance(a, int):
+        return b * a if 0 <= len(b) * a <= MAX_SEQ else UNKNOWN
+    return UNKNOWN
+
+
+def _symbolic(op: str, a: Value, b: Value) -> Value:
+    if op == "+":
+        return S.add(a, b)
+    if op == "-":
+        return S.sub(a, b)
+    if op == "*":
+        return S.mul(a, b)
+    if op == "//":
+        return S.floordiv(a, b)
+    if op == "/":
+        q = S.exact_div(a, b)
+        return UNKNOWN if isinstance(q, Unknown) else q
+    return UNKNOWN
+
+
+_NUMERIC: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+}
+
+
+def _numeric(op: str, a: float, b: float) -> Value:
+    fn = _NUMERIC.get(op)
+    if fn is None:
+        return UNKNOWN
+    try:
+        if op == "**" and (abs(b) > 64 or abs(a) > MAX_LITERAL):
+            return UNKNOWN
+        v = fn(a, b)
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return UNKNOWN
+    if isinstance(v, int) and abs(v) > MAX_LITERAL:
+        return UNKNOWN
+    if isinstance(v, complex):
+        return UNKNOWN
+    return v
+
+
+BINOPS: dict[type[cst.BaseBinaryOp], str] = {
+    cst.Add: "+",
+    cst.Subtract: "-",
+    cst.Multiply: "*",
+    cst.Divide: "/",
+    cst.FloorDivide: "//",
+    cst.Modulo: "%",
+    cst.Power: "**",
+    cst.MatrixMultiply: "@",
+}
+
+
+def compare(op: cst.BaseCompOp, a: Value, b: Value) -> Value:
+    """A comparison of constants (and `is None` on anything); UNKNOWN otherwise."""
+    if isinstance(op, cst.Is | cst.IsNot):
+        if a is None or b is None:
+            if isinstance(a, Unknown) or isinstance(b, Unknown):
+                return UNKNOWN
+            same = a is b
+            return same if isinstance(op, cst.Is) else not same
+        return UNKNOWN
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        return UNKNOWN
+    if isinstance(a, Expr) or isinstance(b, Expr):
+        if isinstance(op, cst.Equal | cst.NotEqual) and _dimlike(a) and _dimlike(b):
+            e = S.eq(a, b)
+            if e is None:
+                return UNKNOWN
+            return e if isinstance(op, cst.Equal) else not e
+        return UNKNOWN
+    if not _plain(a) or not _plain(b):
+        return UNKNOWN
+    try:
+        if isinstance(op, cst.Equal):
+            return a == b
+        if isinstance(op, cst.NotEqual):
+            return a != b
+        if isinstance(op, cst.LessThan):
+            return a < b
+        if isinstance(op, cst.LessThanEqual):
+            return a <= b
+        if isinstance(op, cst.GreaterThan):
+            return a > b
+        if isinstance(op, cst.GreaterThanEqual):
+            return a >= b
+        if isinstance(op, cst.In):
+            return a in b
+        if isinstance(op, cst.NotIn):
+            return a not in b
+    except TypeError:
+        return UNKNOWN
+    return UNKNOWN
+
+
+def _plain(v: Value) -> bool:
+    if isinstance(v, tuple | list):
+        return all(_plain(x) for x in v)
+    if isinstance(v, dict):
+        return all(_plain(k) and _plain(x) for k, x in v.items())
+    return v is None or isinstance(v, int | float | str | bool)
+
+
+def truth(v: Value) -> bool | None:
+    """Python truthiness of a static value, None when not static."""
+    if isinstance(v, bool):
+        return v
+    if v is None:
+        return False
+    if isinstance(v, int | float | str | tuple | list | dict):
+        return bool(v)
+    return None
+
+
+def builtin(name: str, args: list[Value]) -> Value:
+    """A few pure builtins / math functions over static values."""
+    try:
+        if name in ("int", "builtins.int") and len(args) == 1:
+            a = args[0]
+            if _dimlike(a):
+                return a
+            if isinstance(a, float):
+                return int(a)
+            if isinstance(a, str) and a.strip().lstrip("-").isdigit():
+                return int(a)
+            return UNKNOWN
+        if name == "float" and len(args) == 1 and _num(args[0]):
+            return float(args[0])
+        if name in ("min", "max") and args:
+            seq = list(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
+            if all(_num(x) for x in seq) and seq:
+                return min(seq) if name == "min" else max(seq)
+            return UNKNOWN
+        if name == "abs" and len(args) == 1 and _num(args[0]):
+            return abs(args[0])
+        if name == "len" and len(args) == 1 and isinstance(args[0], tuple | list | str | dict):
+            return len(args[0])
+        if name == "sum" and len(args) == 1 and isinstance(args[0], tuple | list):
+            total: Value = 0
+            for x in args[0]:
+                total = binop("+", total, x)
+            return total
+        if name in ("tuple", "list") and len(args) == 1 and isinstance(args[0], tuple | list):
+            return tuple(args[0]) if name == "tuple" else list(args[0])
+        if name in ("tuple", "list") and not args:
+            return () if name == "tuple" else []
+        if name == "range" and all(isinstance(a, int) for a in args) and 1 <= len(args) <= 3:
+            r = range(*args)
+            return tuple(r) if len(r) <= MAX_SEQ else UNKNOWN
+        if name == "reversed" and len(args) == 1 and isinstance(args[0], tuple | list):
+            return tuple(reversed(args[0]))
+        if name == "enumerate" and len(args) == 1 and isinstance(args[0], tuple | list):
+            return tuple(enumerate(args[0]))
+        if name == "zip" and args and all(isinstance(a, tuple | list) for a in args):
+            return tuple(zip(*args, strict=False))
+        if name == "round" and len(args) == 1 and _num(args[0]):
+            return round(args[0])
+        if name in ("math.prod", "numpy.prod") and len(args) == 1:
+            a = args[0]
+            if isinstance(a, tuple | list) and all(_dimlike(x) for x in a):
+                return S.product(a)
+            return UNKNOWN
+        if name in ("math.floor", "math.ceil") and len(args) == 1 and _num(args[0]):
+            return math.floor(args[0]) if name == "math.floor" else math.ceil(args[0])
+        if name == "math.sqrt" and len(args) == 1 and _num(args[0]) and args[0] >= 0:
+            return math.sqrt(args[0])
+    except (TypeError, ValueError, OverflowError):
+        return UNKNOWN
+    return UNKNOWN
+
+
+BUILTIN_NAMES = frozenset(
+    {"int", "float", "min", "max", "abs", "len", "sum", "tuple", "list", "range", "reversed",
+     "enumerate", "zip", "round", "print", "isinstance", "super", "getattr", "setattr",
+     "hasattr", "dict", "str", "bool", "type", "OrderedDict"}
+)

@@ -1,0 +1,132 @@
+"""Turn a rule's FixHint into source edits (quick fixes) at the right places.
+
+Edits are minimal text replacements at positions libcst gives us, so the user's formatting
+and comments around them survive.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from shape_lsp.core.names import local_name_for
+from shape_lsp.core.rules.base import FixHint
+from shape_lsp.core.types import Fix, Span, TextEdit
+from shape_lsp.core.values import LayerValue, Tensor
+
+if TYPE_CHECKING:
+    from shape_lsp.core.interpret import Interpreter
+    from shape_lsp.core.recorder import Site
+
+
+def fixes_for(interp: Interpreter, hint: FixHint | None, layer: LayerValue, site: Site,
+              x: Tensor | None) -> tuple[Fix, ...]:
+    """Fixes for a failed layer call; () when none can be made safely."""
+    if hint is None:
+        return ()
+    try:
+        if hint.kind == "set_arg":
+            edit = _set_arg(interp, layer, hint.arg, hint.value)
+            if edit is None:
+                return ()
+            return (Fix(f"Set {hint.arg}={edit.new_text}", (edit,), preferred=True),)
+        if hint.kind == "insert_flatten":
+            return _insert_flatten(interp, layer, site, hint)
+        if hint.kind == "set_padding":
+            edit = _set_arg(interp, layer, "padding", hint.value, add_missing=True)
+            if edit is None:
+                return ()
+            return (Fix(f"Set padding={hint.value!r}", (edit,)),)
+    except Exception:  # a fix is a nicety: never let it break analysis
+        return ()
+    return ()
+
+
+def _arg_node(layer: LayerValue, name: str) -> cst.Arg | None:
+    call = layer.node
+    if not isinstance(call, cst.Call):
+        return None
+    for a in call.args:
+        if a.keyword is not None and a.keyword.value == name:
+            return a
+    names = [p.name for p in layer.rule.signature if not p.star and not p.kw_only]
+    if name not in names:
+        return None
+    idx = names.index(name)
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if any(a.star for a in call.args):
+        return None
+    return positional[idx] if idx < len(positional) else None
+
+
+def _value_text(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | str):
+        return repr(value)
+    return None
+
+
+def _set_arg(interp: Interpreter, layer: LayerValue, name: str, value: object,
+             add_missing: bool = False) -> TextEdit | None:
+    text = _value_text(value)
+    if text is None or layer.chunk is None:
+        return None
+    arg = _arg_node(layer, name)
+    chunk = layer.chunk
+    if arg is None:
+        if not add_missing or not isinstance(layer.node, cst.Call):
+            return None
+        span = interp.rec.span(chunk, layer.node)  # type: ignore[arg-type]
+        if span is None:
+            return None
+        end = Span(span.end_line, span.end_col - 1, span.end_line, span.end_col - 1)
+        sep = ", " if layer.node.args else ""
+        return TextEdit(end, f"{sep}{name}={text}")
+    span = interp.rec.span(chunk, arg.value)  # type: ignore[arg-type]
+    if span is None:
+        return None
+    return TextEdit(span, text)
+
+
+def _insert_flatten(interp: Interpreter, layer: LayerValue, site: Site,
+                    hint: FixHint) -> tuple[Fix, ...]:
+    edits: list[TextEdit] = []
+    span = interp.rec.span(site.chunk, site.node)
+    if span is None:
+        return ()
+    if site.entry:
+        nn = local_name_for(interp.aliases, "torch.nn.Flatten") or "torch.nn.Flatten"
+        line = interp.parsed.lines[span.start_line] if span.start_line < len(
+            interp.parsed.lines) else ""
+        before = line[: span.start_col]
+        if before.strip() == "":
+            text = f"{nn}(),\n{before}"
+        else:
+            text = f"{nn}(), "
+        edits.append(TextEdit(Span(span.start_line, span.start_col, span.start_line,
+                                   span.start_col), text))
+        title = f"Insert {nn}() before this layer"
+    else:
+        call = site.node
+        if not isinstance(call, cst.Call) or not call.args:
+            return ()
+        first = call.args[0].value
+        if not isinstance(first, cst.Name):
+            return ()
+        var = first.value
+        line = interp.parsed.lines[span.start_line]
+        indent = line[: len(line) - len(line.lstrip())]
+        torch_flatten = local_name_for(interp.aliases, "torch.flatten")
+        stmt = (f"{var} = {torch_flatten}({var}, 1)" if torch_flatten
+                else f"{var} = {var}.flatten(1)")
+        edits.append(TextEdit(Span(span.start_line, 0, span.start_line, 0),
+                              f"{indent}{stmt}\n"))
+        title = f"Insert `{stmt}` before this call"
+    if hint.value is not None and hint.arg:
+        edit = _set_arg(interp, layer, hint.arg, hint.value)
+        if edit is not None:
+            edits.append(edit)
+            title += f" and set {hint.arg}={edit.new_text}"
+    return (Fix(title, tuple(edits), preferred=True),)

@@ -1,0 +1,275 @@
+"""Find the models of a file and run each one that no example call has run yet.
+
+Inputs, in order: configured shapes (`[tool.shape-lsp] input-shapes`), the file's example
+call (already run during the module pass), jaxtyping annotations on forward, a
+`# shape: x=(B, 3, 32, 32)` comment, else symbols from the first layer each input reaches
+(Conv2d(3, ...) implies (B, 3, H, W)).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from shape_lsp.core import shapes as S
+from shape_lsp.core.modules import ClassInfo, Container, ModuleInstance
+from shape_lsp.core.names import dotted
+from shape_lsp.core.recorder import Site
+from shape_lsp.core.shapes import Dim, Shape
+from shape_lsp.core.values import Tensor, Value
+
+if TYPE_CHECKING:
+    from shape_lsp.core.interpret import Frame, Interpreter
+
+_JAX_DTYPES = {
+    "Float": "float32", "Float32": "float32", "Float64": "float64", "Float16": "float16",
+    "BFloat16": "bfloat16", "Int": "int64", "Int64": "int64", "Int32": "int32",
+    "Integer": "int64", "Bool": "bool", "Shaped": None, "Num": None, "Real": None,
+    "UInt8": "uint8",
+}
+_COMMENT = re.compile(r"#\s*shape:\s*(?!ignore)(?P<spec>.+)$")
+_ONE = re.compile(r"(?:(?P<name>[A-Za-z_]\w*)\s*[:=]\s*)?\((?P<dims>[^()]*)\)")
+
+
+def analyze_models(interp: Interpreter) -> None:
+    """Run every model class / module-level Sequential not yet run by an example call."""
+    from shape_lsp.core.interpret import Budget, Frame
+
+    done = {m.name for m in interp.rec.models}
+    instances: dict[str, ModuleInstance] = {}
+    for name, v in list(interp.globals.items()):
+        if isinstance(v, ModuleInstance) and v.cls.name not in instances:
+            instances[v.cls.name] = v
+        if isinstance(v, Container) and v.kind == "Sequential" and name not in done:
+            _guard(interp, lambda n=name, c=v: _run_sequential(interp, n, c))
+    for info in list(interp.classes.values()):
+        if info.framework != "torch" or info.name in done:
+            continue
+        _guard(interp, lambda i=info: _run_class(interp, i, instances.get(i.name), Frame, Budget))
+
+
+def _guard(interp: Interpreter, fn: object) -> None:
+    from shape_lsp.core.interpret import Budget
+
+    interp.steps = 0
+    interp.depth = 0
+    try:
+        fn()  # type: ignore[operator]
+    except Budget:
+        pass
+    except RecursionError:
+        interp.rec.internal("recursion too deep")
+    except Exception as e:
+        interp.rec.internal(f"{type(e).__name__}: {e}")
+        interp.rec.session = None
+        interp.rec.discovery = None
+
+
+def _run_class(interp: Interpreter, info: ClassInfo, inst: ModuleInstance | None,
+               frame_cls: type[Frame], budget: type[Exception]) -> None:
+    frame = frame_cls(interp.globals, info.chunk)
+    fresh = inst is None
+    if inst is None:
+        made = interp.instantiate(info, [], {}, None, None)
+        if not isinstance(made, ModuleInstance):
+            return
+        inst = made
+    method = "call" if info.framework == "keras" else "forward"
+    hit = info.find_method(method)
+    if hit is None:
+        return
+    _, fn = hit
+    params = _input_params(fn)
+    inputs, source = _inputs_for(interp, info.name, fn, params, info.chunk.start_line)
+    if inputs is None:
+        inputs = _discover(interp, inst, len(params), frame)
+        source = "symbolic"
+    if inputs is None:
+        return
+    span = interp.rec.span(info.chunk, info.node.name) or inst.span
+    interp.rec.expect(inst, name=info.name, span=span, source=source)
+    interp.rec.module_call(inst, list(inputs), {}, info.node.name, frame,
+                           Site(info.chunk, info.node.name))
+    del fresh
+
+
+def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
+    from shape_lsp.core.interpret import Frame
+
+    chunk = c.chunk
+    if chunk is None:
+        return
+    frame = Frame(interp.globals, chunk)
+    configured = interp.settings.input_shapes.get(name)
+    inputs: list[Value] | None = None
+    source = "symbolic"
+    if configured:
+        inputs = [Tensor(_dims(spec)) for spec in configured]
+        source = "config"
+    else:
+        span = c.span
+        if span is not None:
+            inputs = _comment_inputs(interp, span.start_line, 1)
+            source = "comment"
+    if inputs is None:
+        inputs = _discover(interp, c, 1, frame)
+        source = "symbolic"
+    if inputs is None:
+        return
+    interp.rec.expect(c, name=name, span=c.span, source=source, variable=name)
+    interp.rec.module_call(c, inputs, {}, c.node, frame, Site(chunk, c.node))
+
+
+def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:
+    params = [*fn.params.posonly_params, *fn.params.params]
+    return [p for p in params[1:] if p.default is None]
+
+
+def _inputs_for(interp: Interpreter, name: str, fn: cst.FunctionDef, params: list[cst.Param],
+                chunk_start: int) -> tuple[list[Value] | None, str]:
+    configured = interp.settings.input_shapes.get(name)
+    if configured:
+        return [Tensor(_dims(spec)) for spec in configured], "config"
+    annotated = [_annotation_input(p) for p in params]
+    if params and all(a is not None for a in annotated):
+        return list(annotated), "annotation"
+    for chunk in interp.parsed.chunks:
+        if chunk.module is None:
+            continue
+        span = interp.rec.span(chunk, fn)
+        if span is not None:
+            got = _comment_inputs(interp, span.start_line, len(params), fn)
+            if got is not None:
+                return got, "comment"
+            break
+    return None, ""
+
+
+def _dims(spec: tuple[int | str, ...]) -> Shape:
+    return tuple(d if isinstance(d, int) else S.sym(str(d)) for d in spec)
+
+
+def _annotation_input(p: cst.Param) -> Tensor | None:
+    """`x: Float[Tensor, "batch 3 32 32"]` -> a tensor of that shape."""
+    ann = p.annotation.annotation if p.annotation is not None else None
+    if not isinstance(ann, cst.Subscript) or len(ann.slice) != 2:
+        return None
+    head = dotted(ann.value)
+    if head is None:
+        return None
+    short = head.rsplit(".", 1)[-1]
+    if short not in _JAX_DTYPES:
+        return None
+    spec = ann.slice[1].slice
+    if not isinstance(spec, cst.Index) or not isinstance(spec.value, cst.SimpleString):
+        return None
+    text = spec.value.evaluated_value
+    if not isinstance(text, str):
+        return None
+    dims: list[Dim] = []
+    for tok in text.split():
+        if tok.isdigit():
+            dims.append(int(tok))
+        elif tok.startswith(("*", "...", "#*")) or tok == "...":
+            return None
+        else:
+            name = tok.lstrip("#_").split("=")[0]
+            if not name.isidentifier():
+                return None
+            dims.append(S.sym(name))
+    return Tensor(tuple(dims), _JAX_DTYPES[short] or "float32")
+
+
+def _comment_inputs(interp: Interpreter, line: int, n: int,
+                    fn: cst.FunctionDef | None = None) -> list[Value] | None:
+    """`# shape: x=(B, 3, 32, 32), y=(B, 10)` on, above or just below the line."""
+    lines = interp.parsed.lines
+    for ln in (line, line - 1, line + 1):
+        if not 0 <= ln < len(lines):
+            continue
+        m = _COMMENT.search(lines[ln])
+        if m is None:
+            continue
+        found: dict[str, Tensor] = {}
+        ordered: list[Tensor] = []
+        for part in _ONE.finditer(m.group("spec")):
+            dims: list[Dim] = []
+            for tok in part.group("dims").split(","):
+                tok = tok.strip()
+                if not tok:
+                    continue
+                if tok.lstrip("-").isdigit():
+                    dims.append(int(tok))
+                elif tok.isidentifier():
+                    dims.append(S.sym(tok))
+                else:
+                    return None
+            t = Tensor(tuple(dims))
+            ordered.append(t)
+            if part.group("name"):
+                found[part.group("name")] = t
+        if fn is not None and found:
+            names = [p.name.value for p in _input_params(fn)]
+            if all(nm in found for nm in names):
+                return [found[nm] for nm in names]
+        if len(ordered) == n:
+            return list(ordered)
+    return None
+
+
+def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Value] | None:
+    """Run quietly with placeholder inputs to learn what the first layers expect."""
+    placeholders = [Tensor(None) for _ in range(n)]
+    rec = interp.rec
+    rec.discovery = {id(p): i for i, p in enumerate(placeholders)}
+    rec.templates = {}
+    saved_steps = interp.steps
+    try:
+        rec.module_call(mod, list(placeholders), {}, None, frame)
+    except Exception:
+        pass
+    finally:
+        rec.discovery = None
+        interp.steps = saved_steps
+    if len(rec.templates) != n:
+        return None
+    renames = _renames(interp)
+    return [Tensor(tuple(_rename(d, renames) for d in rec.templates[i]))  # type: ignore[arg-type]
+            for i in range(n)]
+
+
+_ROLES = {"B": "batch", "C": "channels", "H": "height", "W": "width", "L": "length",
+          "D": "depth", "T": "time"}
+
+
+def _renames(interp: Interpreter) -> dict[str, str]:
+    sym = interp.settings.symbols
+    return {k: sym[role] for k, role in _ROLES.items() if sym.get(role, k) != k}
+
+
+def _rename(d: Dim, renames: dict[str, str]) -> Dim:
+    if not renames or not isinstance(d, S.Expr):
+        return d
+    names = S.symbols_of(d)
+    out: Dim = d
+    for old in names:
+        if old in renames:
+            out = _swap(out, old, renames[old])
+    return out
+
+
+def _swap(d: Dim, old: str, new: str) -> Dim:
+    if not isinstance(d, S.Expr):
+        return d
+    total: Dim = 0
+    for m, c in d.terms:
+        term: Dim = c
+        for a in m:
+            if isinstance(a, str):
+                term = S.mul(term, S.sym(new if a == old else a))
+            else:
+                term = S.mul(term, S.floordiv(_swap(a.num, old, new), a.den))
+        total = S.add(total, term)
+    return total

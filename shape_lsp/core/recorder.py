@@ -1,0 +1,418 @@
+"""What the interpreter learns: findings, shape facts, module calls and model summaries.
+
+Module calls go through here so that every invocation (layer, container, user module) is
+recorded once, with torch's module path, for the summary table, the JSON `calls` and the
+verifier's diff.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from shape_lsp.core import shapes as S
+from shape_lsp.core.config import Settings
+from shape_lsp.core.fixes import fixes_for
+from shape_lsp.core.modules import (
+    Container,
+    ModuleInstance,
+    OpaqueModule,
+    param_count,
+    type_name,
+)
+from shape_lsp.core.parse import Chunk
+from shape_lsp.core.rules.base import Args, FixHint, RuleCall, ShapeError
+from shape_lsp.core.shapes import Unknown
+from shape_lsp.core.types import (
+    AnalysisResult,
+    Finding,
+    ModelCall,
+    ModelSummary,
+    Related,
+    ShapeFact,
+    Span,
+    SummaryRow,
+)
+from shape_lsp.core.values import LayerValue, Tensor, Value, unknown_tensor
+
+if TYPE_CHECKING:
+    from shape_lsp.core.interpret import Frame, Interpreter
+
+log = logging.getLogger(__name__)
+
+_FLOATS = {"float16", "bfloat16", "float32", "float64"}
+
+
+@dataclass
+class Session:
+    """One top-level model invocation being recorded."""
+
+    name: str
+    calls: list[list[object]] = field(default_factory=list)  # [path, line, output, layer, dtype]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Site:
+    """Where a module call happens: the node errors are placed on, and its chunk."""
+
+    chunk: Chunk
+    node: cst.CSTNode | None
+    related: tuple[Related, ...] = ()
+    entry: bool = False  # an entry of a Sequential (gets an inlay hint)
+
+
+class Recorder:
+    """Collects results; suppresses everything while discovering input templates."""
+
+    def __init__(self, interp: Interpreter, settings: Settings) -> None:
+        self.interp = interp
+        self.settings = settings
+        self.findings: dict[tuple[str, Span, str], Finding] = {}
+        self.facts: dict[tuple[Span, str, str, str], ShapeFact] = {}
+        self.models: list[ModelSummary] = []
+        self.errors: list[str] = []
+        self.session: Session | None = None
+        self.discovery: dict[int, int] | None = None
+        self.templates: dict[int, tuple[object, ...]] = {}
+        self.sessions_for: dict[int, str] = {}
+        self._pending: dict[int, dict[str, object]] = {}
+
+    # ------------------------------------------------------------------ basics
+
+    @property
+    def quiet(self) -> bool:
+        """True while discovering input templates (nothing is recorded)."""
+        return self.discovery is not None
+
+    def span(self, chunk: Chunk | None, node: cst.CSTNode | None) -> Span | None:
+        """A node's span, None when it cannot be located."""
+        if chunk is None or node is None:
+            return None
+        try:
+            return chunk.span(node)
+        except Exception:  # position computation must never take analysis down
+            log.debug("position lookup failed", exc_info=True)
+            return None
+
+    def internal(self, message: str, chunk: Chunk | None = None,
+                 node: cst.CSTNode | None = None) -> None:
+        """An internal error: logged and kept, never raised."""
+        self.errors.append(message)
+
+    def add(self, code: str, span: Span | None, message: str, trace: tuple[str, ...] = (),
+            related: tuple[Related, ...] = (), fixes: tuple[object, ...] = ()) -> None:
+        """Record a finding (deduplicated)."""
+        if self.quiet or span is None:
+            return
+        key = (code, span, message)
+        if key in self.findings:
+            return
+        self.findings[key] = Finding(code, self.settings.severity_of(code), span, message,
+                                     trace, related, tuple(fixes))  # type: ignore[arg-type]
+
+    def fact(self, fact: ShapeFact) -> None:
+        """Record a shape fact (deduplicated)."""
+        if self.quiet:
+            return
+        key = (fact.span, fact.kind, fact.label, fact.shape)
+        self.facts.setdefault(key, fact)
+
+    def tensor_fact(self, chunk: Chunk, node: cst.CSTNode, label: str, value: Value) -> None:
+        """A fact for an assignment target holding a tensor."""
+        if self.quiet or not isinstance(value, Tensor) or value.shape is None:
+            return
+        span = self.span(chunk, node)
+        if span is None:
+            return
+        self.fact(ShapeFact(span, "tensor", label, S.render_shape(value.shape), value.dtype,
+                            inlay=True))
+
+    # ------------------------------------------------------------------ module calls
+
+    def module_call(self, mod: Value, args: list[Value], kwargs: dict[str, Value],
+                    node: cst.CSTNode | None, frame: Frame, site: Site | None = None,
+                    session_name: str | None = None) -> Value:
+        """Call a layer / container / user module; records the call and its facts."""
+        site = site or Site(frame.chunk, node)
+        started = False
+        if self.session is None and not self.quiet and isinstance(mod, ModuleInstance | Container):
+            self.session = Session(session_name or self._model_label(mod))
+            self.sessions_for[id(mod)] = self.session.name
+            started = True
+        entry: list[object] | None = None
+        if self.session is not None and not self.quiet:
+            path = getattr(mod, "path", "")
+            line = self._line(site)
+            entry = [path, line, None, type_name(mod), None]
+            self.session.calls.append(entry)
+        out: Value = UNKNOWN_TENSOR
+        try:
+            out = self._dispatch(mod, args, kwargs, node, frame, site)
+        finally:
+            if entry is not None:
+                first = out[0] if isinstance(out, tuple) and out else out
+                if isinstance(first, Tensor):
+                    entry[2] = first.shape
+                    entry[4] = first.dtype
+            if started:
+                self._close_session(mod, args, frame, site)
+        return out
+
+    def _model_label(self, mod: Value) -> str:
+        if isinstance(mod, ModuleInstance):
+            return mod.cls.name
+        for name, v in self.interp.globals.items():
+            if v is mod:
+                return name
+        return "Sequential"
+
+    def _line(self, site: Site) -> int:
+        span = self.span(site.chunk, site.node)
+        return span.start_line + 1 if span else 0
+
+    def _dispatch(self, mod: Value, args: list[Value], kwargs: dict[str, Value],
+                  node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
+        if isinstance(mod, LayerValue):
+            return self.layer_call(mod, args, kwargs, frame, site)
+        if isinstance(mod, Container):
+            return self.container_call(mod, args, kwargs, node, frame, site)
+        if isinstance(mod, ModuleInstance):
+            return self.instance_call(mod, args, kwargs, frame)
+        if isinstance(mod, OpaqueModule):
+            span = self.span(site.chunk, site.node)
+            if span is not None and not self.quiet:
+                self.fact(ShapeFact(span, "note", mod.name, "unknown", detail=(
+                    f"`{mod.name}` is not known to shape-lsp: shapes after it are unknown",)))
+            return UNKNOWN_TENSOR
+        return UNKNOWN_TENSOR
+
+    def layer_call(self, layer: LayerValue, args: list[Value], kwargs: dict[str, Value],
+                   frame: Frame, site: Site) -> Value:
+        """Apply a library layer's rule to its inputs."""
+        x = args[0] if args else kwargs.get("input")
+        if self.discovery is not None:
+            if isinstance(x, Tensor) and id(x) in self.discovery and layer.rule.template:
+                idx = self.discovery.pop(id(x))
+                shape = layer.rule.template(Args(layer.args))
+                if shape is not None:
+                    self.templates[idx] = shape
+        x_t = x if isinstance(x, Tensor) else None
+        if (x_t is not None and layer.rule.has_weights and x_t.dtype in _FLOATS
+                and x_t.dtype != layer.dtype):
+            self.layer_error(layer, ShapeError(
+                "SH110",
+                f"{layer.type_name} has {layer.dtype} parameters but gets a {x_t.dtype} input "
+                f"{S.render_shape(x_t.shape)}; convert the input (e.g. `.float()`) or the model",
+            ), x_t, RuleCall(Args(layer.args)), frame, site)
+            return unknown_tensor(x_t.dtype)
+        rc = RuleCall(Args(layer.args), tuple(args), dict(kwargs), layer_name=layer.type_name)
+        try:
+            out = layer.rule.forward(rc)
+        except ShapeError as e:
+            self.layer_error(layer, e, x_t, rc, frame, site)
+            return unknown_tensor(x_t.dtype if x_t else None)
+        except (ArithmeticError, TypeError, ValueError, IndexError, KeyError) as e:
+            log.debug("rule %s failed: %s", layer.type_name, e)
+            return UNKNOWN_TENSOR
+        self.warnings(rc, site.node, frame, site.chunk)
+        first = out[0] if isinstance(out, tuple) and out else out
+        if isinstance(first, Tensor) and not self.quiet:
+            self._layer_facts(layer, x_t, first, rc, site)
+            line = self._line(site)
+            label = f"{layer.path or layer.type_name} ({layer.type_name})"
+            step = f"line {line}: {label} → {first.describe()}"
+            trace = (*(x_t.trace if x_t else ()), step)[-10:]
+            new_first = Tensor(first.shape, first.dtype, first.numpy, trace)
+            out = (new_first, *out[1:]) if isinstance(out, tuple) else new_first
+        return out
+
+    def _layer_facts(self, layer: LayerValue, x: Tensor | None, out: Tensor, rc: RuleCall,
+                     site: Site) -> None:
+        params = param_count(layer)
+        n = params if isinstance(params, int) else None
+        label = f"{layer.path or 'layer'}: {layer.type_name}"
+        common = {
+            "label": label,
+            "shape": S.render_shape(out.shape),
+            "dtype": out.dtype,
+            "input_shape": S.render_shape(x.shape) if x is not None else None,
+            "detail": tuple(rc.notes),
+            "params": n,
+        }
+        span = self.span(site.chunk, site.node)
+        if span is not None:
+            self.fact(ShapeFact(span, "layer", inlay=site.entry, **common))  # type: ignore[arg-type]
+        if layer.span is not None and layer.span != span:
+            self.fact(ShapeFact(layer.span, "layer", **common))  # type: ignore[arg-type]
+
+    def container_call(self, c: Container, args: list[Value], kwargs: dict[str, Value],
+                       node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
+        """nn.Sequential runs its items in order; errors land on the offending entry."""
+        if c.kind != "Sequential" or not args:
+            return UNKNOWN_TENSOR
+        out = args[0]
+        call_related: tuple[Related, ...] = ()
+        call_span = self.span(site.chunk, site.node)
+        if call_span is not None and node is not None:
+            call_related = (Related(call_span, "the Sequential is called here"),)
+        for i, (_, item) in enumerate(c.items):
+            item_node = c.item_nodes[i] if i < len(c.item_nodes) else None
+            chunk = c.chunk if c.chunk is not None else site.chunk
+            if item_node is None and isinstance(item, LayerValue) and item.node is not None:
+                item_node, chunk = item.node, item.chunk  # type: ignore[assignment]
+            item_site = Site(chunk, item_node, call_related, True) if item_node is not None else site
+            out = self.module_call(item, [out], {}, item_node, frame, item_site)
+        return out
+
+    def instance_call(self, inst: ModuleInstance, args: list[Value],
+                      kwargs: dict[str, Value], frame: Frame) -> Value:
+        """Interpret the user module's forward (or Keras call) on its instance."""
+        from shape_lsp.core.modules import FunctionRef
+
+        method = "call" if inst.cls.framework == "keras" else "forward"
+        hit = inst.cls.find_method(method)
+        if hit is None:
+            return UNKNOWN_TENSOR
+        owner, fn = hit
+        return self.interp.call_function(FunctionRef(fn, owner.chunk, owner, inst), args,
+                                         kwargs, frame, record_facts=True)
+
+    # ------------------------------------------------------------------ errors
+
+    def layer_error(self, layer: LayerValue, e: ShapeError, x: Tensor | None, rc: RuleCall,
+                    frame: Frame, site: Site) -> None:
+        """A layer rule failed: finding at the call site, related info at the constructor."""
+        if self.quiet:
+            return
+        span = self.span(site.chunk, site.node)
+        related = list(site.related)
+        if layer.span is not None and layer.span != span:
+            related.insert(0, Related(layer.span, f"{layer.type_name} defined here"))
+        if span is None:
+            span = layer.span
+        trace = (*(x.trace if x is not None else ()), *rc.notes)
+        if x is not None:
+            trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
+        fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
+        prefix = f"{layer.path}: " if layer.path else ""
+        self.add(e.code, span, prefix + e.message, trace, tuple(related), fixes)
+
+    def constructor_error(self, layer: LayerValue, e: ShapeError) -> None:
+        """A constructor-time check failed (torch raises when the layer is built)."""
+        self.add(e.code, layer.span, f"{layer.type_name}: {e.message}")
+
+    def function_error(self, name: str, e: ShapeError, rc: RuleCall, tensors: list[Tensor],
+                       node: cst.CSTNode, frame: Frame) -> None:
+        """A function rule failed at this call."""
+        if self.quiet:
+            return
+        trace: tuple[str, ...] = ()
+        for t in tensors[:2]:
+            trace = (*trace, *t.trace)
+        trace = (*trace, *rc.notes, *(f"input {i}: {t.describe()}" for i, t in
+                                      enumerate(tensors[:4])))
+        self.add(e.code, self.span(frame.chunk, node), e.message, trace)
+
+    def warnings(self, rc: RuleCall, node: cst.CSTNode | None, frame: Frame,
+                 chunk: Chunk | None = None) -> None:
+        """Non-fatal findings a rule reported."""
+        if self.quiet or not rc.warnings:
+            return
+        span = self.span(chunk or frame.chunk, node)
+        for code, msg in rc.warnings:
+            self.add(code, span, msg)
+
+    # ------------------------------------------------------------------ sessions
+
+    def _close_session(self, mod: Value, args: list[Value], frame: Frame, site: Site) -> None:
+        session = self.session
+        self.session = None
+        if session is None:
+            return
+        info = self._pending.pop(id(mod), None) or {}
+        if not info and isinstance(mod, ModuleInstance):
+            info = {"span": self.span(mod.cls.chunk, mod.cls.node.name)}
+        elif not info and isinstance(mod, Container):
+            info = {"span": mod.span, "variable": session.name if session.name in
+                    self.interp.globals else None}
+        span = info.get("span") or self.span(site.chunk, site.node) or Span(0, 0, 0, 0)
+        calls = tuple(
+            ModelCall(str(p), int(line), _json_shape(out), str(layer), dtype)  # type: ignore[arg-type]
+            for p, line, out, layer, dtype in session.calls
+        )
+        rows = tuple(
+            SummaryRow(c.module, c.layer, c.module.count(".") + 1,
+                       S.render_shape(out) if out is not None else "unknown",  # type: ignore[arg-type]
+                       _int_or_none(param_count(_resolve(mod, c.module))))
+            for c, (_, _, out, _, _) in zip(calls, session.calls, strict=True) if c.module
+        )
+        root_out = session.calls[0][2] if session.calls else None
+        inputs = [a for a in args if isinstance(a, Tensor)]
+        if not args or len(inputs) != len(args) or any(t.shape is None for t in inputs):
+            return  # an example with unknown inputs: the model is run symbolically instead
+        total = param_count(mod)
+        self.models.append(ModelSummary(
+            name=info.get("name") or session.name,
+            span=span,
+            kind="class" if isinstance(mod, ModuleInstance) else "sequential",
+            input_source=info.get("source", "example"),
+            inputs=tuple(t.describe() for t in inputs),
+            output=S.render_shape(root_out) if root_out is not None else "unknown",  # type: ignore[arg-type]
+            calls=calls,
+            rows=rows,
+            total_params=_int_or_none(total),
+            input_shapes=tuple(_json_shape(t.shape) for t in inputs),
+            input_dtypes=tuple(t.dtype for t in inputs),
+            ctor=mod.ctor_text if isinstance(mod, ModuleInstance) else None,
+            variable=info.get("variable"),
+            framework=getattr(getattr(mod, "cls", None), "framework", None) or "torch",
+        ))
+
+    def expect(self, mod: Value, **info: object) -> None:
+        """Attach metadata (name, span, input source, variable) to mod's next session."""
+        self._pending[id(mod)] = info
+
+    def result(self, path: str) -> AnalysisResult:
+        """The collected results."""
+        findings = sorted(self.findings.values(), key=lambda f: (f.span, f.code))
+        facts = sorted(self.facts.values(), key=lambda f: f.span)
+        return AnalysisResult(path, tuple(findings), tuple(facts), tuple(self.models), True,
+                              tuple(self.errors))
+
+
+UNKNOWN_TENSOR = Tensor(None, None)
+
+
+def _json_shape(shape: object) -> tuple[int | str, ...] | None:
+    if not isinstance(shape, tuple):
+        return None
+    return tuple(S.to_json_dim(d) for d in shape)
+
+
+def _int_or_none(n: object) -> int | None:
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
+def _resolve(root: Value, path: str) -> Value:
+    """The sub-module at a dotted path under root."""
+    cur = root
+    for part in path.split(".") if path else []:
+        if isinstance(cur, ModuleInstance):
+            cur = cur.attrs.get(part)
+        elif isinstance(cur, Container):
+            cur = dict(cur.items).get(part)
+        else:
+            return None
+    return cur
+
+
+def fix_hint_value(hint: FixHint) -> object:
+    """The value a fix hint carries (used by tests)."""
+    return hint.value
+
+
+__all__ = ["Recorder", "Session", "Site", "Unknown"]
