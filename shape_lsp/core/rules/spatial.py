@@ -25,12 +25,17 @@ def conv_out(
             f"{what}: output {axis} would be {out} (input {axis}={fmt(size)}, kernel {fmt(k)}, "
             f"stride {fmt(s)}, padding {fmt(p)}, dilation {fmt(d)}); the input is too small",
         )
-    if isinstance(num, int) and isinstance(s, int) and s > 1 and num >= 0 and num % s:
-        c.warn(
-            "SH113",
-            f"{what}: stride {s} does not divide {axis} travel {num}: "
-            f"the last {num % s} row(s)/col(s) are dropped",
-        )
+    if all(isinstance(v, int) for v in (size, p, out, s, span)) and isinstance(out, int):
+        # Real input rows past the end of the last window are never read.
+        covered = (out - 1) * s + span  # type: ignore[operator]
+        dropped = p + size - covered  # type: ignore[operator]
+        if dropped > 0 and out >= 1:
+            c.warn(
+                "SH113",
+                f"{what}: with stride {s} the last window ends before the input does: "
+                f"the last {dropped} input row(s)/col(s) along {axis} (of {fmt(size)}) "
+                "are never read",
+            )
     return out
 
 
