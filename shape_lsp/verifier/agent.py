@@ -322,7 +322,7 @@ class Agent:
         if first is None:
             return
         conv = _conv_rank(self.torch.nn, first[1])
-        if conv and len(shapes[0]) not in (conv + 1, conv + 2):
+        if conv and len(shapes[0]) != conv + 2:  # unbatched inputs are rare in model files
             dims = ["B", "C", *(["L"] if conv == 1 else ["D", "H", "W"][-conv:])]
             example = ",".join(str(self.dims.get(x, first[1].in_channels if x == "C" else 2))
                                for x in dims)
