@@ -9,7 +9,7 @@ cascades into others. Nothing is executed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -63,6 +63,18 @@ _TENSOR_BINOPS = {
     "@": "torch.matmul",
     "%": "torch.remainder",
 }
+
+
+CallHook = Callable[["Interpreter", list[Value], dict[str, Value], cst.Call, "Frame"], Value]
+MethodHook = Callable[
+    ["Interpreter", BoundMethod, list[Value], dict[str, Value], cst.Call, "Frame"], Value
+]
+
+SPECIAL_CALLS: dict[str, CallHook] = {}
+"""Framework-specific calls by canonical name (e.g. keras.Input, keras.Model), tried first."""
+
+METHOD_HOOKS: list[MethodHook] = []
+"""Method-call hooks tried in order before the built-in ones; return NotImplemented to pass."""
 
 
 class Budget(Exception):
@@ -707,6 +719,9 @@ class Interpreter:
     def call_qual(self, name: str, args: list[Value], kwargs: dict[str, Value],
                   node: cst.Call, frame: Frame) -> Value:
         """A call of a library name: containers, layers, functions, builtins."""
+        hook = SPECIAL_CALLS.get(name)
+        if hook is not None:
+            return hook(self, args, kwargs, node, frame)
         if name in CONTAINERS:
             return self.make_container(CONTAINERS[name], args, node, frame)
         if name == "torch.nn.Parameter" and args and isinstance(args[0], Tensor):
@@ -844,6 +859,10 @@ class Interpreter:
     def call_method(self, m: BoundMethod, args: list[Value], kwargs: dict[str, Value],
                     node: cst.Call, frame: Frame) -> Value:
         """Methods on tensors, lists, containers and modules."""
+        for hook in METHOD_HOOKS:
+            got = hook(self, m, args, kwargs, node, frame)
+            if got is not NotImplemented:
+                return got
         obj, name = m.obj, m.name
         if isinstance(obj, Tensor):
             prefix = "numpy.ndarray" if obj.numpy else "torch.Tensor"
