@@ -86,3 +86,159 @@ def torch_layer(ctor: str, inputs: tuple[tuple[int, ...], ...], dtype: str = "fl
     if isinstance(out, tuple):
         out = out[0]
     return tuple(out.shape)
+
+
+# ----------------------------------------------------------------- function calls, both sides
+#
+# A call is written once as Python source, e.g. "T(2, 3), dim=1" or "[T(2, 3), T(2, 4)], 1",
+# and evaluated twice: with T(...) building engine Tensors (and torch.X / np.X naming dtypes as
+# Qual values), and with T(...) building real torch tensors (N(...): NumPy arrays).
+
+
+class _QualShim:
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> object:
+        from shape_lsp.core.values import Qual
+
+        return Qual(f"{self._prefix}.{name}")
+
+
+def engine_env(symbolic: bool = False) -> tuple[dict[str, object], dict[str, int]]:
+    """Names for evaluating a call's source on the engine side (symbolic: dims become symbols)."""
+    from shape_lsp.core.shapes import sym
+    from shape_lsp.core.values import Qual
+
+    values: dict[str, int] = {}
+
+    def dims(shape: tuple[int, ...]) -> tuple[Dim, ...]:
+        if not symbolic:
+            return shape
+        out: list[Dim] = []
+        for d in shape:
+            if d == 0:  # symbols stand for sizes >= 1
+                out.append(0)
+                continue
+            name = f"s{len(values)}"
+            values[name] = d
+            out.append(sym(name))
+        return tuple(out)
+
+    def t(*shape: int, dtype: str = "float32") -> Tensor:
+        return Tensor(dims(shape), dtype)
+
+    def n(*shape: int, dtype: str = "float64") -> Tensor:
+        return Tensor(dims(shape), dtype, numpy=True)
+
+    env = {
+        "T": t,
+        "N": n,
+        "torch": _QualShim("torch"),
+        "np": _QualShim("numpy"),
+        "float": Qual("builtins.float"),
+        "int": Qual("builtins.int"),
+        "bool": Qual("builtins.bool"),
+    }
+    return env, values
+
+
+def torch_env() -> dict[str, object]:
+    """Names for evaluating a call's source with real torch / NumPy."""
+    import numpy as np
+    import torch
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+
+    def t(*shape: int, dtype: str = "float32") -> object:
+        x = torch.rand(shape, dtype=torch.float64) + 0.5
+        if dtype == "bool":
+            return x > 1.0
+        return x.to(getattr(torch, dtype))
+
+    def n(*shape: int, dtype: str = "float64") -> object:
+        return (rng.random(shape) + 0.5).astype(dtype)
+
+    return {"T": t, "N": n, "torch": torch, "np": np}
+
+
+def split_call(src: str, env: dict[str, object]) -> tuple[list[object], dict[str, object]]:
+    """Evaluate "a, b, k=v" into positional and keyword arguments."""
+
+    def grab(*args: object, **kwargs: object) -> tuple[list[object], dict[str, object]]:
+        return list(args), kwargs
+
+    return eval(f"grab({src})", {**env, "grab": grab})  # type: ignore[no-any-return]
+
+
+def engine_call(qualname: str, src: str, symbolic: bool = False) -> tuple[object, dict[str, int]]:
+    """The engine's answer for `qualname(src)`: a value, or the ShapeError's code as Outcome."""
+    env, values = engine_env(symbolic)
+    args, kwargs = split_call(src, env)
+    rule = FUNCTIONS[qualname]
+    rc = RuleCall(Args(bind(rule.signature, args, kwargs)))
+    try:
+        return rule.apply(rc), values
+    except ShapeError as e:
+        return Outcome(None, e.code), values
+
+
+def _torch_callable(qualname: str) -> object:
+    import importlib
+
+    import numpy as np
+    import torch
+
+    parts = qualname.split(".")
+    if parts[:2] == ["torch", "Tensor"] or parts[:2] == ["numpy", "ndarray"]:
+        owner = torch.Tensor if parts[0] == "torch" else np.ndarray
+        attr = getattr(owner, parts[2])
+        if callable(attr):
+            return attr
+        return lambda self: getattr(self, parts[2])
+    mod_name = ".".join(parts[:-1])
+    mod = importlib.import_module(mod_name)
+    return getattr(mod, parts[-1])
+
+
+def torch_call(qualname: str, src: str) -> object:
+    """Run the real function: its result, or the exception it raised."""
+    env = torch_env()
+    fn = _torch_callable(qualname)
+    try:
+        args, kwargs = split_call(src, env)
+        return fn(*args, **kwargs)  # type: ignore[operator]
+    except (RuntimeError, ValueError, IndexError, TypeError) as e:
+        return e
+
+
+def describe_real(v: object) -> object:
+    """A comparable description of a real result: ("T", shape, dtype, numpy) or plain values."""
+    import numpy as np
+    import torch
+
+    if isinstance(v, torch.Tensor):
+        return ("T", tuple(v.shape), str(v.dtype).removeprefix("torch."), False)
+    if isinstance(v, np.ndarray):
+        return ("T", tuple(v.shape), str(v.dtype), True)
+    if isinstance(v, np.generic):
+        return ("T", (), str(v.dtype), True)
+    if isinstance(v, torch.Size):
+        return tuple(v)
+    if isinstance(v, tuple | list):
+        if v and isinstance(v[0], torch.Tensor) and not isinstance(v, torch.Size):
+            return describe_real(v[0])
+        return tuple(describe_real(e) for e in v)
+    return v
+
+
+def describe_engine(v: object) -> object:
+    """The engine's result in the same form as describe_real."""
+    if isinstance(v, Tensor):
+        return ("T", v.shape, v.dtype, v.numpy)
+    if isinstance(v, tuple | list):
+        if v and isinstance(v[0], Tensor):
+            return describe_engine(v[0])
+        return tuple(describe_engine(e) for e in v)
+    return v

@@ -2,6 +2,7 @@
 
 from shape_lsp.core.rules import (  # noqa: F401 - importing registers the rules
     activation,
+    arith,
     conv,
     convtranspose,
     linear,
@@ -12,4 +13,16 @@ from shape_lsp.core.rules import (  # noqa: F401 - importing registers the rules
 )
 from shape_lsp.core.rules.base import FUNCTIONS, LAYERS
 
-__all__ = ["FUNCTIONS", "LAYERS", "activation", "conv", "convtranspose", "linear", "norm", "pool", "reshape"]
+__all__ = [
+    "FUNCTIONS",
+    "LAYERS",
+    "activation",
+    "arith",
+    "conv",
+    "convtranspose",
+    "linear",
+    "loss",
+    "norm",
+    "pool",
+    "reshape",
+]

@@ -11,6 +11,7 @@ from shape_lsp.core.rules.base import (
     RuleCall,
     bad,
     fmt,
+    fmt_shape,
     function,
     layer,
     ok,
@@ -62,8 +63,14 @@ def adaptive_forward(c: RuleCall, x: Tensor | None, n: int, kind: str) -> Value:
     name = f"Adaptive{kind}Pool{n}d"
     if x is None or x.shape is None:
         return unknown_like(x)
-    c.expect_rank(x, (n + 1, n + 2), name)
     raw = c.args.get("output_size")
+    if kind == "Avg" and n == 2 and (raw == 1 or raw in ((1, 1), [1, 1])):
+        # torch takes a shortcut here (a mean over the last two dims) that accepts any rank
+        # from 2 (int 1) or 3 (a tuple) upwards.
+        if len(x.shape) < (2 if raw == 1 else 3):
+            c.fail("SH109", f"{name}({raw}) gets a {len(x.shape)}D input {fmt_shape(x.shape)}")
+        return x.with_shape((*x.shape[:-2], 1, 1), name)
+    c.expect_rank(x, (n + 1, n + 2), name)
     sizes: tuple[Value, ...]
     if isinstance(raw, tuple | list):
         sizes = tuple(raw)
@@ -71,7 +78,7 @@ def adaptive_forward(c: RuleCall, x: Tensor | None, n: int, kind: str) -> Value:
             sizes = sizes * n
     else:
         sizes = (raw,) * n
-    if len(sizes) != n:
+    if len(sizes) != n or (n == 1 and sizes[0] is None):
         c.fail("SH112", f"{name}: output_size {raw} must have {n} entries")
     lead = len(x.shape) - n
     out: list[Dim] = list(x.shape[:lead])
