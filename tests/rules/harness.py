@@ -78,7 +78,7 @@ def torch_layer(ctor: str, inputs: tuple[tuple[int, ...], ...], dtype: str = "fl
     torch.manual_seed(0)
     try:
         mod = eval(ctor, {"nn": nn, "torch": torch})
-        xs = [torch.randn(*s, dtype=getattr(torch, dtype)) for s in inputs]
+        xs = [torch.rand(*s, dtype=getattr(torch, dtype)) for s in inputs]  # in [0, 1)
         with torch.no_grad():
             out = mod(*xs)
     except (RuntimeError, ValueError, IndexError, TypeError) as e:
