@@ -62,12 +62,12 @@ def model_at(snap: Analysed, word: str, line: int, *, definition_only: bool) -> 
     return None
 
 
-def runtime_facts(state: DocState, snap: Analysed, span: Span) -> list[ShapeFact]:
-    """The verifier's facts for the same span (same version only)."""
+def runtime_facts(state: DocState, snap: Analysed, line: int, col: int) -> list[ShapeFact]:
+    """The verifier's facts at the position (same version only)."""
     v = state.verified
     if v is None or v.version != snap.version:
         return []
-    return [f for f in v.facts if f.span == span]
+    return [f for f in v.facts if f.span.contains(line, col)]
 
 
 def hover_at(
@@ -81,19 +81,28 @@ def hover_at(
         if model is not None:
             return render.summary_markdown(model), None, snap
         facts = snap.result.facts_at(line, col)
-        if not facts and state.verified is not None and state.verified.version == snap.version:
-            facts = [f for f in state.verified.facts if f.span.contains(line, col)]
-        if facts:
-            fact = facts[0]
-            return (
-                render.fact_markdown(fact, runtime_facts(state, snap, fact.span)),
-                fact.span,
-                snap,
-            )
+        runtime = runtime_facts(state, snap, line, col)
+        if facts or runtime:
+            fact = best_fact(facts or runtime)
+            extra = runtime if facts else []
+            return render.fact_markdown(fact, extra), fact.span, snap
         model = model_at(snap, word, line, definition_only=False)
         if model is not None:
             return render.summary_markdown(model), None, snap
     return None
+
+
+def best_fact(facts: Sequence[ShapeFact]) -> ShapeFact:
+    """Of the innermost facts (same span), the most informative; the latest on ties."""
+    inner = [f for f in facts if f.span == facts[0].span]
+    return max(
+        reversed(inner),
+        key=lambda f: (
+            f.shape != "unknown",
+            bool(f.input_shape and f.input_shape != "unknown"),
+            len(f.detail),
+        ),
+    )
 
 
 def register(server: ShapeServer) -> None:

@@ -6,17 +6,22 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from shape_lsp.core.types import ShapeFact
+from shape_lsp.core.types import ShapeFact, Span
 from shape_lsp.server import convert
-from shape_lsp.server.hover import current_lines
+from shape_lsp.server.hover import best_fact, current_lines
 
 if TYPE_CHECKING:
     from shape_lsp.server.app import ShapeServer
 
 
 def hint_facts(facts: tuple[ShapeFact, ...], first: int, last: int) -> list[ShapeFact]:
-    """Facts marked for inlay whose end lies on lines first..last."""
-    return [f for f in facts if f.inlay and first <= f.span.end_line <= last]
+    """Facts marked for inlay ending on lines first..last, the best one per span, known shapes."""
+    by_span: dict[Span, list[ShapeFact]] = {}
+    for f in facts:
+        if f.inlay and first <= f.span.end_line <= last:
+            by_span.setdefault(f.span, []).append(f)
+    best = (best_fact(group) for group in by_span.values())
+    return [f for f in best if f.shape and f.shape != "unknown"]
 
 
 def register(server: ShapeServer) -> None:

@@ -38,16 +38,17 @@ def client_section(data: Any) -> dict[str, Any] | None:
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """`override` over `base`, keys normalised to kebab-case, tables merged by key."""
-    out: dict[str, Any] = {}
+    """`override` over `base` (camelCase and kebab-case keys are the same key); tables merge."""
+    out: dict[str, tuple[str, Any]] = {}  # kebab key -> (key as last written, value)
     for src in (base, override):
         for key, value in src.items():
             k = _kebab(key)
-            if k in _TABLES and isinstance(value, dict) and isinstance(out.get(k), dict):
-                out[k] = {**out[k], **value}
+            prev = out.get(k)
+            if k in _TABLES and isinstance(value, dict) and prev and isinstance(prev[1], dict):
+                out[k] = (key, {**prev[1], **value})
             else:
-                out[k] = value
-    return out
+                out[k] = (key, value)
+    return dict(out.values())
 
 
 class SettingsStore:

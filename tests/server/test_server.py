@@ -1,0 +1,110 @@
+"""Start-up, verify (with a fake verifier), resilience, and the no-torch rule."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+from lsprotocol import types as lsp
+
+from shape_lsp.server import convert
+from tests.server.conftest import Session
+from tests.server.fixtures import NET, NET_FC_LINE
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_torch_never_imported(session: Session) -> None:
+    await session.initialize()
+    uri = session.open(NET)
+    await session.diagnostics(uri)
+    await session.hover(uri, 10, 8)
+    await session.inlay(uri)
+    await session.command("shape-lsp.summary", uri)
+    mods = await session.command("shape-lsp.debug.modules")
+    assert mods["engine"] is True
+    assert mods["torch"] is False
+
+
+async def test_capabilities(session: Session) -> None:
+    result = await session.initialize()
+    caps = result.capabilities
+    assert caps.hover_provider and caps.inlay_hint_provider and caps.code_action_provider
+    assert caps.code_lens_provider is not None
+    assert caps.execute_command_provider is not None
+    assert {"shape-lsp.verify", "shape-lsp.summary"} <= set(caps.execute_command_provider.commands)
+    sync = caps.text_document_sync
+    assert isinstance(sync, lsp.TextDocumentSyncOptions)
+    assert sync.change == lsp.TextDocumentSyncKind.Incremental
+    assert result.server_info is not None and result.server_info.name == "shape-lsp"
+
+
+async def test_verify_merges_runtime_findings_until_edit(verify_session: Session) -> None:
+    s = verify_session
+    await s.initialize()
+    uri = s.open(NET)
+    await s.diagnostics(uri)
+    n0 = len(s.client.published)  # type: ignore[attr-defined]
+    result = await s.command("shape-lsp.verify", uri, "Net")
+    assert result["status"] == "mismatch" and result["kept"] is True
+    assert result["findings"][0]["code"] == "SH201"
+    # work-done progress: begin ... end
+    kinds = [v.kind for reports in s.client.progress_reports.values() for v in reports]
+    assert kinds[0] == "begin" and kinds[-1] == "end", kinds
+    if s.pull:
+        diags = await s.diagnostics(uri)
+    else:
+        diags = list((await s.wait_published(uri, 1, after=n0)).diagnostics)
+    verify = [d for d in diags if d.code == "SH201"]
+    assert len(verify) == 1 and verify[0].source == "shape-lsp verify"
+    assert verify[0].range.start.line == NET_FC_LINE
+    hover = await s.hover(uri, NET_FC_LINE, NET.split("\n")[NET_FC_LINE].index("fc"))
+    assert hover is not None and "runtime" in hover
+    s.edit(uri, lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0)), "# changed\n")
+    assert not [d for d in await s.diagnostics(uri) if d.code == "SH201"]
+
+
+async def test_verify_unknown_document(verify_session: Session) -> None:
+    await verify_session.initialize()
+    result = await verify_session.command("shape-lsp.verify", "file:///nowhere.py")
+    assert result["status"] == "error"
+
+
+async def test_bad_requests_do_not_kill_the_server(session: Session) -> None:
+    await session.initialize()
+    uri = session.open(NET)
+    await session.diagnostics(uri)
+    other = "file:///not/open.py"
+    assert await session.hover(other, 0, 0) is None
+    assert await session.inlay(other) == []
+    res = await session.client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(other),
+        range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0)),
+        context=lsp.CodeActionContext(diagnostics=[])))
+    assert not res
+    assert await session.hover(uri, NET_FC_LINE, 8) is not None  # still alive
+
+
+def test_utf16_columns() -> None:
+    line = "x = '\U0001f600'; y = self.fc(x)"
+    col = line.index("self")
+    assert convert.to_client_col(line, col, "utf-16") == col + 1
+    assert convert.to_client_col(line, col, "utf-8") == col + 3
+    assert convert.from_client_col(line, col + 1, "utf-16") == col
+    assert convert.from_client_col(line, col + 3, "utf-8") == col
+
+
+def test_module_import_is_light() -> None:
+    code = ("import sys, shape_lsp.server, shape_lsp.server.app; "
+            "print(any(m in sys.modules for m in ('libcst', 'torch', 'shape_lsp.core.api')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+async def test_tcp_help() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shape_lsp.server", "--help", stdout=subprocess.PIPE)
+    out, _ = await proc.communicate()
+    assert b"--tcp" in out and proc.returncode == 0
