@@ -386,6 +386,7 @@ DTYPE_ALIASES = {
     "half": "float16", "float16": "float16", "bfloat16": "bfloat16",
     "int": "int32", "int32": "int32", "int64": "int64", "long": "int64", "int16": "int16",
     "int8": "int8", "uint8": "uint8", "bool": "bool", "bool_": "bool",
+    "short": "int16", "float_": "float64", "int_": "int64", "cfloat": "complex64",
     "complex64": "complex64", "complex128": "complex128",
 }
 
@@ -395,8 +396,8 @@ def dtype_of(v: Value) -> str | None:
     from shape_lsp.core.values import Qual
 
     name = v.name.rsplit(".", 1)[-1] if isinstance(v, Qual) else v if isinstance(v, str) else None
-    if name == "float" and isinstance(v, Qual) and v.name == "builtins.float":
-        return "float64"
+    if isinstance(v, Qual) and v.name in ("builtins.float", "builtins.int", "builtins.bool"):
+        return {"float": "float64", "int": "int64", "bool": "bool"}[v.name[9:]]
     return DTYPE_ALIASES.get(name) if name else None
 
 
