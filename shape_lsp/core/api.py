@@ -45,9 +45,16 @@ class Analyzer:
         result = run_file(parsed, path, settings)
         findings.extend(result.findings)
         kept = tuple(
-            replace(f, severity=settings.severity_of(f.code)) if f.code in settings.severity else f
-            for f in findings
-            if settings.enabled(f.code) and not _suppressed(f, parsed.lines)
+            sorted(
+                (
+                    replace(f, severity=settings.severity_of(f.code))
+                    if f.code in settings.severity
+                    else f
+                    for f in findings
+                    if settings.enabled(f.code) and not _suppressed(f, parsed.lines)
+                ),
+                key=lambda f: (f.span, f.code),
+            )
         )
         return replace(result, path=path, findings=kept, parsed=not parsed.problems)
 

@@ -18,6 +18,8 @@ from shape_lsp.core.types import Span
 
 _CONTINUATION = re.compile(r"(else|elif|except|finally|case)\b")
 _TRIPLE = re.compile(r'"""|\'\'\'')
+# Lines that start a statement even when an earlier bracket was never closed (half-typed code).
+_HARD_START = re.compile(r"(def|class|async\s+def|import|from)\s|@")
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def chunk_boundaries(lines: list[str]) -> list[int]:
     prev_backslash = False
     for i, line in enumerate(lines):
         stripped = line.rstrip("\r\n")
+        if depth and in_triple is None and _HARD_START.match(stripped):
+            depth = 0  # an unclosed bracket above: resynchronise at the next definition
         top = (
             i > 0
             and depth == 0
@@ -204,9 +208,30 @@ def parse_file(source: str, cache: ParseCache) -> ParsedFile:
                 chunks.append(Chunk(merged, a))
                 i += 2
                 continue
-        chunks.append(Chunk(parsed, a))
-        if parsed.error is not None:
-            line, col, msg = parsed.error
-            problems.append(SyntaxProblem(a + line, col, msg))
+        if parsed.module is None:
+            _resplit(lines, a, b, cache, chunks, problems)
+        else:
+            chunks.append(Chunk(parsed, a))
         i += 1
     return ParsedFile(chunks, problems, lines)
+
+
+def _resplit(lines: list[str], a: int, b: int, cache: ParseCache, chunks: list[Chunk],
+             problems: list[SyntaxProblem]) -> None:
+    """A chunk that does not parse: split it at every column-0 statement, ignoring brackets
+    and strings, so that what follows an unclosed bracket is still analysed."""
+    starts = [a] + [
+        i for i in range(a + 1, b)
+        if lines[i][:1] not in ("", " ", "\t", "#", ")", "]", "}", "\r", "\n", "@")
+        and not _CONTINUATION.match(lines[i])
+        and not lines[i - 1].rstrip("\r\n").startswith("@")
+    ]
+    bounds = [*starts, b]
+    reported = False
+    for s, e in zip(bounds, bounds[1:], strict=False):
+        parsed = cache.get("".join(lines[s:e]))
+        chunks.append(Chunk(parsed, s))
+        if parsed.error is not None and not reported:
+            line, col, msg = parsed.error
+            problems.append(SyntaxProblem(s + line, col, msg))
+            reported = True

@@ -25,17 +25,16 @@ def conv_out(
             f"{what}: output {axis} would be {out} (input {axis}={fmt(size)}, kernel {fmt(k)}, "
             f"stride {fmt(s)}, padding {fmt(p)}, dilation {fmt(d)}); the input is too small",
         )
-    if all(isinstance(v, int) for v in (size, p, out, s, span)) and isinstance(out, int):
-        # Real input rows past the end of the last window are never read.
-        covered = (out - 1) * s + span  # type: ignore[operator]
-        dropped = p + size - covered  # type: ignore[operator]
-        if dropped > 0 and out >= 1:
-            c.warn(
-                "SH113",
-                f"{what}: with stride {s} the last window ends before the input does: "
-                f"the last {dropped} input row(s)/col(s) along {axis} (of {fmt(size)}) "
-                "are never read",
-            )
+    if (all(isinstance(v, int) for v in (size, p, s, span)) and isinstance(out, int)
+            and out >= 1 and s > span):  # type: ignore[operator]
+        # Windows are spaced wider than they are: rows between them are never read (seed 004).
+        skipped = (s - span) * (out - 1)  # type: ignore[operator]
+        trailing = max(p + size - ((out - 1) * s + span), 0)  # type: ignore[operator]
+        c.warn(
+            "SH113",
+            f"{what}: stride {s} is larger than the window ({fmt(span)}): {skipped + trailing} "
+            f"of {fmt(size)} input rows/cols along {axis} are never read",
+        )
     return out
 
 
