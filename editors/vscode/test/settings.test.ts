@@ -85,7 +85,7 @@ describe("toServerSettings", () => {
     const s = toServerSettings(cfg({ "verify.python": "${workspaceFolder}/.venv/bin/python" }), (p) =>
       p.replace("${workspaceFolder}", "/ws"),
     );
-    expect(s.verify.python).toBe("/ws/.venv/bin/python");
+    expect(s.verify?.python).toBe("/ws/.venv/bin/python");
   });
 });
 

@@ -1,0 +1,140 @@
+-- Headless end-to-end driver: real Neovim, real server, a fixture with a known shape bug.
+-- Environment: SHAPE_LSP_PY (python with shape_lsp), SHAPE_LSP_FIXTURE (file), SHAPE_LSP_OUT
+-- (JSON results written here). Run by editors/nvim/test/run.sh and tests/editors/test_nvim.py.
+local out_path = assert(os.getenv("SHAPE_LSP_OUT"), "SHAPE_LSP_OUT not set")
+local fixture = assert(os.getenv("SHAPE_LSP_FIXTURE"), "SHAPE_LSP_FIXTURE not set")
+local python = os.getenv("SHAPE_LSP_PY") or "python3"
+local timeout = tonumber(os.getenv("SHAPE_LSP_TIMEOUT") or "60000")
+
+local results = { steps = {} }
+
+local function write_results()
+  local f = assert(io.open(out_path, "w"))
+  f:write(vim.fn.json_encode(results))
+  f:close()
+end
+
+local function step(name)
+  table.insert(results.steps, name)
+  write_results()
+end
+
+local function diag_list(bufnr)
+  local out = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    local lsp = d.user_data and d.user_data.lsp or {}
+    table.insert(out, {
+      code = d.code or lsp.code,
+      message = d.message,
+      lnum = d.lnum,
+      col = d.col,
+      severity = d.severity,
+      source = d.source or lsp.source,
+    })
+  end
+  return out
+end
+
+local function find_line(bufnr, pattern)
+  for i, text in ipairs(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)) do
+    local s = text:find(pattern, 1, true)
+    if s then
+      return i - 1, s - 1
+    end
+  end
+  error("pattern not in fixture: " .. pattern)
+end
+
+local function hover_at(bufnr, line, col)
+  local params = { textDocument = { uri = vim.uri_from_bufnr(bufnr) }, position = { line = line, character = col } }
+  local resp = vim.lsp.buf_request_sync(bufnr, "textDocument/hover", params, timeout) or {}
+  for _, r in pairs(resp) do
+    if r.result and r.result.contents then
+      local c = r.result.contents
+      if type(c) == "table" and c.value then
+        return c.value
+      elseif type(c) == "string" then
+        return c
+      end
+    end
+  end
+  return nil
+end
+
+local function main()
+  vim.cmd("filetype on")
+  local shape = require("shape_lsp")
+  shape.setup({
+    cmd = { python, "-m", "shape_lsp", "serve" },
+    settings = { verify = { device = "cpu", timeout = 120 } },
+  })
+  results.nvim = vim.version and tostring(vim.version().major .. "." .. vim.version().minor .. "." .. vim.version().patch)
+  results.mode = shape.mode()
+  step("setup")
+
+  vim.cmd("edit " .. vim.fn.fnameescape(fixture))
+  local buf = vim.api.nvim_get_current_buf()
+  local win = vim.api.nvim_get_current_win()
+  results.filetype = vim.bo[buf].filetype
+
+  results.attached = vim.wait(timeout, function()
+    return shape.get_client(buf) ~= nil and shape.get_client(buf).initialized ~= false
+  end, 50)
+  step("attached")
+
+  results.got_diagnostics = vim.wait(timeout, function()
+    return #vim.diagnostic.get(buf) > 0
+  end, 50)
+  results.diagnostics = diag_list(buf)
+  step("diagnostics")
+
+  -- Hover over the layer call that receives the bad shape, and over the model call.
+  local l, c = find_line(buf, "self.head(x)")
+  results.hover_head = hover_at(buf, l, c + 5)
+  l, c = find_line(buf, "model(torch.randn")
+  results.hover_model = hover_at(buf, l, c)
+  step("hover")
+
+  -- :ShapeSummary with the cursor inside class Net.
+  local cl = find_line(buf, "class Net")
+  vim.api.nvim_win_set_cursor(win, { cl + 2, 0 })
+  vim.cmd("ShapeSummary")
+  results.got_summary = vim.wait(timeout, function()
+    return shape.last_summary ~= nil
+  end, 50)
+  if shape.last_summary and vim.api.nvim_buf_is_valid(shape.last_summary) then
+    results.summary_lines = vim.api.nvim_buf_get_lines(shape.last_summary, 0, -1, false)
+    results.summary_buftype = vim.bo[shape.last_summary].buftype
+  end
+  step("summary")
+
+  -- :ShapeVerify Net from the fixture window.
+  vim.fn.win_gotoid(win)
+  vim.cmd("ShapeVerify Net")
+  results.got_verify = vim.wait(math.max(timeout, 180000), function()
+    return shape.last_verify ~= nil
+  end, 100)
+  results.verify = shape.last_verify
+  vim.wait(2000, function()
+    return false
+  end, 100)
+  results.diagnostics_after_verify = diag_list(buf)
+  step("verify")
+end
+
+local ok, err = xpcall(main, debug.traceback)
+if not ok then
+  results.error = tostring(err)
+end
+results.done = true
+write_results()
+-- Stop the server politely before leaving.
+for _, client in pairs((vim.lsp.get_clients or vim.lsp.get_active_clients)()) do
+  pcall(function()
+    client.stop()
+  end)
+end
+vim.wait(1000, function()
+  return #((vim.lsp.get_clients or vim.lsp.get_active_clients)()) == 0
+end, 50)
+vim.cmd(ok and "qall!" or "cquit! 1")

@@ -1,0 +1,24 @@
+"""Editor end-to-end tests run from editors/ci.sh (which installs Neovim and sets
+SHAPE_LSP_EDITOR_TESTS=1), so the main pytest run does not start them a second time."""
+
+import os
+import shutil
+
+import pytest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("SHAPE_LSP_EDITOR_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="editor e2e tests run in editors/ci.sh (set SHAPE_LSP_EDITOR_TESTS=1)")
+    for item in items:
+        if "tests/editors" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def nvim() -> str:
+    path = shutil.which("nvim")
+    if path is None:
+        pytest.skip("nvim is not installed (apt-get install neovim)")
+    return path
