@@ -10,6 +10,7 @@ from shape_lsp.core.rules import (  # noqa: F401 - importing registers the rules
     loss,
     norm,
     pool,
+    resample,
     reshape,
 )
 from shape_lsp.core.rules.base import FUNCTIONS, LAYERS
@@ -26,5 +27,6 @@ __all__ = [
     "loss",
     "norm",
     "pool",
+    "resample",
     "reshape",
 ]
