@@ -116,7 +116,7 @@ for _n in (1, 2, 3):
         sig=IN_SIG,
         params=_affine_params,
         template=_norm_template(_n),  # type: ignore[arg-type]
-        has_weights=True,
+        has_weights=False,  # only with affine=True; the default holds no tensors
         examples={
             1: [
                 ok("nn.InstanceNorm1d(3)", (2, 3, 5)),

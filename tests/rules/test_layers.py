@@ -1,0 +1,120 @@
+"""Per-layer contracts beyond the examples: parameter counts, dtype checks, input templates,
+and symbolic inputs (no false alarm; every known output dim right once the symbols are filled)."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from shape_lsp.core.rules import LAYERS
+from shape_lsp.core.rules.base import Args, RuleCall, ShapeError, bind
+from shape_lsp.core.shapes import is_known, substitute, sym
+from shape_lsp.core.values import Tensor
+from tests.rules.harness import _qualify, engine_layer, torch_layer
+
+torch = pytest.importorskip("torch")
+
+RULES = {id(r): r for r in LAYERS.values() if r.framework == "torch"}.values()
+CTORS = sorted({ex.ctor for r in RULES for ex in r.examples})
+OK_CTORS = sorted({ex.ctor for r in RULES for ex in r.examples if ex.code is None})
+OK_EXAMPLES = sorted(
+    {(ex.ctor, ex.inputs) for r in RULES for ex in r.examples if ex.code is None}
+)
+
+
+def _bound(ctor: str) -> tuple[object, Args]:
+    call = ast.parse(ctor, mode="eval").body
+    assert isinstance(call, ast.Call)
+    rule = LAYERS[_qualify(call.func)]
+    args = [ast.literal_eval(a) for a in call.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+    return rule, Args(bind(rule.signature, args, kwargs))
+
+
+def _build(ctor: str) -> object:
+    try:
+        return eval(ctor, {"nn": torch.nn, "torch": torch})
+    except (ValueError, RuntimeError, TypeError):
+        return None
+
+
+@pytest.mark.parametrize("ctor", CTORS)
+def test_parameter_count_matches_torch(ctor: str) -> None:
+    mod = _build(ctor)
+    if mod is None:
+        pytest.skip("torch rejects this constructor")
+    rule, args = _bound(ctor)
+    assert rule.params is not None, f"{rule.names[0]} has no params="  # type: ignore[attr-defined]
+    ours = rule.params(args)  # type: ignore[attr-defined]
+    theirs = sum(p.numel() for p in mod.parameters())  # type: ignore[attr-defined]
+    assert ours == theirs
+
+
+# has_weights is per rule, while these layers hold float tensors only for some arguments.
+ARG_DEPENDENT_WEIGHTS = {
+    "nn.InstanceNorm1d(3, affine=True)",
+    "nn.InstanceNorm2d(8, affine=True)",
+    "nn.InstanceNorm3d(2, affine=True)",
+    "nn.GroupNorm(1, 6, affine=False)",
+    "nn.LayerNorm((10,), elementwise_affine=False)",
+}
+
+
+@pytest.mark.parametrize(("ctor", "inputs"), OK_EXAMPLES, ids=[c for c, _ in OK_EXAMPLES])
+def test_has_weights_matches_torch_dtype_check(
+    ctor: str, inputs: tuple[tuple[int, ...], ...]
+) -> None:
+    """A float64 input fails in torch exactly for the layers flagged has_weights."""
+    rule, _ = _bound(ctor)
+    raises = isinstance(torch_layer(ctor, inputs, "float64"), Exception)
+    if ctor in ARG_DEPENDENT_WEIGHTS:
+        assert raises != rule.has_weights  # type: ignore[attr-defined]
+    else:
+        assert raises == rule.has_weights  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("ctor", "inputs"), OK_EXAMPLES, ids=[c for c, _ in OK_EXAMPLES])
+def test_symbolic_inputs_are_sound(ctor: str, inputs: tuple[tuple[int, ...], ...]) -> None:
+    rule, args = _bound(ctor)
+    values: dict[str, int] = {}
+    tensors = []
+    for shape in inputs:
+        dims = []
+        for d in shape:
+            name = f"s{len(values)}"
+            values[name] = d
+            dims.append(sym(name))
+        tensors.append(Tensor(tuple(dims)))
+    rc = RuleCall(args, tuple(tensors))
+    try:
+        out = rule.forward(rc)  # type: ignore[attr-defined]
+    except ShapeError as e:
+        pytest.fail(f"false alarm {e.code}: {e.message}")
+    if isinstance(out, tuple):
+        out = out[0]
+    real = engine_layer(ctor, inputs).shape
+    assert isinstance(out, Tensor)
+    if out.shape is not None:
+        assert real is not None and len(out.shape) == len(real)
+        for d, r in zip(out.shape, real, strict=True):
+            if is_known(d):
+                assert substitute(d, values) == r
+
+
+@pytest.mark.parametrize("ctor", OK_CTORS)
+def test_template_is_accepted(ctor: str) -> None:
+    """The input a layer implies as a model's first layer runs through it without a finding."""
+    rule, args = _bound(ctor)
+    if rule.template is None or _build(ctor) is None:  # type: ignore[attr-defined]
+        pytest.skip("no template")
+    shape = rule.template(args)  # type: ignore[attr-defined]
+    if shape is None:
+        pytest.skip("template unknown")
+    fill = {"B": 2, "C": 4, "L": 17, "D": 9, "H": 17, "W": 19}
+    concrete = tuple(substitute(d, fill) for d in shape)
+    assert all(isinstance(d, int) for d in concrete)
+    theirs = torch_layer(ctor, (concrete,))  # type: ignore[arg-type]
+    ours = engine_layer(ctor, (concrete,))  # type: ignore[arg-type]
+    assert not isinstance(theirs, Exception), theirs
+    assert ours.code is None and ours.shape == theirs
