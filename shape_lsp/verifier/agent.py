@@ -106,6 +106,9 @@ class Agent:
         if not specs:
             specs, errors = self.discover(device)
             models.extend(errors)
+            if self.req.get("inputs"):
+                for spec in specs:
+                    spec.update(inputs=self.req["inputs"], user_inputs=True)
         for spec in specs:
             models.append(self.verify(spec, device))
         status = "error" if any(m.get("error") for m in models) else "ok"

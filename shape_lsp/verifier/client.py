@@ -145,17 +145,21 @@ def _plan(path: str, source: str, *, model: str | None,
             variable=m.variable, inputs=inputs, input_dtypes=list(m.input_dtypes),
             user_inputs=user,
         ))
-    if not chosen and (model or input_shapes or ctor):
+    if ctor and not model:
+        head = ctor.split("(", 1)[0].strip()
+        model = head if head.isidentifier() else None
+        if requests:
+            requests[0].ctor = ctor
+    if not chosen and model:
         requests.append(ModelRequest(
             name=model, ctor=ctor,
             inputs=[list(s) for s in input_shapes] if input_shapes else None,
             user_inputs=input_shapes is not None,
         ))
-    if ctor and not model and requests:
-        requests[0].ctor = ctor
     req = VerifyRequest(
         path=path, report_path="", trace_path="", device=device,
         keras=bool(_KERAS.search(source)), dims=dims, ctors=ctors, models=requests,
+        inputs=[list(s) for s in input_shapes] if input_shapes and not requests else None,
     )
     return _Plan(req, static, source)
 

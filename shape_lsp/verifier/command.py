@@ -23,7 +23,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps", "meta")
 
 def _shape_arg(text: str) -> tuple[int, ...]:
     try:
-        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+        dims = tuple(int(d) for d in text.split(",") if d.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected comma-separated positive integers, e.g. 2,3,32,32"

@@ -8,6 +8,7 @@ request (stdin)::
     {"version": 1, "path": str, "report_path": str, "trace_path": str, "device": str,
      "deadline": float (time.time() seconds), "keras": bool, "dims": {symbol: int},
      "ctors": {class name: constructor source from the file's example},
+     "inputs": [[int, ...], ...] | null (the user's shapes for discovered models),
      "models": [{"name": str | null, "kind": str, "ctor": str | null, "variable": str | null,
                  "inputs": [[int, ...], ...] | null, "input_dtypes": [str | null, ...],
                  "user_inputs": bool}]}
@@ -54,6 +55,7 @@ class VerifyRequest:
     keras: bool = False
     dims: dict[str, int] = field(default_factory=dict)
     ctors: dict[str, str] = field(default_factory=dict)
+    inputs: list[list[int]] | None = None
     models: list[ModelRequest] = field(default_factory=list)
     version: int = PROTOCOL_VERSION
 

@@ -72,12 +72,6 @@ def test_forward_error_is_mapped_to_the_line_module_and_inputs() -> None:
     assert "`fc` (Linear) with input (2, 7200)" in f.message
 
 
-def test_forward_error_on_meta_is_not_a_fallback() -> None:
-    r = run_verify(fixture("buggy.py"), device="meta")
-    assert r.status == "error" and r.device == "meta"
-    assert r.models[0].error is not None and r.models[0].error.line == 14
-
-
 def test_printing_model_still_reports() -> None:
     r = run_verify(fixture("noisy.py"), device="cpu")
     assert r.status == "ok", r.message
