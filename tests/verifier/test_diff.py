@@ -28,11 +28,12 @@ def _net(**overrides: object) -> ModelSummary:
         ModelCall("fc1", 19, None, "Linear"),  # static-unknown
         ModelCall("fc2", 20, ("B", 10), "Linear"),
     )
-    fields: dict[str, object] = dict(
-        name="Net", span=Span(5, 0, 19, 0), kind="class", input_source="example",
-        inputs=("x",), output="(B, 10)", calls=calls, input_shapes=(("B", 3, "H", "W"),),
-        input_dtypes=("float32",), ctor="Net(num_classes=10)",
-    )
+    fields: dict[str, object] = {
+        "name": "Net", "span": Span(5, 0, 19, 0), "kind": "class", "input_source": "example",
+        "inputs": ("x",), "output": "(B, 10)", "calls": calls,
+        "input_shapes": (("B", 3, "H", "W"),), "input_dtypes": ("float32",),
+        "ctor": "Net(num_classes=10)",
+    }
     fields.update(overrides)
     return ModelSummary(**fields)  # type: ignore[arg-type]
 
