@@ -59,12 +59,16 @@ def test_diagnostic_for_the_bug(run: dict[str, Any]) -> None:
     assert codes & BUG_CODES, run["diagnostics"]
     lines = FIXTURE.read_text().splitlines()
     flagged = [lines[d["lnum"]] for d in run["diagnostics"] if d["code"] in BUG_CODES]
-    assert any("Linear" in t or "head" in t or "seq(" in t for t in flagged), flagged
+    # In the class (`return self.head(x)`) and in the bare Sequential.
+    assert any("self.head(x)" in t for t in flagged), flagged
+    assert any("nn.Linear(8, 10)" in t and "Sequential" in t for t in flagged), flagged
+    assert any("30" in d["message"] for d in run["diagnostics"]), run["diagnostics"]
 
 
 def test_hover_has_shapes(run: dict[str, Any]) -> None:
-    hover = run.get("hover_head") or ""
-    assert "Linear" in hover, run
+    # `x = self.features(x)`: the Conv2d output for the example input (2, 3, 32, 32).
+    texts = [h["text"] for h in run["hovers"]]
+    assert any("(2, 8, 30, 30)" in t for t in texts), run["hovers"]
 
 
 def test_summary_opens_a_table(run: dict[str, Any]) -> None:

@@ -88,11 +88,18 @@ local function main()
   results.diagnostics = diag_list(buf)
   step("diagnostics")
 
-  -- Hover over the layer call that receives the bad shape, and over the model call.
-  local l, c = find_line(buf, "self.head(x)")
-  results.hover_head = hover_at(buf, l, c + 5)
-  l, c = find_line(buf, "model(torch.randn")
-  results.hover_model = hover_at(buf, l, c)
+  -- Hovers: the layer that gets the bad shape (definition and call), a tensor, the model call.
+  results.hovers = {}
+  for _, spot in ipairs({
+    { "self.head(x)", 5 },
+    { "self.head = nn.Linear", 5 },
+    { "x = self.features(x)", 0 },
+    { "out = model(torch.randn", 0 },
+  }) do
+    local l, c = find_line(buf, spot[1])
+    local text = hover_at(buf, l, c + spot[2])
+    table.insert(results.hovers, { at = spot[1], line = l, col = c + spot[2], text = text or "" })
+  end
   step("hover")
 
   -- :ShapeSummary with the cursor inside class Net.
