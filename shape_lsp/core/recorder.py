@@ -8,6 +8,7 @@ verifier's diff.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from shape_lsp.core.shapes import Unknown
 from shape_lsp.core.types import (
     AnalysisResult,
     Finding,
+    Fix,
     ModelCall,
     ModelSummary,
     Related,
@@ -44,6 +46,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _FLOATS = {"float16", "bfloat16", "float32", "float64"}
+
+CALL_OBSERVERS: list[Callable[[Recorder, Value, list[Value], Value, Site], None]] = []
+"""Called after every module call with (recorder, module, args, output, site) (Keras graphs)."""
+
+CONTAINER_CALLS: dict[str, Callable[..., Value]] = {}
+"""Container kinds run by a framework hook: (recorder, container, args, kwargs, node, frame, site)."""
+
+WARNING_FIXES: dict[str, Callable[..., tuple[Fix, ...]]] = {}
+"""Quick fixes for a layer's non-fatal finding by code: (interp, layer, site) -> fixes."""
 
 
 @dataclass
@@ -160,6 +171,8 @@ class Recorder:
                     entry[4] = first.dtype
             if started:
                 self._close_session(mod, args, frame, site)
+        for observe in CALL_OBSERVERS:
+            observe(self, mod, args, out, site)
         return out
 
     def _model_label(self, mod: Value) -> str:
@@ -218,7 +231,7 @@ class Recorder:
         except (ArithmeticError, TypeError, ValueError, IndexError, KeyError) as e:
             log.debug("rule %s failed: %s", layer.type_name, e)
             return UNKNOWN_TENSOR
-        self.warnings(rc, site.node, frame, site.chunk)
+        self.warnings(rc, site.node, frame, site.chunk, layer, site)
         first = out[0] if isinstance(out, tuple) and out else out
         if isinstance(first, Tensor) and not self.quiet:
             self._layer_facts(layer, x_t, first, rc, site)
@@ -252,6 +265,8 @@ class Recorder:
     def container_call(self, c: Container, args: list[Value], kwargs: dict[str, Value],
                        node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
         """nn.Sequential runs its items in order; errors land on the offending entry."""
+        if c.kind in CONTAINER_CALLS:
+            return CONTAINER_CALLS[c.kind](self, c, args, kwargs, node, frame, site)
         if c.kind != "Sequential" or not args:
             return UNKNOWN_TENSOR
         out = args[0]
@@ -298,7 +313,7 @@ class Recorder:
         if x is not None:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
-        prefix = f"{layer.path}: " if layer.path else ""
+        prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
         self.add(e.code, span, prefix + e.message, trace, tuple(related), fixes)
 
     def constructor_error(self, layer: LayerValue, e: ShapeError) -> None:
@@ -318,13 +333,15 @@ class Recorder:
         self.add(e.code, self.span(frame.chunk, node), e.message, trace)
 
     def warnings(self, rc: RuleCall, node: cst.CSTNode | None, frame: Frame,
-                 chunk: Chunk | None = None) -> None:
-        """Non-fatal findings a rule reported."""
+                 chunk: Chunk | None = None, layer: LayerValue | None = None,
+                 site: Site | None = None) -> None:
+        """Non-fatal findings a rule reported (with a framework's quick fix when one exists)."""
         if self.quiet or not rc.warnings:
             return
         span = self.span(chunk or frame.chunk, node)
         for code, msg in rc.warnings:
-            self.add(code, span, msg)
+            fixer = WARNING_FIXES.get(code) if layer is not None and site is not None else None
+            self.add(code, span, msg, fixes=fixer(self.interp, layer, site) if fixer else ())
 
     # ------------------------------------------------------------------ sessions
 
@@ -369,7 +386,8 @@ class Recorder:
             input_dtypes=tuple(t.dtype for t in inputs),
             ctor=mod.ctor_text if isinstance(mod, ModuleInstance) else None,
             variable=info.get("variable"),
-            framework=getattr(getattr(mod, "cls", None), "framework", None) or "torch",
+            framework=(mod.framework if isinstance(mod, Container) else None)
+            or getattr(getattr(mod, "cls", None), "framework", None) or "torch",
         ))
 
     def expect(self, mod: Value, **info: object) -> None:
