@@ -37,8 +37,15 @@ def suppression_edit(lines: Sequence[str], f: Finding) -> TextEdit | None:
     return TextEdit(Span(line, m.start("codes"), line, m.end("codes")), new)
 
 
-def _overlaps(span: Span, first: tuple[int, int], last: tuple[int, int]) -> bool:
-    return (span.start_line, span.start_col) <= last and (span.end_line, span.end_col) >= first
+def _touches(span: Span, first_line: int, last_line: int) -> bool:
+    """Line-granular: a cursor anywhere on a finding's lines offers its fixes."""
+    return span.start_line <= last_line and span.end_line >= first_line
+
+
+def _key(d: lsp.Diagnostic) -> tuple[str, int, int, int, int]:
+    r = d.range
+    code = str(d.code)
+    return code, r.start.line, r.start.character, r.end.line, r.end.character
 
 
 def _workspace_edit(
@@ -70,8 +77,8 @@ def actions_for(
 ) -> list[lsp.CodeAction]:
     """Quick fixes and suppressions for the findings the requested range touches."""
     lines = snap.lines
-    first = convert.from_position(lines, params.range.start, server.encoding)
-    last = convert.from_position(lines, params.range.end, server.encoding)
+    first, last = params.range.start.line, params.range.end.line
+    asked = {_key(d) for d in params.context.diagnostics}
     pairs: list[tuple[Finding, lsp.Diagnostic]] = list(
         zip(snap.result.findings, snap.diagnostics, strict=False)
     )
@@ -81,7 +88,7 @@ def actions_for(
     out: list[lsp.CodeAction] = []
     ignores: list[lsp.CodeAction] = []
     for finding, diag in pairs:
-        if not _overlaps(finding.span, first, last):
+        if not _touches(finding.span, first, last) and _key(diag) not in asked:
             continue
         for fix in finding.fixes:
             out.append(

@@ -4,6 +4,7 @@ VS Code (push diagnostics) and Neovim (pull diagnostics) capabilities."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -35,8 +36,9 @@ def make_client() -> LanguageClient:
         c.diagnostics[params.uri] = params.diagnostics
         c.published.append(params)  # type: ignore[attr-defined]
 
-    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES,
-                                   lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish})
+    register_lsp_features(
+        client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish}
+    )
     return client
 
 
@@ -50,16 +52,22 @@ def apply_edits(text: str, edits: list[lsp.TextEdit]) -> str:
     def off(p: lsp.Position) -> int:
         return offsets[p.line] + p.character if p.line < len(lines) else len(text)
 
-    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        text = text[: off(e.range.start)] + e.new_text + text[off(e.range.end):]
+    for e in sorted(
+        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+    ):
+        text = text[: off(e.range.start)] + e.new_text + text[off(e.range.end) :]
     return text
 
 
 def workspace_edits(edit: lsp.WorkspaceEdit, uri: str) -> list[lsp.TextEdit]:
     """The TextEdits for `uri` in a WorkspaceEdit (changes or documentChanges)."""
     if edit.document_changes:
-        return [e for dc in edit.document_changes if isinstance(dc, lsp.TextDocumentEdit)
-                and dc.text_document.uri == uri for e in dc.edits]  # type: ignore[misc]
+        return [
+            e
+            for dc in edit.document_changes
+            if isinstance(dc, lsp.TextDocumentEdit) and dc.text_document.uri == uri
+            for e in dc.edits
+        ]  # type: ignore[misc]
     return list((edit.changes or {}).get(uri, []))
 
 
@@ -78,14 +86,21 @@ class Session:
         caps = self.client.capabilities
         return bool(caps and caps.text_document and caps.text_document.diagnostic)
 
-    async def initialize(self, init_options: Any = None, root: Path | None = None) -> lsp.InitializeResult:
+    async def initialize(
+        self, init_options: Any = None, root: Path | None = None
+    ) -> lsp.InitializeResult:
         root = root or self.tmp
-        return await asyncio.wait_for(self.client.initialize_session(lsp.InitializeParams(
-            capabilities=client_capabilities(CLIENTS[self.name]),
-            root_uri=root.as_uri(),
-            workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="ws")],
-            initialization_options=init_options,
-        )), TIMEOUT)
+        return await asyncio.wait_for(
+            self.client.initialize_session(
+                lsp.InitializeParams(
+                    capabilities=client_capabilities(CLIENTS[self.name]),
+                    root_uri=root.as_uri(),
+                    workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="ws")],
+                    initialization_options=init_options,
+                )
+            ),
+            TIMEOUT,
+        )
 
     def open(self, text: str, name: str = "model.py", folder: Path | None = None) -> str:
         path = (folder or self.tmp) / name
@@ -94,8 +109,13 @@ class Session:
         uri = path.as_uri()
         self.versions[uri] = 1
         self.texts[uri] = text
-        self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-            text_document=lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+        self.client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(
+                text_document=lsp.TextDocumentItem(
+                    uri=uri, language_id="python", version=1, text=text
+                )
+            )
+        )
         return uri
 
     def change(self, uri: str, text: str) -> int:
@@ -109,13 +129,19 @@ class Session:
         """Send one incremental change; returns the new version."""
         self.versions[uri] += 1
         self.texts[uri] = apply_edits(self.texts[uri], [lsp.TextEdit(range=rng, new_text=new_text)])
-        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
-            content_changes=[lsp.TextDocumentContentChangePartial(range=rng, text=new_text)],
-        ))
+        self.client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.versions[uri]
+                ),
+                content_changes=[lsp.TextDocumentContentChangePartial(range=rng, text=new_text)],
+            )
+        )
         return self.versions[uri]
 
-    async def wait_published(self, uri: str, version: int, after: int = 0) -> lsp.PublishDiagnosticsParams:
+    async def wait_published(
+        self, uri: str, version: int, after: int = 0
+    ) -> lsp.PublishDiagnosticsParams:
         """The first publishDiagnostics for `uri` at `version` (index >= after)."""
         deadline = time.monotonic() + TIMEOUT
         published: list[lsp.PublishDiagnosticsParams] = self.client.published  # type: ignore[attr-defined]
@@ -124,57 +150,81 @@ class Session:
                 if p.uri == uri and p.version == version:
                     return p
             await asyncio.sleep(0.005)
-        raise AssertionError(f"no diagnostics for {uri} v{version}: {[(p.uri, p.version) for p in published]}")
+        raise AssertionError(
+            f"no diagnostics for {uri} v{version}: {[(p.uri, p.version) for p in published]}"
+        )
 
     async def diagnostics(self, uri: str) -> list[lsp.Diagnostic]:
         """Diagnostics for the current version, pushed or pulled as the client does."""
         if self.pull:
-            report = await asyncio.wait_for(self.client.text_document_diagnostic_async(
-                lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri))), TIMEOUT)
+            report = await asyncio.wait_for(
+                self.client.text_document_diagnostic_async(
+                    lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri))
+                ),
+                TIMEOUT,
+            )
             assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
             assert report.result_id and report.result_id.split(".")[0] == str(self.versions[uri])
             return list(report.items)
         return list((await self.wait_published(uri, self.versions[uri])).diagnostics)
 
     async def hover(self, uri: str, line: int, col: int) -> str | None:
-        h = await self.client.text_document_hover_async(lsp.HoverParams(
-            text_document=lsp.TextDocumentIdentifier(uri), position=lsp.Position(line, col)))
+        h = await self.client.text_document_hover_async(
+            lsp.HoverParams(
+                text_document=lsp.TextDocumentIdentifier(uri), position=lsp.Position(line, col)
+            )
+        )
         if h is None:
             return None
         assert isinstance(h.contents, lsp.MarkupContent)
         return h.contents.value
 
     async def inlay(self, uri: str) -> list[lsp.InlayHint]:
-        hints = await self.client.text_document_inlay_hint_async(lsp.InlayHintParams(
-            text_document=lsp.TextDocumentIdentifier(uri),
-            range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(10_000, 0))))
+        hints = await self.client.text_document_inlay_hint_async(
+            lsp.InlayHintParams(
+                text_document=lsp.TextDocumentIdentifier(uri),
+                range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(10_000, 0)),
+            )
+        )
         return list(hints or [])
 
-    async def actions(self, uri: str, diags: list[lsp.Diagnostic], line: int) -> list[lsp.CodeAction]:
+    async def actions(
+        self, uri: str, diags: list[lsp.Diagnostic], line: int
+    ) -> list[lsp.CodeAction]:
         rng = lsp.Range(start=lsp.Position(line, 0), end=lsp.Position(line, 1))
-        res = await self.client.text_document_code_action_async(lsp.CodeActionParams(
-            text_document=lsp.TextDocumentIdentifier(uri), range=rng,
-            context=lsp.CodeActionContext(diagnostics=[d for d in diags if d.range.start.line == line])))
+        res = await self.client.text_document_code_action_async(
+            lsp.CodeActionParams(
+                text_document=lsp.TextDocumentIdentifier(uri),
+                range=rng,
+                context=lsp.CodeActionContext(
+                    diagnostics=[d for d in diags if d.range.start.line == line]
+                ),
+            )
+        )
         return [a for a in (res or []) if isinstance(a, lsp.CodeAction)]
 
     async def command(self, name: str, *args: Any) -> Any:
-        return await asyncio.wait_for(self.client.workspace_execute_command_async(
-            lsp.ExecuteCommandParams(command=name, arguments=list(args))), TIMEOUT)
+        return await asyncio.wait_for(
+            self.client.workspace_execute_command_async(
+                lsp.ExecuteCommandParams(command=name, arguments=list(args))
+            ),
+            TIMEOUT,
+        )
 
     async def close(self) -> None:
         await asyncio.wait_for(self.client.shutdown_session(), TIMEOUT)
 
 
-async def _session(request: pytest.FixtureRequest, tmp_path: Path, cmd: list[str]) -> AsyncIterator[Session]:
+async def _session(
+    request: pytest.FixtureRequest, tmp_path: Path, cmd: list[str]
+) -> AsyncIterator[Session]:
     client = make_client()
     await client.start_io(*cmd)
     session = Session(client, request.param, tmp_path)
     yield session
     if client.capabilities is not None and client.error is None:
-        try:
+        with contextlib.suppress(Exception):  # the test failed already or the server is gone
             await session.close()
-        except Exception:  # the test already failed or the server is gone
-            pass
     await client.stop()
     # No feature failure may ever become a popup.
     assert not client.messages, [m.message for m in client.messages]

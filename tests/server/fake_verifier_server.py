@@ -12,8 +12,9 @@ from shape_lsp.server import commands, main
 class FakeReport:
     """The fields of VerifyReport the server reads."""
 
-    def __init__(self, status: str, message: str, findings: tuple[Finding, ...],
-                 facts: tuple[ShapeFact, ...]) -> None:
+    def __init__(
+        self, status: str, message: str, findings: tuple[Finding, ...], facts: tuple[ShapeFact, ...]
+    ) -> None:
         self.status = status
         self.message = message
         self.findings = findings
@@ -27,8 +28,13 @@ def fake_run_verify(path: str, **kwargs: Any) -> FakeReport:
     line = next((i for i, t in enumerate(lines) if "self.fc(" in t), 0)
     col = max(lines[line].find("self.fc("), 0) if lines else 0
     span = Span(line, col, line, col + len("self.fc"))
-    finding = Finding("SH201", Severity.WARNING, span,
-                      f"verify ({kwargs.get('model')}): runtime shape differs", source="shape-lsp verify")
+    finding = Finding(
+        "SH201",
+        Severity.WARNING,
+        span,
+        f"verify ({kwargs.get('model')}): runtime shape differs",
+        source="shape-lsp verify",
+    )
     fact = ShapeFact(span, "layer", "self.fc (runtime)", "(2, 16, 32, 32)", dtype="float32")
     return FakeReport("mismatch", "1 mismatch", (finding,), (fact,))
 

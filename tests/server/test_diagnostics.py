@@ -37,8 +37,10 @@ async def test_missing_flatten_in_forward(session: Session) -> None:
     assert d.source == "shape-lsp"
     assert d.code_description is not None and d.code_description.href.endswith("#sh101")
     assert d.related_information, "related information should point at the Linear constructor"
-    assert any(r.location.uri == uri and r.location.range.start.line == NET_CTOR_LINE
-               for r in d.related_information)
+    assert any(
+        r.location.uri == uri and r.location.range.start.line == NET_CTOR_LINE
+        for r in d.related_information
+    )
 
 
 async def test_missing_flatten_in_sequential(session: Session) -> None:
@@ -65,8 +67,11 @@ async def test_burst_publishes_last_version_in_order(push_session: Session) -> N
     last = 0
     for i in range(30):  # type a comment character by character at the end of line 0
         col = len("import torch") + i
-        last = s.edit(uri, lsp.Range(start=lsp.Position(0, col), end=lsp.Position(0, col)),
-                      "  #"[i % 3] if i < 3 else "x")
+        last = s.edit(
+            uri,
+            lsp.Range(start=lsp.Position(0, col), end=lsp.Position(0, col)),
+            "  #"[i % 3] if i < 3 else "x",
+        )
     final = await s.wait_published(uri, last, after=n0)
     assert any(d.code == "SH101" for d in final.diagnostics)
     versions = [p.version for p in s.client.published[n0:] if p.uri == uri]  # type: ignore[attr-defined]
@@ -101,8 +106,9 @@ async def test_close_clears_pushed_diagnostics(push_session: Session) -> None:
     await s.initialize()
     uri = s.open(NET)
     await s.wait_published(uri, 1)
-    s.client.text_document_did_close(lsp.DidCloseTextDocumentParams(
-        text_document=lsp.TextDocumentIdentifier(uri)))
+    s.client.text_document_did_close(
+        lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri))
+    )
     for _ in range(200):
         if list(s.client.diagnostics.get(uri, [None])) == []:
             break
@@ -120,3 +126,17 @@ async def test_importers_reanalysed_when_a_module_changes(push_session: Session)
     n0 = len(s.client.published)  # type: ignore[attr-defined]
     s.edit(lib, lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0)), "# edited\n")
     await s.wait_published(main, 1, after=n0)  # re-published for the same version
+
+
+async def test_debounce_skips_intermediate_versions(push_session: Session) -> None:
+    s = push_session
+    await s.initialize({"debounceMs": 50})
+    uri = s.open(NET)
+    await s.wait_published(uri, 1)
+    n0 = len(s.client.published)  # type: ignore[attr-defined]
+    last = 0
+    for _ in range(10):
+        last = s.edit(uri, lsp.Range(start=lsp.Position(1, 0), end=lsp.Position(1, 0)), "")
+    await s.wait_published(uri, last, after=n0)
+    versions = [p.version for p in s.client.published[n0:] if p.uri == uri]  # type: ignore[attr-defined]
+    assert versions[-1] == last and len(versions) < 10, versions

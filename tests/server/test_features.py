@@ -107,7 +107,8 @@ async def test_code_lens_and_summary_command(session: Session) -> None:
     uri = session.open(NET)
     await session.diagnostics(uri)
     lenses = await session.client.text_document_code_lens_async(
-        lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri)))
+        lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri))
+    )
     assert lenses and len(lenses) == 1
     lens = lenses[0]
     assert lens.range.start.line == NET_CLASS_LINE

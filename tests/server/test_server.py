@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 
 from shape_lsp.server import convert
 from tests.server.conftest import Session
-from tests.server.fixtures import NET, NET_FC_LINE
+from tests.server.fixtures import NET, NET_CONV_LINE, NET_FC_LINE
 
 pytestmark = pytest.mark.asyncio
 
@@ -79,12 +79,15 @@ async def test_bad_requests_do_not_kill_the_server(session: Session) -> None:
     other = "file:///not/open.py"
     assert await session.hover(other, 0, 0) is None
     assert await session.inlay(other) == []
-    res = await session.client.text_document_code_action_async(lsp.CodeActionParams(
-        text_document=lsp.TextDocumentIdentifier(other),
-        range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0)),
-        context=lsp.CodeActionContext(diagnostics=[])))
+    res = await session.client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(other),
+            range=lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0)),
+            context=lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
     assert not res
-    assert await session.hover(uri, NET_FC_LINE, 8) is not None  # still alive
+    assert await session.hover(uri, NET_CONV_LINE, 8) is not None  # still alive
 
 
 def test_utf16_columns() -> None:
@@ -97,14 +100,17 @@ def test_utf16_columns() -> None:
 
 
 def test_module_import_is_light() -> None:
-    code = ("import sys, shape_lsp.server, shape_lsp.server.app; "
-            "print(any(m in sys.modules for m in ('libcst', 'torch', 'shape_lsp.core.api')))")
+    code = (
+        "import sys, shape_lsp.server, shape_lsp.server.app; "
+        "print(any(m in sys.modules for m in ('libcst', 'torch', 'shape_lsp.core.api')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 async def test_tcp_help() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shape_lsp.server", "--help", stdout=subprocess.PIPE)
+        sys.executable, "-m", "shape_lsp.server", "--help", stdout=subprocess.PIPE
+    )
     out, _ = await proc.communicate()
     assert b"--tcp" in out and proc.returncode == 0
