@@ -29,7 +29,11 @@ CONVT_SIG = (
 def convt_out(
     c: RuleCall, axis: str, size: Dim, k: Dim, s: Dim, p: Dim, op: Dim, d: Dim, what: str
 ) -> Dim:
-    """(size - 1)*s - 2p + d(k-1) + output_padding + 1, SH104 when below 1."""
+    """(size - 1)*s - 2p + d(k-1) + output_padding + 1, SH104 when below 0.
+
+    An output of 0 is an empty tensor on some of torch's CPU paths and an error on others
+    (which one depends on stride, dilation and output_padding): a warning, not an error.
+    """
     if isinstance(op, int) and isinstance(s, int) and isinstance(d, int) and op >= max(s, d):
         c.fail(
             "SH112",
@@ -42,7 +46,9 @@ def convt_out(
         f"{axis}_out = ({fmt(size)} − 1)·{fmt(s)} − 2·{fmt(p)} + {fmt(d)}·({fmt(k)} − 1)"
         f" + {fmt(op)} + 1 = {fmt(out)}"
     )
-    if isinstance(out, int) and out < 1:
+    if out == 0:
+        c.warn("SH104", f"{what}: output {axis} is 0: the result is empty (or torch raises)")
+    if isinstance(out, int) and out < 0:
         c.fail(
             "SH104",
             f"{what}: output {axis} would be {out} (input {axis}={fmt(size)}, kernel {fmt(k)}, "

@@ -46,6 +46,11 @@ def pool_forward(c: RuleCall, x: Tensor | None, n: int, kind: str) -> Value:
     check_positive(c, name, kernel_size=k, stride=s, dilation=d)
     ceil = a.bool("ceil_mode")
     lead = len(x.shape) - n
+    if kind == "Avg" and n == 3 and k is not None:
+        # avg_pool3d also insists on an input at least as large as the kernel, padding aside
+        for axis, size, kk in zip(AXIS_NAMES[n], x.shape[lead:], k, strict=True):
+            if isinstance(size, int) and isinstance(kk, int) and size < kk:
+                c.fail("SH104", f"{name}: input {axis}={size} is smaller than the kernel {kk}")
     out: list[Dim] = list(x.shape[:lead])
     for i, axis in enumerate(AXIS_NAMES[n]):
         if k is None or s is None or p is None or d is None:
