@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -853,7 +853,8 @@ class Interpreter:
         if isinstance(out, Tensor):
             step = f"line {self._line(frame.chunk, node)}: {rule.names[0]} → {out.describe()}"
             src = tensors[0].trace if tensors else ()
-            out = Tensor(out.shape, out.dtype, out.numpy, (*src, step)[-10:])
+            out = replace(out, trace=(*src, step)[-10:],
+                          assumed=out.assumed or any(t.assumed for t in tensors))
         return out
 
     def call_method(self, m: BoundMethod, args: list[Value], kwargs: dict[str, Value],
@@ -1099,3 +1100,6 @@ def _src(node: cst.CSTNode) -> str:
 def run_file(parsed: ParsedFile, path: str, settings: Settings) -> AnalysisResult:
     """Interpret every model in the file."""
     return Interpreter(parsed, path, settings).run()
+
+
+from shape_lsp.core import keras_support  # noqa: E402, F401 - registers the Keras hooks

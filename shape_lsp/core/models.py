@@ -42,10 +42,10 @@ def analyze_models(interp: Interpreter) -> None:
     for name, v in list(interp.globals.items()):
         if isinstance(v, ModuleInstance) and v.cls.name not in instances:
             instances[v.cls.name] = v
-        if isinstance(v, Container) and v.kind == "Sequential" and name not in done:
+        if isinstance(v, Container) and v.kind in ("Sequential", "Functional") and name not in done:
             _guard(interp, lambda n=name, c=v: _run_sequential(interp, n, c))
     for info in list(interp.classes.values()):
-        if info.framework != "torch" or info.name in done:
+        if info.framework not in ("torch", "keras") or info.name in done:
             continue
         _guard(interp, lambda i=info: _run_class(interp, i, instances.get(i.name), Frame, Budget))
 
@@ -114,7 +114,7 @@ def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
             inputs = _comment_inputs(interp, span.start_line, 1)
             source = "comment"
     if inputs is None:
-        inputs = _discover(interp, c, 1, frame)
+        inputs = _discover(interp, c, getattr(c, "n_inputs", 1), frame)
         source = "symbolic"
     if inputs is None:
         return
@@ -236,8 +236,19 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
     if len(rec.templates) != n:
         return None
     renames = _renames(interp)
-    return [Tensor(tuple(_rename(d, renames) for d in rec.templates[i]))  # type: ignore[arg-type]
-            for i in range(n)]
+    out: list[Value] = []
+    for i in range(n):
+        shape, layer_name = rec.templates[i]  # type: ignore[misc]
+        dims = tuple(_rename(d, renames) for d in shape)  # type: ignore[attr-defined]
+        out.append(Tensor(dims, assumed=not _EXACT_RANK.match(str(layer_name))))
+    return out
+
+
+# First layers whose input rank is fixed (in practice): their symbolic input is trusted fully.
+_EXACT_RANK = re.compile(
+    r"torch\.nn\.(Conv|ConvTranspose|MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool|LPPool"
+    r"|BatchNorm|InstanceNorm)[23]d$"
+)
 
 
 _ROLES = {"B": "batch", "C": "channels", "H": "height", "W": "width", "L": "length",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -51,7 +51,9 @@ CALL_OBSERVERS: list[Callable[[Recorder, Value, list[Value], Value, Site], None]
 """Called after every module call with (recorder, module, args, output, site) (Keras graphs)."""
 
 CONTAINER_CALLS: dict[str, Callable[..., Value]] = {}
-"""Container kinds run by a framework hook: (recorder, container, args, kwargs, node, frame, site)."""
+"""Container kinds run by a framework hook.
+
+Called as (recorder, container, args, kwargs, node, frame, site)."""
 
 WARNING_FIXES: dict[str, Callable[..., tuple[Fix, ...]]] = {}
 """Quick fixes for a layer's non-fatal finding by code: (interp, layer, site) -> fixes."""
@@ -115,9 +117,12 @@ class Recorder:
         self.errors.append(message)
 
     def add(self, code: str, span: Span | None, message: str, trace: tuple[str, ...] = (),
-            related: tuple[Related, ...] = (), fixes: tuple[object, ...] = ()) -> None:
-        """Record a finding (deduplicated)."""
+            related: tuple[Related, ...] = (), fixes: tuple[object, ...] = (),
+            tensors: tuple[Tensor | None, ...] = ()) -> None:
+        """Record a finding (deduplicated); rank-dependent ones are dropped on guessed ranks."""
         if self.quiet or span is None:
+            return
+        if code not in RANK_FREE and any(t is not None and t.assumed for t in tensors):
             return
         key = (code, span, message)
         if key in self.findings:
@@ -212,7 +217,7 @@ class Recorder:
                 idx = self.discovery.pop(id(x))
                 shape = layer.rule.template(Args(layer.args))
                 if shape is not None:
-                    self.templates[idx] = shape
+                    self.templates[idx] = (shape, layer.rule.names[0])
         x_t = x if isinstance(x, Tensor) else None
         if (x_t is not None and layer.rule.has_weights and x_t.dtype in _FLOATS
                 and x_t.dtype != layer.dtype):
@@ -239,7 +244,8 @@ class Recorder:
             label = f"{layer.path or layer.type_name} ({layer.type_name})"
             step = f"line {line}: {label} → {first.describe()}"
             trace = (*(x_t.trace if x_t else ()), step)[-10:]
-            new_first = Tensor(first.shape, first.dtype, first.numpy, trace)
+            new_first = replace(first, trace=trace,
+                                assumed=first.assumed or bool(x_t and x_t.assumed))
             out = (new_first, *out[1:]) if isinstance(out, tuple) else new_first
         return out
 
@@ -314,7 +320,7 @@ class Recorder:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
         prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
-        self.add(e.code, span, prefix + e.message, trace, tuple(related), fixes)
+        self.add(e.code, span, prefix + e.message, trace, tuple(related), fixes, (x,))
 
     def constructor_error(self, layer: LayerValue, e: ShapeError) -> None:
         """A constructor-time check failed (torch raises when the layer is built)."""
@@ -330,7 +336,8 @@ class Recorder:
             trace = (*trace, *t.trace)
         trace = (*trace, *rc.notes, *(f"input {i}: {t.describe()}" for i, t in
                                       enumerate(tensors[:4])))
-        self.add(e.code, self.span(frame.chunk, node), e.message, trace)
+        self.add(e.code, self.span(frame.chunk, node), e.message, trace,
+                 tensors=tuple(tensors))
 
     def warnings(self, rc: RuleCall, node: cst.CSTNode | None, frame: Frame,
                  chunk: Chunk | None = None, layer: LayerValue | None = None,
@@ -403,6 +410,9 @@ class Recorder:
 
 
 UNKNOWN_TENSOR = Tensor(None, None)
+
+# Codes whose check reads only trailing dims or dtypes: valid even when the rank was guessed.
+RANK_FREE = frozenset({"SH101", "SH110", "SH001"})
 
 
 def _json_shape(shape: object) -> tuple[int | str, ...] | None:

@@ -29,6 +29,9 @@ class Tensor:
     dtype: str | None = "float32"
     numpy: bool = False
     trace: tuple[str, ...] = field(default=(), compare=False)
+    assumed: bool = field(default=False, compare=False)
+    """The rank was guessed from a rank-agnostic first layer (Linear: (B, F)); checks that
+    depend on the rank are not trusted on such tensors."""
 
     @property
     def rank(self) -> int | None:
