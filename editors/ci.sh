@@ -14,19 +14,25 @@ log() { printf '\n== editors/ci.sh [%ss] %s\n' "$((SECONDS - start))" "$*"; }
 
 "$PY" -c "import shape_lsp" || { echo "PY=$PY cannot import shape_lsp" >&2; exit 1; }
 
-log "neovim"
-if ! command -v nvim >/dev/null 2>&1; then
+log "editors: neovim (required), emacs + eglot (SHAPE_LSP_CI_EMACS=0 to skip)"
+want=()
+command -v nvim >/dev/null 2>&1 || want+=(neovim)
+if [ "${SHAPE_LSP_CI_EMACS:-1}" = 1 ] && ! command -v emacs >/dev/null 2>&1; then
+  want+=(emacs-nox elpa-eglot)
+fi
+if [ "${#want[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
   else
-    echo "nvim is missing and cannot be installed here (not root or no apt-get)" >&2
+    echo "missing ${want[*]} and cannot install here (not root or no apt-get)" >&2
     exit 1
   fi
 fi
 nvim --version | head -1
+command -v emacs >/dev/null 2>&1 && emacs --version | head -1
 
-log "neovim headless e2e (tests/editors)"
+log "headless nvim + emacs/eglot e2e against the real server (tests/editors)"
 # The only place these run: tests/editors/conftest.py skips them unless this is set.
 SHAPE_LSP_EDITOR_TESTS=1 "$PY" -m pytest "$repo/tests/editors" -q -p no:cacheprovider -o addopts=-ra
 

@@ -3,6 +3,7 @@ SHAPE_LSP_EDITOR_TESTS=1), so the main pytest run does not start them a second t
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -10,10 +11,19 @@ import pytest
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("SHAPE_LSP_EDITOR_TESTS") == "1":
         return
-    skip = pytest.mark.skip(reason="editor e2e tests run in editors/ci.sh (set SHAPE_LSP_EDITOR_TESTS=1)")
+    skip = pytest.mark.skip(
+        reason="editor e2e tests run in editors/ci.sh (set SHAPE_LSP_EDITOR_TESTS=1)"
+    )
     for item in items:
         if "tests/editors" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(skip)
+
+
+def python() -> str:
+    """The interpreter with shape_lsp: $PY (as given to editors/ci.sh) else this one; absolute,
+    because editors start the server from the project folder. Symlinks kept (venvs)."""
+    py = os.environ.get("PY") or sys.executable
+    return os.path.abspath(py) if os.sep in py else py
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.editors.conftest import python
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "editors" / "nvim"
@@ -29,15 +30,34 @@ def run(nvim: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("nvim") / "results.json"
     env = {
         **os.environ,
-        "SHAPE_LSP_PY": os.environ.get("PY", sys.executable),
+        "SHAPE_LSP_PY": python(),
         "SHAPE_LSP_FIXTURE": str(FIXTURE),
         "SHAPE_LSP_OUT": str(out),
         "SHAPE_LSP_TIMEOUT": "60000",
     }
-    cmd = [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n",
-           "--cmd", f"set rtp^={PLUGIN}", "-c", f"luafile {DRIVER}"]
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL, check=False)
+    cmd = [
+        nvim,
+        "--headless",
+        "-u",
+        "NONE",
+        "-i",
+        "NONE",
+        "-n",
+        "--cmd",
+        f"set rtp^={PLUGIN}",
+        "-c",
+        f"luafile {DRIVER}",
+    ]
+    proc = subprocess.run(
+        cmd,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert out.exists(), f"driver wrote nothing\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
     data: dict[str, Any] = json.loads(out.read_text())
     data["_log"] = proc.stdout + proc.stderr

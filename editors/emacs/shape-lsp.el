@@ -1,0 +1,201 @@
+;;; shape-lsp.el --- shape-lsp (tensor shape checker) for Eglot and lsp-mode  -*- lexical-binding: t; -*-
+
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "27.1"))
+;; Keywords: languages, tools
+;; URL: https://github.com/shape-lsp/shape-lsp
+
+;;; Commentary:
+
+;; Eglot (built into Emacs 29; `elpa-eglot' / GNU ELPA for Emacs 27-28):
+;;
+;;   (require 'shape-lsp)
+;;   (shape-lsp-eglot-setup)          ; registers the server for python-mode / python-ts-mode
+;;   (add-hook 'python-mode-hook #'eglot-ensure)
+;;
+;; Eglot runs ONE server per buffer, so this replaces pyright/pylsp in Python buffers.
+;; With lsp-mode, shape-lsp runs as an add-on next to your usual Python server:
+;;
+;;   (with-eval-after-load 'lsp-mode (require 'shape-lsp) (shape-lsp-lsp-mode-setup))
+;;
+;; Commands: `shape-lsp-verify' (runs the model under point for real) and
+;; `shape-lsp-summary' (layer-by-layer table in a buffer); both work with either client.
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'subr-x)
+
+(defgroup shape-lsp nil
+  "Tensor shape checking for PyTorch and Keras code."
+  :group 'tools
+  :prefix "shape-lsp-")
+
+(defcustom shape-lsp-python "python3"
+  "Python interpreter that has shape-lsp installed."
+  :type 'string)
+
+(defcustom shape-lsp-server-args '("-m" "shape_lsp" "serve")
+  "Arguments after `shape-lsp-python' that start the server."
+  :type '(repeat string))
+
+(defcustom shape-lsp-settings nil
+  "The `shape-lsp' settings section, as a plist with camelCase keys.
+For example (:inlayHints t :ignore [\"SH113\"] :verify (:device \"cpu\")).
+Sent as initializationOptions and returned for workspace/configuration."
+  :type 'plist)
+
+(defcustom shape-lsp-modes '(python-mode python-ts-mode)
+  "Major modes in which shape-lsp runs."
+  :type '(repeat symbol))
+
+(defun shape-lsp--command ()
+  "The server command line."
+  (cons shape-lsp-python shape-lsp-server-args))
+
+(defun shape-lsp--settings ()
+  "`shape-lsp-settings' as something that JSON-encodes to an object."
+  (or shape-lsp-settings (make-hash-table)))
+
+;;;; Eglot
+
+(defvar eglot-server-programs)
+(defvar eglot-workspace-configuration)
+(declare-function eglot-current-server "eglot")
+(declare-function eglot-execute-command "eglot")
+(declare-function jsonrpc-request "jsonrpc")
+
+(defun shape-lsp-eglot-contact (&optional _interactive)
+  "Eglot contact: the server command with its initializationOptions."
+  (append (shape-lsp--command)
+          (list :initializationOptions (shape-lsp--settings))))
+
+;;;###autoload
+(defun shape-lsp-eglot-setup ()
+  "Register shape-lsp in `eglot-server-programs' for `shape-lsp-modes'."
+  (interactive)
+  (require 'eglot)
+  (setq eglot-server-programs
+        (cons (cons shape-lsp-modes #'shape-lsp-eglot-contact)
+              (cl-remove-if (lambda (entry) (eq (cdr entry) #'shape-lsp-eglot-contact))
+                            eglot-server-programs)))
+  ;; workspace/configuration for the `shape-lsp' section.
+  (setq-default eglot-workspace-configuration
+                (plist-put (and (listp (default-value 'eglot-workspace-configuration))
+                                (copy-sequence (default-value 'eglot-workspace-configuration)))
+                           :shape-lsp (shape-lsp--settings))))
+
+;;;; lsp-mode
+
+(declare-function lsp-register-client "lsp-mode")
+(declare-function make-lsp-client "lsp-mode")
+(declare-function lsp-stdio-connection "lsp-mode")
+(declare-function lsp-activate-on "lsp-mode")
+(declare-function lsp-workspaces "lsp-mode")
+(declare-function lsp-request "lsp-mode")
+(declare-function lsp--workspace-client "lsp-mode")
+(declare-function lsp--client-server-id "lsp-mode")
+(declare-function lsp-find-workspace "lsp-mode")
+(declare-function lsp-request-async "lsp-mode")
+
+;;;###autoload
+(defun shape-lsp-lsp-mode-setup ()
+  "Register shape-lsp with lsp-mode as an add-on server for Python."
+  (require 'lsp-mode)
+  (lsp-register-client
+   (make-lsp-client
+    :new-connection (lsp-stdio-connection #'shape-lsp--command)
+    :activation-fn (lsp-activate-on "python")
+    :add-on? t
+    :server-id 'shape-lsp
+    :initialization-options #'shape-lsp--settings)))
+
+;;;; Commands (either client)
+
+(defun shape-lsp--class-at-point ()
+  "Name of the innermost class whose body contains point, or nil."
+  (save-excursion
+    (end-of-line)
+    (let ((limit most-positive-fixnum) found)
+      (while (and (not found) (not (bobp)))
+        (beginning-of-line)
+        (let ((text (buffer-substring-no-properties (line-beginning-position) (line-end-position))))
+          (unless (or (string-match-p "\\`[ \t]*\\'" text) (string-match-p "\\`[ \t]*#" text))
+            (let ((indent (progn (string-match "\\`[ \t]*" text) (match-end 0))))
+              (when (< indent limit)
+                (if (string-match "\\`[ \t]*class[ \t]+\\([A-Za-z_][A-Za-z0-9_]*\\)[ \t]*[(:]" text)
+                    (setq found (match-string 1 text))
+                  (setq limit indent)
+                  (when (= indent 0) (goto-char (point-min))))))))
+        (unless found (forward-line -1)))
+      found)))
+
+(defvar lsp--cur-workspace)
+(defvar lsp-mode)
+(declare-function lsp--buffer-uri "lsp-mode")
+(declare-function eglot-path-to-uri "eglot")
+(declare-function eglot--path-to-uri "eglot")
+
+(defun shape-lsp--eglot-uri ()
+  "This buffer's URI as Eglot sends it."
+  (let ((file (buffer-file-name)))
+    (cond ((fboundp 'eglot-path-to-uri) (eglot-path-to-uri file))
+          ((fboundp 'eglot--path-to-uri) (eglot--path-to-uri file))
+          (t (concat "file://" (expand-file-name file))))))
+
+(defun shape-lsp--args (uri model)
+  "The command arguments [URI] or [URI MODEL]."
+  (if (and model (not (string-empty-p model))) (vector uri model) (vector uri)))
+
+(defun shape-lsp--execute (command model)
+  "Run server COMMAND on this buffer with MODEL; return the result."
+  (cond
+   ((and (fboundp 'eglot-current-server) (eglot-current-server))
+    (jsonrpc-request (eglot-current-server) :workspace/executeCommand
+                     (list :command command :arguments (shape-lsp--args (shape-lsp--eglot-uri) model))
+                     :timeout 300))
+   ((and (fboundp 'lsp-workspaces) (bound-and-true-p lsp-mode))
+    (let ((ws (cl-find-if (lambda (w) (eq (lsp--client-server-id (lsp--workspace-client w)) 'shape-lsp))
+                          (lsp-workspaces))))
+      (unless ws (user-error "shape-lsp: no shape-lsp server in this buffer"))
+      ;; Send to shape-lsp only (not to the other Python server of this buffer).
+      (let ((lsp--cur-workspace ws))
+        (lsp-request "workspace/executeCommand"
+                     (list :command command :arguments (shape-lsp--args (lsp--buffer-uri) model))))))
+   (t (user-error "shape-lsp: no Eglot or lsp-mode server in this buffer"))))
+
+(defun shape-lsp--get (obj key)
+  "KEY from a JSON object OBJ (plist or hash table)."
+  (cond ((hash-table-p obj) (gethash (substring (symbol-name key) 1) obj))
+        ((listp obj) (plist-get obj key))))
+
+;;;###autoload
+(defun shape-lsp-verify (&optional model)
+  "Run MODEL (default: the class at point, else every model) for real and compare shapes."
+  (interactive (list (let ((m (shape-lsp--class-at-point)))
+                       (read-string (format "Model%s: " (if m (format " (default %s)" m) "")) nil nil m))))
+  (let* ((result (shape-lsp--execute "shape-lsp.verify" model))
+         (status (shape-lsp--get result :status))
+         (message (shape-lsp--get result :message)))
+    (message "shape-lsp verify: %s%s" status (if (and message (not (string-empty-p message))) (concat ": " message) ""))
+    result))
+
+;;;###autoload
+(defun shape-lsp-summary (&optional model)
+  "Show the layer-by-layer shape table of MODEL (default: class at point, else all)."
+  (interactive (list (shape-lsp--class-at-point)))
+  (let* ((result (shape-lsp--execute "shape-lsp.summary" model))
+         (text (shape-lsp--get result :text)))
+    (if (or (null text) (string-empty-p text))
+        (message "shape-lsp: no model summary%s"
+                 (let ((e (shape-lsp--get result :error))) (if e (concat ": " e) "")))
+      (with-current-buffer (get-buffer-create "*shape-lsp summary*")
+        (let ((inhibit-read-only t))
+          (erase-buffer)
+          (insert text "\n"))
+        (special-mode)
+        (display-buffer (current-buffer))
+        (current-buffer)))))
+
+(provide 'shape-lsp)
+;;; shape-lsp.el ends here
