@@ -55,9 +55,7 @@ def engine_layer(ctor: str, inputs: tuple[tuple[int, ...], ...], dtype: str = "f
     return Outcome(out.shape, None, warns)
 
 
-def engine_function(
-    qualname: str, args: list[object], kwargs: dict[str, object]
-) -> Outcome:
+def engine_function(qualname: str, args: list[object], kwargs: dict[str, object]) -> Outcome:
     """Apply a function rule; tensors are given as Tensor values inside args."""
     rule = FUNCTIONS[qualname]
     rc = RuleCall(Args(bind(rule.signature, args, kwargs)))

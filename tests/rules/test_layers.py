@@ -18,9 +18,7 @@ torch = pytest.importorskip("torch")
 RULES = {id(r): r for r in LAYERS.values() if r.framework == "torch"}.values()
 CTORS = sorted({ex.ctor for r in RULES for ex in r.examples})
 OK_CTORS = sorted({ex.ctor for r in RULES for ex in r.examples if ex.code is None})
-OK_EXAMPLES = sorted(
-    {(ex.ctor, ex.inputs) for r in RULES for ex in r.examples if ex.code is None}
-)
+OK_EXAMPLES = sorted({(ex.ctor, ex.inputs) for r in RULES for ex in r.examples if ex.code is None})
 
 
 def _bound(ctor: str) -> tuple[object, Args]:

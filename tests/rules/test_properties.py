@@ -17,7 +17,11 @@ from tests.rules.harness import engine_layer, torch_layer
 pytest.importorskip("torch")
 
 # SHAPE_LSP_PROPERTY_EXAMPLES raises the count for a deeper run.
-FAST = settings(max_examples=int(os.environ.get("SHAPE_LSP_PROPERTY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=int(os.environ.get("SHAPE_LSP_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _agree(ctor: str, shape: tuple[int, ...]) -> None:
@@ -48,8 +52,9 @@ small = st.integers(1, 4)
     groups=st.sampled_from([1, 2]),
     batched=st.booleans(),
 )
-def test_conv(n: int, size: int, k: int, s: int, p: int, d: int, groups: int,
-              batched: bool) -> None:
+def test_conv(  # noqa: PLR0917 - the arguments of torch's formula
+    n: int, size: int, k: int, s: int, p: int, d: int, groups: int, batched: bool
+) -> None:
     ctor = f"nn.Conv{n}d(4, 6, {k}, stride={s}, padding={p}, dilation={d}, groups={groups})"
     shape = ((2,) if batched else ()) + (4,) + (size,) * n
     _agree(ctor, shape)
@@ -66,8 +71,9 @@ def test_conv(n: int, size: int, k: int, s: int, p: int, d: int, groups: int,
     d=st.integers(1, 3),
     groups=st.sampled_from([1, 2]),
 )
-def test_conv_transpose(n: int, size: int, k: int, s: int, p: int, op: int, d: int,
-                        groups: int) -> None:
+def test_conv_transpose(  # noqa: PLR0917 - the arguments of torch's formula
+    n: int, size: int, k: int, s: int, p: int, op: int, d: int, groups: int
+) -> None:
     ctor = (
         f"nn.ConvTranspose{n}d(4, 6, {k}, stride={s}, padding={p}, output_padding={op}, "
         f"dilation={d}, groups={groups})"
@@ -85,7 +91,9 @@ def test_conv_transpose(n: int, size: int, k: int, s: int, p: int, op: int, d: i
     d=st.integers(1, 3),
     ceil=st.booleans(),
 )
-def test_max_pool(n: int, size: int, k: int, s: int | None, p: int, d: int, ceil: bool) -> None:
+def test_max_pool(  # noqa: PLR0917 - the arguments of torch's formula
+    n: int, size: int, k: int, s: int | None, p: int, d: int, ceil: bool
+) -> None:
     if n == 3:
         size = min(size, 6)
     ctor = f"nn.MaxPool{n}d({k}, stride={s}, padding={p}, dilation={d}, ceil_mode={ceil})"
@@ -102,12 +110,15 @@ def test_max_pool(n: int, size: int, k: int, s: int | None, p: int, d: int, ceil
     ceil=st.booleans(),
     include=st.booleans(),
 )
-def test_avg_pool(n: int, size: int, k: int, s: int | None, p: int, ceil: bool,
-                  include: bool) -> None:
+def test_avg_pool(  # noqa: PLR0917 - the arguments of torch's formula
+    n: int, size: int, k: int, s: int | None, p: int, ceil: bool, include: bool
+) -> None:
     if n == 3:
         size = min(size, 6)
-    ctor = f"nn.AvgPool{n}d({k}, stride={s}, padding={p}, ceil_mode={ceil}, " \
-           f"count_include_pad={include})"
+    ctor = (
+        f"nn.AvgPool{n}d({k}, stride={s}, padding={p}, ceil_mode={ceil}, "
+        f"count_include_pad={include})"
+    )
     _agree(ctor, (2, 3) + (size,) * n)
 
 

@@ -42,10 +42,18 @@ def same_shape(x: Tensor | None, what: str, floating: bool = False) -> Value:
 ACTIVATIONS: dict[str, tuple[str, str, str, bool]] = {
     "ReLU": ("inplace=False", "relu", "inplace=False", False),
     "ReLU6": ("inplace=False", "relu6", "inplace=False", False),
-    "LeakyReLU": ("negative_slope=0.01, inplace=False", "leaky_relu",
-                  "negative_slope=0.01, inplace=False", False),
-    "RReLU": ("lower=0.125, upper=0.3333333333333333, inplace=False", "rrelu",
-              "lower=0.125, upper=0.3333333333333333, training=False, inplace=False", True),
+    "LeakyReLU": (
+        "negative_slope=0.01, inplace=False",
+        "leaky_relu",
+        "negative_slope=0.01, inplace=False",
+        False,
+    ),
+    "RReLU": (
+        "lower=0.125, upper=0.3333333333333333, inplace=False",
+        "rrelu",
+        "lower=0.125, upper=0.3333333333333333, training=False, inplace=False",
+        True,
+    ),
     "ELU": ("alpha=1.0, inplace=False", "elu", "alpha=1.0, inplace=False", True),
     "SELU": ("inplace=False", "selu", "inplace=False", True),
     "CELU": ("alpha=1.0, inplace=False", "celu", "alpha=1.0, inplace=False", True),
@@ -54,8 +62,12 @@ ACTIVATIONS: dict[str, tuple[str, str, str, bool]] = {
     "Mish": ("inplace=False", "mish", "inplace=False", True),
     "Sigmoid": ("", "sigmoid", "", True),
     "Tanh": ("", "tanh", "", True),
-    "Hardtanh": ("min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None",
-                 "hardtanh", "min_val=-1.0, max_val=1.0, inplace=False", False),
+    "Hardtanh": (
+        "min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None",
+        "hardtanh",
+        "min_val=-1.0, max_val=1.0, inplace=False",
+        False,
+    ),
     "Hardswish": ("inplace=False", "hardswish", "inplace=False", True),
     "Hardsigmoid": ("inplace=False", "hardsigmoid", "inplace=False", True),
     "Hardshrink": ("lambd=0.5", "hardshrink", "lambd=0.5", True),
@@ -63,19 +75,61 @@ ACTIVATIONS: dict[str, tuple[str, str, str, bool]] = {
     "Softplus": ("beta=1.0, threshold=20.0", "softplus", "beta=1.0, threshold=20.0", True),
     "Softsign": ("", "softsign", "", True),
     "Tanhshrink": ("", "tanhshrink", "", True),
-    "Threshold": ("threshold, value, inplace=False", "threshold",
-                  "threshold, value, inplace=False", False),
+    "Threshold": (
+        "threshold, value, inplace=False",
+        "threshold",
+        "threshold, value, inplace=False",
+        False,
+    ),
     "LogSigmoid": ("", "logsigmoid", "", True),
 }
 
-TORCH_UNARY_FLOAT = (
-    "sigmoid exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan asin acos atan "
-    "sinh cosh tanh asinh acosh atanh erf erfc erfinv reciprocal lgamma digamma"
-).split()
-TORCH_UNARY_SAME = (
-    "abs neg negative floor ceil round trunc frac sign square positive "
-    "logical_not bitwise_not sgn"
-).split()
+TORCH_UNARY_FLOAT = [
+    "sigmoid",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "erf",
+    "erfc",
+    "erfinv",
+    "reciprocal",
+    "lgamma",
+    "digamma",
+]
+TORCH_UNARY_SAME = [
+    "abs",
+    "neg",
+    "negative",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "frac",
+    "sign",
+    "square",
+    "positive",
+    "logical_not",
+    "bitwise_not",
+    "sgn",
+]
 
 
 def _unary_register() -> None:
@@ -84,18 +138,20 @@ def _unary_register() -> None:
             f"torch.nn.{cls}",
             sig=nn_sig,
             params=lambda a: 0,
-            examples=[ok(f"nn.{cls}()" if "threshold," not in nn_sig
-                         else f"nn.{cls}(0.1, 20.0)", (2, 3, 4))],
-        )(lambda c, cls=cls, floating=floating: same_shape(c.tensor(), cls, floating))
+            examples=[
+                ok(
+                    f"nn.{cls}()" if "threshold," not in nn_sig else f"nn.{cls}(0.1, 20.0)",
+                    (2, 3, 4),
+                )
+            ],
+        )(lambda c, cls=cls, floating=floating: same_shape(c.tensor(), cls, floating))  # type: ignore[misc]
         names = [f"torch.nn.functional.{fname}", f"torch.nn.functional.{fname}_"]
         if fname in ("relu", "selu", "celu", "rrelu", "threshold"):
             names += [f"torch.{fname}", f"torch.{fname}_"]
         if fname == "relu":
             names += ["torch.Tensor.relu", "torch.Tensor.relu_"]
         function(*names, sig="input" + (", " + f_sig if f_sig else ""))(
-            lambda c, cls=cls, floating=floating: same_shape(
-                c.args.tensor("input"), cls, floating
-            )
+            lambda c, cls=cls, floating=floating: same_shape(c.args.tensor("input"), cls, floating)  # type: ignore[misc]
         )
     for name in TORCH_UNARY_FLOAT + TORCH_UNARY_SAME:
         floating = name in TORCH_UNARY_FLOAT
@@ -103,7 +159,7 @@ def _unary_register() -> None:
         if name in ("sigmoid", "tanh"):
             names.append(f"torch.nn.functional.{name}")
         function(*names, sig="input")(
-            lambda c, name=name, floating=floating: same_shape(
+            lambda c, name=name, floating=floating: same_shape(  # type: ignore[misc]
                 c.args.tensor("input"), name, floating
             )
         )
@@ -112,8 +168,15 @@ def _unary_register() -> None:
 _unary_register()
 
 
-@function("torch.clamp", "torch.clip", "torch.Tensor.clamp", "torch.Tensor.clip",
-          "torch.Tensor.clamp_", "torch.Tensor.clip_", sig="input, min=None, max=None")
+@function(
+    "torch.clamp",
+    "torch.clip",
+    "torch.Tensor.clamp",
+    "torch.Tensor.clip",
+    "torch.Tensor.clamp_",
+    "torch.Tensor.clip_",
+    sig="input, min=None, max=None",
+)
 def clamp(c: RuleCall) -> Value:
     """Keeps the shape (tensor bounds broadcast; handled loosely)."""
     return same_shape(c.args.tensor("input"), "clamp")
@@ -238,14 +301,14 @@ for _cls, _fn in (("Softmax", "softmax"), ("LogSoftmax", "log_softmax"), ("Softm
             ok(f"nn.{_cls}()", (2, 3, 10)),
             bad(f"nn.{_cls}(dim=2)", (2, 10), "SH111"),
         ],
-    )(lambda c, cls=_cls: softmax_apply(c, c.tensor(), c.args.get("dim"), cls))
+    )(lambda c, cls=_cls: softmax_apply(c, c.tensor(), c.args.get("dim"), cls))  # type: ignore[misc]
     function(
         f"torch.nn.functional.{_fn}",
         sig="input, dim=None, _stacklevel=3, dtype=None",
-    )(lambda c, fn=_fn: softmax_apply(c, c.args.tensor("input"), c.args.get("dim"), fn))
+    )(lambda c, fn=_fn: softmax_apply(c, c.args.tensor("input"), c.args.get("dim"), fn))  # type: ignore[misc]
     if _fn != "softmin":
         function(f"torch.{_fn}", f"torch.Tensor.{_fn}", sig="input, dim, dtype=None")(
-            lambda c, fn=_fn: softmax_apply(c, c.args.tensor("input"), c.args.get("dim"), fn)
+            lambda c, fn=_fn: softmax_apply(c, c.args.tensor("input"), c.args.get("dim"), fn)  # type: ignore[misc]
         )
 
 
@@ -271,7 +334,8 @@ def _validate_p(a: Args) -> None:
     p = a.float("p")
     if p is not None and not 0 <= p <= 1:
         raise ShapeError(
-            "SH112", f"dropout probability has to be between 0 and 1, got {p}",
+            "SH112",
+            f"dropout probability has to be between 0 and 1, got {p}",
             at_constructor=True,
         )
 
@@ -295,9 +359,11 @@ _DROPOUTS = {
 }
 
 for _cls, (_fn, _train, _ranks) in _DROPOUTS.items():
-    _ex = [ok(f"nn.{_cls}()", (2, 3, 4, 5)[: max(_ranks or (4,))]),
-           ok(f"nn.{_cls}(0.2, inplace=False)", (2, 3, 4)),
-           bad(f"nn.{_cls}(1.5)", (2, 3, 4), "SH112")]
+    _ex = [
+        ok(f"nn.{_cls}()", (2, 3, 4, 5)[: max(_ranks or (4,))]),
+        ok(f"nn.{_cls}(0.2, inplace=False)", (2, 3, 4)),
+        bad(f"nn.{_cls}(1.5)", (2, 3, 4), "SH112"),
+    ]
     if _ranks:
         _ex.append(bad(f"nn.{_cls}()", (2, 3, 4, 5), "SH109"))
     layer(
@@ -306,7 +372,7 @@ for _cls, (_fn, _train, _ranks) in _DROPOUTS.items():
         params=lambda a: 0,
         validate=_validate_p,
         examples=_ex,
-    )(lambda c, cls=_cls, ranks=_ranks: dropout_apply(c, c.tensor(), cls, ranks))
+    )(lambda c, cls=_cls, ranks=_ranks: dropout_apply(c, c.tensor(), cls, ranks))  # type: ignore[misc]
 
     def _f(c: RuleCall, fn: str = _fn, ranks: tuple[int, ...] = _ranks) -> Value:
         _validate_p(c.args)

@@ -22,25 +22,47 @@ from shape_lsp.core.values import Tensor, Value
 
 _KIND = {
     "bool": 0,
-    "uint8": 1, "int8": 1, "int16": 1, "int32": 1, "int64": 1,
-    "float16": 2, "bfloat16": 2, "float32": 2, "float64": 2,
-    "complex64": 3, "complex128": 3,
+    "uint8": 1,
+    "int8": 1,
+    "int16": 1,
+    "int32": 1,
+    "int64": 1,
+    "float16": 2,
+    "bfloat16": 2,
+    "float32": 2,
+    "float64": 2,
+    "complex64": 3,
+    "complex128": 3,
 }
 _ORDER = [
-    "bool", "uint8", "int8", "int16", "int32", "int64",
-    "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
 ]
 
 
 def _default(kind: int, numpy: bool) -> str:
-    return ("bool", "int64", "float64" if numpy else "float32",
-            "complex128" if numpy else "complex64")[kind]
+    return (
+        "bool",
+        "int64",
+        "float64" if numpy else "float32",
+        "complex128" if numpy else "complex64",
+    )[kind]
 
 
 def _scalar_kind(v: Value) -> int | None:
     if isinstance(v, bool):
         return 0
-    if isinstance(v, int) or isinstance(v, S.Expr):
+    if isinstance(v, (int, S.Expr)):
         return 1
     if isinstance(v, float):
         return 2
@@ -107,20 +129,46 @@ def elementwise(c: RuleCall, operands: list[Value], what: str, dtype: str | None
     out = broadcast_all(c, shapes, what)
     if len(shapes) > 1:
         c.note(f"{' ⊕ '.join(fmt_shape(s) for s in shapes)} → {fmt_shape(out)}")
-    return Tensor(out, dtype, numpy, tensors[0].trace + (f"{what} → {fmt_shape(out)}",))
+    return Tensor(out, dtype, numpy, (*tensors[0].trace, f"{what} → {fmt_shape(out)}"))
 
 
 _BINARY = {
     # name: result dtype rule ("promote" / "float" / "bool")
-    "add": "promote", "sub": "promote", "subtract": "promote", "mul": "promote",
-    "multiply": "promote", "div": "float", "divide": "float", "true_divide": "float",
-    "floor_divide": "promote", "remainder": "promote", "fmod": "promote",
-    "maximum": "promote", "minimum": "promote", "fmax": "promote", "fmin": "promote",
-    "atan2": "float", "hypot": "promote", "copysign": "float",
-    "eq": "bool", "ne": "bool", "lt": "bool", "le": "bool", "gt": "bool", "ge": "bool",
-    "greater": "bool", "less": "bool", "greater_equal": "bool", "less_equal": "bool",
-    "not_equal": "bool", "logical_and": "bool", "logical_or": "bool", "logical_xor": "bool",
-    "bitwise_and": "promote", "bitwise_or": "promote", "bitwise_xor": "promote",
+    "add": "promote",
+    "sub": "promote",
+    "subtract": "promote",
+    "mul": "promote",
+    "multiply": "promote",
+    "div": "float",
+    "divide": "float",
+    "true_divide": "float",
+    "floor_divide": "promote",
+    "remainder": "promote",
+    "fmod": "promote",
+    "maximum": "promote",
+    "minimum": "promote",
+    "fmax": "promote",
+    "fmin": "promote",
+    "atan2": "float",
+    "hypot": "promote",
+    "copysign": "float",
+    "eq": "bool",
+    "ne": "bool",
+    "lt": "bool",
+    "le": "bool",
+    "gt": "bool",
+    "ge": "bool",
+    "greater": "bool",
+    "less": "bool",
+    "greater_equal": "bool",
+    "less_equal": "bool",
+    "not_equal": "bool",
+    "logical_and": "bool",
+    "logical_or": "bool",
+    "logical_xor": "bool",
+    "bitwise_and": "promote",
+    "bitwise_or": "promote",
+    "bitwise_xor": "promote",
 }
 
 
@@ -139,27 +187,33 @@ def _binary(c: RuleCall, name: str, rule: str, inplace: bool) -> Value:
     dtype = _result_dtype(rule, [a, b], c.args.get("rounding_mode"))
     out = elementwise(c, [a, b], name, dtype)
     if inplace and isinstance(a, Tensor):
-        if isinstance(out, Tensor) and a.shape is not None and out.shape is not None:
-            if S.shape_eq(out.shape, a.shape) is False:
-                c.fail(
-                    "SH108",
-                    f"{name}_: the result shape {fmt_shape(out.shape)} does not match "
-                    f"the in-place target {fmt_shape(a.shape)}",
-                )
+        if (
+            isinstance(out, Tensor)
+            and a.shape is not None
+            and out.shape is not None
+            and S.shape_eq(out.shape, a.shape) is False
+        ):
+            c.fail(
+                "SH108",
+                f"{name}_: the result shape {fmt_shape(out.shape)} does not match "
+                f"the in-place target {fmt_shape(a.shape)}",
+            )
         return a
     return out
 
 
 for _name, _rule in _BINARY.items():
-    _sig = "input, other, *, alpha=1" if _name in ("add", "sub", "subtract") else (
-        "input, other, *, rounding_mode=None" if _name in ("div", "divide") else "input, other"
+    _sig = (
+        "input, other, *, alpha=1"
+        if _name in ("add", "sub", "subtract")
+        else (
+            "input, other, *, rounding_mode=None" if _name in ("div", "divide") else "input, other"
+        )
     )
     function(f"torch.{_name}", f"torch.Tensor.{_name}", sig=_sig)(
-        lambda c, n=_name, r=_rule: _binary(c, n, r, False)
+        lambda c, n=_name, r=_rule: _binary(c, n, r, False)  # type: ignore[misc]
     )
-    function(f"torch.Tensor.{_name}_", sig=_sig)(
-        lambda c, n=_name, r=_rule: _binary(c, n, r, True)
-    )
+    function(f"torch.Tensor.{_name}_", sig=_sig)(lambda c, n=_name, r=_rule: _binary(c, n, r, True))  # type: ignore[misc]
 
 
 @function("torch.pow", "torch.Tensor.pow", "torch.float_power", sig="input, exponent")
@@ -186,7 +240,9 @@ def _same_dtype(c: RuleCall, a: Tensor, b: Tensor, what: str) -> None:
         c.fail("SH110", f"{what}: operands have different dtypes {a.dtype} and {b.dtype}")
 
 
-def _inner(c: RuleCall, a: Shape, b: Shape, ka: Dim, kb: Dim, what: str) -> None:
+def _inner(  # noqa: PLR0917 - the arguments of torch's formula
+    c: RuleCall, a: Shape, b: Shape, ka: Dim, kb: Dim, what: str
+) -> None:
     if S.eq(ka, kb) is False:
         c.fail(
             "SH107",
@@ -202,15 +258,21 @@ def matmul_apply(c: RuleCall, a: Value, b: Value, what: str = "matmul") -> Value
     if a.shape is None or b.shape is None:
         return Tensor(None, a.dtype, a.numpy)
     if not a.shape or not b.shape:
-        c.fail("SH109", f"{what}: both arguments need at least 1 dimension, got "
-                        f"{fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+        c.fail(
+            "SH109",
+            f"{what}: both arguments need at least 1 dimension, got "
+            f"{fmt_shape(a.shape)} and {fmt_shape(b.shape)}",
+        )
     _same_dtype(c, a, b, what)
     a2 = a.shape if len(a.shape) > 1 else (1, a.shape[0])
     b2 = b.shape if len(b.shape) > 1 else (b.shape[0], 1)
     _inner(c, a.shape, b.shape, a2[-1], b2[-2], what)
     batch = broadcast_all(c, [a2[:-2], b2[:-2]], what) if len(a2) > 2 or len(b2) > 2 else ()
-    out = (*batch, *((a2[-2],) if len(a.shape) > 1 else ()), *((b2[-1],) if len(b.shape) > 1
-                                                                   else ()))
+    out = (
+        *batch,
+        *((a2[-2],) if len(a.shape) > 1 else ()),
+        *((b2[-1],) if len(b.shape) > 1 else ()),
+    )
     c.note(f"{fmt_shape(a.shape)} @ {fmt_shape(b.shape)} → {fmt_shape(out)}")
     return a.with_shape(tuple(out), f"{what} → {fmt_shape(tuple(out))}")
 
@@ -238,10 +300,14 @@ def bmm(c: RuleCall) -> Value:
     for x in (a, b):
         if x is not None and x.shape is not None and len(x.shape) != 3:
             c.fail("SH109", f"bmm expects 3D tensors, got {fmt_shape(x.shape)}")
-    if a is not None and b is not None and a.shape is not None and b.shape is not None:
-        if S.eq(a.shape[0], b.shape[0]) is False:
-            c.fail("SH107", f"bmm: batch sizes differ: {fmt_shape(a.shape)} and "
-                            f"{fmt_shape(b.shape)}")
+    if (
+        a is not None
+        and b is not None
+        and a.shape is not None
+        and b.shape is not None
+        and S.eq(a.shape[0], b.shape[0]) is False
+    ):
+        c.fail("SH107", f"bmm: batch sizes differ: {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
     return matmul_apply(c, a, b, "bmm")
 
 
@@ -294,8 +360,11 @@ def cat_apply(c: RuleCall, items: Value, dim: Value, what: str) -> Value:
         c.fail("SH109", f"{what}: zero-dimensional tensors cannot be concatenated")
     for i, s in enumerate(shapes[1:], 1):
         if len(s) != rank:
-            c.fail("SH106", f"{what}: tensors must have the same number of dimensions: "
-                            f"{fmt_shape(shapes[0])} vs {fmt_shape(s)} (tensor {i})")
+            c.fail(
+                "SH106",
+                f"{what}: tensors must have the same number of dimensions: "
+                f"{fmt_shape(shapes[0])} vs {fmt_shape(s)} (tensor {i})",
+            )
     d = norm_dim(c, dim, rank)
     if d is None:
         return Tensor((UNKNOWN,) * rank, dtype)
@@ -318,7 +387,7 @@ def cat_apply(c: RuleCall, items: Value, dim: Value, what: str) -> Value:
         total = S.add(total, s[d])
     out[d] = total
     c.note(f"{what} along dim {d}: {' + '.join(fmt(s[d]) for s in shapes)} = {fmt(total)}")
-    return Tensor(tuple(out), dtype, False, shaped[0].trace + (f"{what} → {fmt_shape(out)}",))
+    return Tensor(tuple(out), dtype, False, (*shaped[0].trace, f"{what} → {fmt_shape(tuple(out))}"))
 
 
 @function("torch.cat", "torch.concat", sig="tensors, dim=0")
@@ -349,13 +418,16 @@ def stack(c: RuleCall) -> Value:
     first = shapes[0]
     for i, s in enumerate(shapes[1:], 1):
         if S.shape_eq(first, s) is False:
-            c.fail("SH106", f"stack expects each tensor to be equal size, but got "
-                            f"{fmt_shape(first)} at entry 0 and {fmt_shape(s)} at entry {i}")
+            c.fail(
+                "SH106",
+                f"stack expects each tensor to be equal size, but got "
+                f"{fmt_shape(first)} at entry 0 and {fmt_shape(s)} at entry {i}",
+            )
     d = norm_dim(c, c.args.get("dim"), len(first) + 1)
     if d is None:
         return Tensor(None, dtype)
     out = (*first[:d], len(ts), *first[d:])
-    return Tensor(out, dtype, False, ts[0].trace + (f"stack → {fmt_shape(out)}",))
+    return Tensor(out, dtype, False, (*ts[0].trace, f"stack → {fmt_shape(out)}"))
 
 
 # ------------------------------------------------------------------------------ distances
@@ -370,8 +442,11 @@ def _reduce_dim(c: RuleCall, shape: Shape, dim: Value, keepdim: bool) -> Shape:
     return (*shape[:d], *shape[d + 1 :])
 
 
-@function("torch.nn.functional.pairwise_distance", "torch.pairwise_distance",
-          sig="x1, x2, p=2.0, eps=1e-06, keepdim=False")
+@function(
+    "torch.nn.functional.pairwise_distance",
+    "torch.pairwise_distance",
+    sig="x1, x2, p=2.0, eps=1e-06, keepdim=False",
+)
 def pairwise_distance(c: RuleCall) -> Value:
     """The p-norm of x1 - x2 over the last (broadcast) dim."""
     a, b = c.args.tensor("x1"), c.args.tensor("x2")
@@ -384,8 +459,11 @@ def pairwise_distance(c: RuleCall) -> Value:
     return a.with_shape(res, f"pairwise_distance → {fmt_shape(res)}")
 
 
-@function("torch.nn.functional.cosine_similarity", "torch.cosine_similarity",
-          sig="x1, x2, dim=1, eps=1e-08")
+@function(
+    "torch.nn.functional.cosine_similarity",
+    "torch.cosine_similarity",
+    sig="x1, x2, dim=1, eps=1e-08",
+)
 def cosine_similarity(c: RuleCall) -> Value:
     """Broadcast, then reduce `dim`."""
     a, b = c.args.tensor("x1"), c.args.tensor("x2")

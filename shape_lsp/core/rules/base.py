@@ -18,6 +18,7 @@ arguments bound to their signature; a tensor method receives the tensor as its f
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -109,37 +110,37 @@ class Args:
     def __init__(self, values: dict[str, Value]) -> None:
         self.values = values
 
-    def __contains__(self, name: str) -> bool:
+    def __contains__(self, name: builtins.str) -> builtins.bool:
         return name in self.values
 
-    def get(self, name: str, default: Value = None) -> Value:
+    def get(self, name: builtins.str, default: Value = None) -> Value:
         """The raw value."""
         return self.values.get(name, default)
 
-    def known(self, name: str) -> bool:
+    def known(self, name: builtins.str) -> builtins.bool:
         """Whether the value is fully static (no UNKNOWN anywhere inside)."""
         return _is_static(self.values.get(name))
 
-    def dim(self, name: str) -> Dim:
+    def dim(self, name: builtins.str) -> Dim:
         """An int or symbolic size, else UNKNOWN."""
         return as_dim(self.values.get(name))
 
-    def int(self, name: str) -> int | None:
+    def int(self, name: builtins.str) -> builtins.int | None:
         """A concrete int, else None."""
         v = self.values.get(name)
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
-    def float(self, name: str) -> float | None:
+    def float(self, name: builtins.str) -> builtins.float | None:
         """A concrete number, else None."""
         v = self.values.get(name)
         return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
-    def str(self, name: str) -> str | None:
+    def str(self, name: builtins.str) -> builtins.str | None:
         """A concrete string, else None."""
         v = self.values.get(name)
         return v if isinstance(v, str) else None
 
-    def bool(self, name: str) -> bool | None:
+    def bool(self, name: builtins.str) -> builtins.bool | None:
         """A concrete truth value, else None."""
         v = self.values.get(name)
         if isinstance(v, bool):
@@ -148,7 +149,7 @@ class Args:
             return bool(v)
         return None
 
-    def tuple(self, name: str, n: int) -> tuple[Dim, ...] | None:
+    def tuple(self, name: builtins.str, n: builtins.int) -> builtins.tuple[Dim, ...] | None:
         """An int broadcast to n entries, or an n-tuple of sizes; None otherwise."""
         v = self.values.get(name)
         if isinstance(v, list):
@@ -164,7 +165,7 @@ class Args:
             return None
         return (d,) * n
 
-    def ints(self, name: str) -> tuple[int, ...] | None:
+    def ints(self, name: builtins.str) -> builtins.tuple[builtins.int, ...] | None:
         """A tuple / list / single int of concrete ints, else None."""
         v = self.values.get(name)
         if isinstance(v, int) and not isinstance(v, bool):
@@ -175,7 +176,7 @@ class Args:
             return tuple(v)
         return None
 
-    def tensor(self, name: str) -> Tensor | None:
+    def tensor(self, name: builtins.str) -> Tensor | None:
         """A tensor argument, else None."""
         v = self.values.get(name)
         return v if isinstance(v, Tensor) else None

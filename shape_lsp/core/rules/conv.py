@@ -66,7 +66,8 @@ def validate_groups(a: Args) -> None:
         raise ShapeError("SH112", f"padding='{pad}' is not 'same' or 'valid'", at_constructor=True)
     if pad == "same" and any(s != 1 for s in (a.ints("stride") or (1,))):
         raise ShapeError(
-            "SH112", "padding='same' is not supported for strided convolutions",
+            "SH112",
+            "padding='same' is not supported for strided convolutions",
             at_constructor=True,
         )
 
@@ -123,31 +124,40 @@ def _register(n: int, examples: list[object]) -> None:
     )(lambda c: conv_forward(n, c))
 
 
-_register(1, [
-    ok("nn.Conv1d(4, 8, 3)", (2, 4, 20)),
-    ok("nn.Conv1d(4, 8, 3, stride=2, padding=1, dilation=2)", (2, 4, 21)),
-    ok("nn.Conv1d(4, 8, 3, padding='same')", (4, 17)),
-    bad("nn.Conv1d(4, 8, 3)", (2, 5, 20), "SH102"),
-    bad("nn.Conv1d(4, 8, 5)", (2, 4, 3), "SH104"),
-])
-_register(2, [
-    ok("nn.Conv2d(3, 16, 3)", (2, 3, 32, 32)),
-    ok("nn.Conv2d(3, 16, 3, padding=1)", (2, 3, 32, 32)),
-    ok("nn.Conv2d(3, 16, (3, 5), stride=(2, 1), padding=(1, 2))", (2, 3, 31, 17)),
-    ok("nn.Conv2d(4, 8, 3, groups=2, padding='valid')", (1, 4, 9, 9)),
-    ok("nn.Conv2d(3, 16, 3)", (3, 10, 10)),
-    bad("nn.Conv2d(3, 16, 3)", (2, 4, 32, 32), "SH102"),
-    bad("nn.Conv2d(3, 16, 3)", (2, 3), "SH109"),
-    bad("nn.Conv2d(3, 16, 7)", (2, 3, 5, 5), "SH104"),
-])
-_register(3, [
-    ok("nn.Conv3d(2, 4, 3, stride=2)", (1, 2, 9, 10, 11)),
-    bad("nn.Conv3d(2, 4, 3)", (1, 3, 9, 9, 9), "SH102"),
-])
+_register(
+    1,
+    [
+        ok("nn.Conv1d(4, 8, 3)", (2, 4, 20)),
+        ok("nn.Conv1d(4, 8, 3, stride=2, padding=1, dilation=2)", (2, 4, 21)),
+        ok("nn.Conv1d(4, 8, 3, padding='same')", (4, 17)),
+        bad("nn.Conv1d(4, 8, 3)", (2, 5, 20), "SH102"),
+        bad("nn.Conv1d(4, 8, 5)", (2, 4, 3), "SH104"),
+    ],
+)
+_register(
+    2,
+    [
+        ok("nn.Conv2d(3, 16, 3)", (2, 3, 32, 32)),
+        ok("nn.Conv2d(3, 16, 3, padding=1)", (2, 3, 32, 32)),
+        ok("nn.Conv2d(3, 16, (3, 5), stride=(2, 1), padding=(1, 2))", (2, 3, 31, 17)),
+        ok("nn.Conv2d(4, 8, 3, groups=2, padding='valid')", (1, 4, 9, 9)),
+        ok("nn.Conv2d(3, 16, 3)", (3, 10, 10)),
+        bad("nn.Conv2d(3, 16, 3)", (2, 4, 32, 32), "SH102"),
+        bad("nn.Conv2d(3, 16, 3)", (2, 3), "SH109"),
+        bad("nn.Conv2d(3, 16, 7)", (2, 3, 5, 5), "SH104"),
+    ],
+)
+_register(
+    3,
+    [
+        ok("nn.Conv3d(2, 4, 3, stride=2)", (1, 2, 9, 10, 11)),
+        bad("nn.Conv3d(2, 4, 3)", (1, 3, 9, 9, 9), "SH102"),
+    ],
+)
 
 
 def _functional_conv(n: int, c: RuleCall) -> Value:
-    """F.conv{n}d(input, weight, bias, stride, padding, dilation, groups); weight (out, in/g, *k)."""
+    """F.conv{n}d(input, weight, bias, stride, padding, dilation, groups); weight (out, in/g, k)."""
     x, w = c.args.tensor("input"), c.args.tensor("weight")
     if w is None or w.shape is None:
         return unknown_like(x)
@@ -167,4 +177,4 @@ for _n in (1, 2, 3):
         f"torch.nn.functional.conv{_n}d",
         f"torch.conv{_n}d",
         sig="input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1",
-    )(lambda c, n=_n: _functional_conv(n, c))
+    )(lambda c, n=_n: _functional_conv(n, c))  # type: ignore[misc]

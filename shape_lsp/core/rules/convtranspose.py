@@ -26,7 +26,7 @@ CONVT_SIG = (
 )
 
 
-def convt_out(
+def convt_out(  # noqa: PLR0917 - the arguments of torch's formula
     c: RuleCall, axis: str, size: Dim, k: Dim, s: Dim, p: Dim, op: Dim, d: Dim, what: str
 ) -> Dim:
     """(size - 1)*s - 2p + d(k-1) + output_padding + 1, SH104 when below 0.
@@ -43,7 +43,7 @@ def convt_out(
     out = S.add(S.sub(S.mul(S.sub(size, 1), s), S.mul(2, p)), S.add(S.mul(d, S.sub(k, 1)), 1))
     out = S.add(out, op)
     c.note(
-        f"{axis}_out = ({fmt(size)} − 1)·{fmt(s)} − 2·{fmt(p)} + {fmt(d)}·({fmt(k)} − 1)"
+        f"{axis}_out = ({fmt(size)} - 1)·{fmt(s)} - 2·{fmt(p)} + {fmt(d)}·({fmt(k)} - 1)"
         f" + {fmt(op)} + 1 = {fmt(out)}"
     )
     if out == 0:
@@ -89,7 +89,7 @@ def validate_convt(a: Args) -> None:
         )
 
 
-def convt_apply(
+def convt_apply(  # noqa: PLR0917 - the arguments of torch's formula
     c: RuleCall, x: Tensor | None, n: int, cin: Dim, cout: Dim, what: str
 ) -> Value:
     """The shared transposed-convolution shape function (cin: channels expected)."""
@@ -149,39 +149,51 @@ def _register(n: int, examples: list[object]) -> None:
         examples=examples,  # type: ignore[arg-type]
     )(
         lambda c: convt_apply(
-            c, c.tensor(), n, c.args.dim("in_channels"), c.args.dim("out_channels"),
+            c,
+            c.tensor(),
+            n,
+            c.args.dim("in_channels"),
+            c.args.dim("out_channels"),
             f"ConvTranspose{n}d",
         )
     )
     function(
         f"torch.nn.functional.conv_transpose{n}d",
         f"torch.conv_transpose{n}d",
-        sig="input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, "
-        "dilation=1",
+        sig="input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1",
     )(lambda c: _functional(n, c))
 
 
-_register(1, [
-    ok("nn.ConvTranspose1d(4, 8, 3)", (2, 4, 10)),
-    ok("nn.ConvTranspose1d(4, 8, 3, stride=2, padding=1, output_padding=1)", (2, 4, 10)),
-    ok("nn.ConvTranspose1d(4, 8, 3, dilation=2, output_padding=1)", (4, 7)),
-    bad("nn.ConvTranspose1d(4, 8, 3)", (2, 5, 10), "SH102"),
-    bad("nn.ConvTranspose1d(4, 8, 3, stride=2, output_padding=2)", (2, 4, 10), "SH112"),
-])
-_register(2, [
-    ok("nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1)", (2, 16, 8, 8)),
-    ok("nn.ConvTranspose2d(16, 8, (3, 5), stride=(2, 1), padding=(1, 2))", (2, 16, 7, 9)),
-    ok("nn.ConvTranspose2d(4, 6, 3, groups=2, bias=False)", (1, 4, 5, 5)),
-    ok("nn.ConvTranspose2d(4, 2, 3, stride=1, dilation=3, output_padding=2)", (1, 4, 5, 5)),
-    ok("nn.ConvTranspose2d(4, 2, 2, stride=2)", (4, 3, 3)),
-    bad("nn.ConvTranspose2d(16, 8, 4)", (2, 8, 8, 8), "SH102"),
-    bad("nn.ConvTranspose2d(4, 2, 3, padding=5)", (1, 4, 2, 2), "SH104"),
-    bad("nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=2)", (1, 4, 5, 5), "SH112"),
-    bad("nn.ConvTranspose2d(4, 2, 3, groups=3)", (1, 4, 5, 5), "SH112"),
-    bad("nn.ConvTranspose2d(4, 2, 3)", (4, 5), "SH109"),
-])
-_register(3, [
-    ok("nn.ConvTranspose3d(2, 4, 3, stride=2)", (1, 2, 3, 4, 5)),
-    ok("nn.ConvTranspose3d(2, 4, (1, 3, 3), padding=(0, 1, 1))", (2, 3, 4, 5)),
-    bad("nn.ConvTranspose3d(2, 4, 3)", (1, 3, 3, 4, 5), "SH102"),
-])
+_register(
+    1,
+    [
+        ok("nn.ConvTranspose1d(4, 8, 3)", (2, 4, 10)),
+        ok("nn.ConvTranspose1d(4, 8, 3, stride=2, padding=1, output_padding=1)", (2, 4, 10)),
+        ok("nn.ConvTranspose1d(4, 8, 3, dilation=2, output_padding=1)", (4, 7)),
+        bad("nn.ConvTranspose1d(4, 8, 3)", (2, 5, 10), "SH102"),
+        bad("nn.ConvTranspose1d(4, 8, 3, stride=2, output_padding=2)", (2, 4, 10), "SH112"),
+    ],
+)
+_register(
+    2,
+    [
+        ok("nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1)", (2, 16, 8, 8)),
+        ok("nn.ConvTranspose2d(16, 8, (3, 5), stride=(2, 1), padding=(1, 2))", (2, 16, 7, 9)),
+        ok("nn.ConvTranspose2d(4, 6, 3, groups=2, bias=False)", (1, 4, 5, 5)),
+        ok("nn.ConvTranspose2d(4, 2, 3, stride=1, dilation=3, output_padding=2)", (1, 4, 5, 5)),
+        ok("nn.ConvTranspose2d(4, 2, 2, stride=2)", (4, 3, 3)),
+        bad("nn.ConvTranspose2d(16, 8, 4)", (2, 8, 8, 8), "SH102"),
+        bad("nn.ConvTranspose2d(4, 2, 3, padding=5)", (1, 4, 2, 2), "SH104"),
+        bad("nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=2)", (1, 4, 5, 5), "SH112"),
+        bad("nn.ConvTranspose2d(4, 2, 3, groups=3)", (1, 4, 5, 5), "SH112"),
+        bad("nn.ConvTranspose2d(4, 2, 3)", (4, 5), "SH109"),
+    ],
+)
+_register(
+    3,
+    [
+        ok("nn.ConvTranspose3d(2, 4, 3, stride=2)", (1, 2, 3, 4, 5)),
+        ok("nn.ConvTranspose3d(2, 4, (1, 3, 3), padding=(0, 1, 1))", (2, 3, 4, 5)),
+        bad("nn.ConvTranspose3d(2, 4, 3)", (1, 3, 3, 4, 5), "SH102"),
+    ],
+)

@@ -53,8 +53,9 @@ def _sizes(c: RuleCall) -> Shape | None:
     return _shape_of(c.args.get("sizes"))
 
 
-@function("torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty",
-          sig=TORCH_FACTORY)
+@function(
+    "torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty", sig=TORCH_FACTORY
+)
 def factory(c: RuleCall) -> Value:
     """torch.randn(2, 3) / torch.zeros((2, 3), dtype=torch.float64)."""
     return _make(c, _sizes(c), _dtype_arg(c, "float32"), False, "tensor")
@@ -70,24 +71,31 @@ def _scalar_dtype(v: Value, numpy: bool) -> str | None:
     return None
 
 
-@function("torch.full", sig="size, fill_value, *, out=None, dtype=None, layout=None, "
-          "device=None, requires_grad=False, pin_memory=False")
+@function(
+    "torch.full",
+    sig="size, fill_value, *, out=None, dtype=None, layout=None, "
+    "device=None, requires_grad=False, pin_memory=False",
+)
 def full(c: RuleCall) -> Value:
     """torch.full(size, value): the dtype follows the value."""
     dt = _dtype_arg(c, _scalar_dtype(c.args.get("fill_value"), False))
     return _make(c, _shape_of(c.args.get("size")), dt, False, "full")
 
 
-@function("torch.randint", sig="*args, size=None, generator=None, out=None, dtype=None, "
-          "layout=None, device=None, requires_grad=False, pin_memory=False")
+@function(
+    "torch.randint",
+    sig="*args, size=None, generator=None, out=None, dtype=None, "
+    "layout=None, device=None, requires_grad=False, pin_memory=False",
+)
 def randint(c: RuleCall) -> Value:
     """torch.randint(high, size) / torch.randint(low, high, size): int64."""
-    args = c.args.get("args") or ()
+    args: tuple[Value, ...] = c.args.get("args") or ()
     size = c.args.get("size")
     if size is None and len(args) in (2, 3):
         size = args[-1]
-    return _make(c, _shape_of(size) if size is not None else None,
-                 _dtype_arg(c, "int64"), False, "randint")
+    return _make(
+        c, _shape_of(size) if size is not None else None, _dtype_arg(c, "int64"), False, "randint"
+    )
 
 
 def _arange_len(nums: list[Value]) -> Dim:
@@ -104,14 +112,17 @@ def _arange_len(nums: list[Value]) -> Dim:
 
         if step == 0:
             return UNKNOWN
-        return max(0, math.ceil((end - start) / step))
+        return int(max(0, math.ceil((end - start) / step)))
     if step == 1 and isinstance(start, int) and isinstance(end, S.Expr):
         return S.sub(end, start)
     return UNKNOWN
 
 
-@function("torch.arange", sig="*args, start=None, end=None, step=None, out=None, dtype=None, "
-          "layout=None, device=None, requires_grad=False")
+@function(
+    "torch.arange",
+    sig="*args, start=None, end=None, step=None, out=None, dtype=None, "
+    "layout=None, device=None, requires_grad=False",
+)
 def arange(c: RuleCall) -> Value:
     """torch.arange(end) / (start, end) / (start, end, step): int64 unless a float is given."""
     nums = list(c.args.get("args") or ())
@@ -133,15 +144,21 @@ def np_arange(c: RuleCall) -> Value:
     return _make(c, (_arange_len(nums),), dt, True, "arange")
 
 
-@function("torch.linspace", "torch.logspace", sig="start, end, steps, base=None, *, out=None, "
-          "dtype=None, layout=None, device=None, requires_grad=False")
+@function(
+    "torch.linspace",
+    "torch.logspace",
+    sig="start, end, steps, base=None, *, out=None, "
+    "dtype=None, layout=None, device=None, requires_grad=False",
+)
 def linspace(c: RuleCall) -> Value:
     """(steps,) float32."""
     return _make(c, (c.args.dim("steps"),), _dtype_arg(c, "float32"), False, "linspace")
 
 
-@function("torch.eye", sig="n, m=None, *, out=None, dtype=None, layout=None, device=None, "
-          "requires_grad=False")
+@function(
+    "torch.eye",
+    sig="n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False",
+)
 def eye(c: RuleCall) -> Value:
     """(n, m or n)."""
     n = c.args.dim("n")
@@ -169,8 +186,11 @@ def _literal(c: RuleCall, v: Value, what: str) -> tuple[Shape | None, set[str]]:
             if s is not None and first is not None and len(s) != len(first):
                 c.fail("SH112", f"{what}: nested sequences of different depths")
             if S.shape_eq(first, s) is False:
-                c.fail("SH112", f"{what}: expected sequences of equal length, got "
-                                f"{fmt_shape(first)} and {fmt_shape(s)}")
+                c.fail(
+                    "SH112",
+                    f"{what}: expected sequences of equal length, got "
+                    f"{fmt_shape(first)} and {fmt_shape(s)}",
+                )
         assert first is not None
         return (len(v), *first), kinds
     if isinstance(v, bool):
@@ -197,8 +217,12 @@ def _literal_dtype(kinds: set[str], numpy: bool) -> str | None:
     return "float64" if numpy else "float32"
 
 
-@function("torch.tensor", "torch.as_tensor", "torch.asarray",
-          sig="data, dtype=None, device=None, requires_grad=False, pin_memory=False")
+@function(
+    "torch.tensor",
+    "torch.as_tensor",
+    "torch.asarray",
+    sig="data, dtype=None, device=None, requires_grad=False, pin_memory=False",
+)
 def tensor(c: RuleCall) -> Value:
     """torch.tensor([[1, 2], [3, 4]]): the nesting gives the shape, the elements the dtype."""
     data = c.args.get("data")
@@ -207,8 +231,11 @@ def tensor(c: RuleCall) -> Value:
     return _make(c, shape, _dtype_arg(c, dt), False, "tensor")
 
 
-@function("numpy.array", "numpy.asarray", sig="object, dtype=None, *, copy=True, order='K', "
-          "subok=False, ndmin=0, like=None")
+@function(
+    "numpy.array",
+    "numpy.asarray",
+    sig="object, dtype=None, *, copy=True, order='K', subok=False, ndmin=0, like=None",
+)
 def np_array(c: RuleCall) -> Value:
     """numpy.array(nested lists): float64 / int64 by default."""
     shape, kinds = _literal(c, c.args.get("object"), "array")
@@ -223,7 +250,7 @@ def from_numpy(c: RuleCall) -> Value:
     x = c.args.tensor("ndarray")
     if x is None:
         return Tensor(None, None)
-    return Tensor(x.shape, x.dtype, False, x.trace + ("from_numpy",))
+    return Tensor(x.shape, x.dtype, False, (*x.trace, "from_numpy"))
 
 
 def _like(c: RuleCall, what: str) -> Value:
@@ -231,30 +258,39 @@ def _like(c: RuleCall, what: str) -> Value:
     if x is None:
         return unknown_like(None)
     v = c.args.get("dtype")
-    return Tensor(x.shape, x.dtype if v is None else dtype_of(v), x.numpy and what == "np",
-                  x.trace)
+    return Tensor(x.shape, x.dtype if v is None else dtype_of(v), x.numpy and what == "np", x.trace)
 
 
 for _n in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"):
     function(f"torch.{_n}", sig=LIKE)(lambda c: _like(c, "torch"))
 
 
-@function("torch.full_like", sig="input, fill_value, *, dtype=None, layout=None, device=None, "
-          "requires_grad=False, memory_format=None")
+@function(
+    "torch.full_like",
+    sig="input, fill_value, *, dtype=None, layout=None, device=None, "
+    "requires_grad=False, memory_format=None",
+)
 def full_like(c: RuleCall) -> Value:
     """Same shape and dtype as input."""
     return _like(c, "torch")
 
 
-@function("torch.randint_like", sig="input, *args, dtype=None, layout=None, device=None, "
-          "requires_grad=False, memory_format=None")
+@function(
+    "torch.randint_like",
+    sig="input, *args, dtype=None, layout=None, device=None, "
+    "requires_grad=False, memory_format=None",
+)
 def randint_like(c: RuleCall) -> Value:
     """Same shape and dtype as input."""
     return _like(c, "torch")
 
 
-@function("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like",
-          sig="input, dtype=None, order='K', subok=True, shape=None")
+@function(
+    "numpy.zeros_like",
+    "numpy.ones_like",
+    "numpy.empty_like",
+    sig="input, dtype=None, order='K', subok=True, shape=None",
+)
 def np_like(c: RuleCall) -> Value:
     """Same shape and dtype as the array."""
     x = c.args.tensor("input")
@@ -280,8 +316,13 @@ def np_rand(c: RuleCall) -> Value:
     return _np_make(c, d if d else None, "float64", "np.random")
 
 
-@function("numpy.random.random", "numpy.random.random_sample", "numpy.random.ranf",
-          "numpy.random.sample", sig="size=None")
+@function(
+    "numpy.random.random",
+    "numpy.random.random_sample",
+    "numpy.random.ranf",
+    "numpy.random.sample",
+    sig="size=None",
+)
 def np_random(c: RuleCall) -> Value:
     """np.random.random((2, 3)): float64."""
     return _np_make(c, c.args.get("size"), "float64", "np.random")
@@ -303,16 +344,18 @@ def np_normal(c: RuleCall) -> Value:
 def np_randint(c: RuleCall) -> Value:
     """np.random.randint(low, high, size): int64."""
     v = c.args.get("dtype")
-    return _np_make(c, c.args.get("size"), "int64" if v is None else np_dtype_of(v),
-                    "np.random.randint")
+    return _np_make(
+        c, c.args.get("size"), "int64" if v is None else np_dtype_of(v), "np.random.randint"
+    )
 
 
 @function("numpy.zeros", "numpy.ones", "numpy.empty", sig="shape, dtype=None, order='C'")
 def np_zeros(c: RuleCall) -> Value:
     """np.zeros(shape): float64 unless dtype= says otherwise."""
     v = c.args.get("dtype")
-    return _make(c, _shape_of(c.args.get("shape")),
-                 "float64" if v is None else np_dtype_of(v), True, "array")
+    return _make(
+        c, _shape_of(c.args.get("shape")), "float64" if v is None else np_dtype_of(v), True, "array"
+    )
 
 
 @function("numpy.full", sig="shape, fill_value, dtype=None, order='C'")
@@ -323,8 +366,9 @@ def np_full(c: RuleCall) -> Value:
     return _make(c, _shape_of(c.args.get("shape")), dt, True, "full")
 
 
-@function("numpy.ndarray.astype", sig="input, dtype, order='K', casting='unsafe', "
-          "subok=True, copy=True")
+@function(
+    "numpy.ndarray.astype", sig="input, dtype, order='K', casting='unsafe', subok=True, copy=True"
+)
 def astype(c: RuleCall) -> Value:
     """arr.astype(np.float32)."""
     x = c.args.tensor("input")
@@ -336,10 +380,19 @@ def astype(c: RuleCall) -> Value:
 # ------------------------------------------------------------------------------ conversions
 
 
-@function("torch.Tensor.contiguous", "torch.Tensor.clone", "torch.clone",
-          "torch.Tensor.detach", "torch.detach", "torch.Tensor.cpu", "torch.Tensor.cuda",
-          "torch.Tensor.requires_grad_", "torch.Tensor.pin_memory", "numpy.ndarray.copy",
-          sig="input, *args, **kwargs")
+@function(
+    "torch.Tensor.contiguous",
+    "torch.Tensor.clone",
+    "torch.clone",
+    "torch.Tensor.detach",
+    "torch.detach",
+    "torch.Tensor.cpu",
+    "torch.Tensor.cuda",
+    "torch.Tensor.requires_grad_",
+    "torch.Tensor.pin_memory",
+    "numpy.ndarray.copy",
+    sig="input, *args, **kwargs",
+)
 def same(c: RuleCall) -> Value:
     """Copies, device moves and views that keep shape and dtype."""
     x = c.args.tensor("input")
@@ -347,13 +400,21 @@ def same(c: RuleCall) -> Value:
 
 
 _CASTS = {
-    "float": "float32", "double": "float64", "half": "float16", "bfloat16": "bfloat16",
-    "long": "int64", "int": "int32", "short": "int16", "char": "int8", "byte": "uint8",
-    "bool": "bool", "cfloat": "complex64",
+    "float": "float32",
+    "double": "float64",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "long": "int64",
+    "int": "int32",
+    "short": "int16",
+    "char": "int8",
+    "byte": "uint8",
+    "bool": "bool",
+    "cfloat": "complex64",
 }
 for _m, _dt in _CASTS.items():
     function(f"torch.Tensor.{_m}", sig="input, memory_format=None")(
-        lambda c, dt=_dt: _cast(c.args.tensor("input"), dt)
+        lambda c, dt=_dt: _cast(c.args.tensor("input"), dt)  # type: ignore[misc]
     )
 
 
@@ -363,8 +424,10 @@ def _cast(x: Tensor | None, dtype: str | None) -> Value:
     return x.with_dtype(dtype)
 
 
-@function("torch.Tensor.to", sig="input, *args, dtype=None, device=None, non_blocking=False, "
-          "copy=False, memory_format=None")
+@function(
+    "torch.Tensor.to",
+    sig="input, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None",
+)
 def to(c: RuleCall) -> Value:
     """x.to(device) keeps the dtype; x.to(torch.float64) / x.to(other) changes it."""
     x = c.args.tensor("input")

@@ -110,7 +110,7 @@ for _n in (1, 2, 3):
                 bad("nn.BatchNorm3d(4)", (2, 5, 3, 3, 3), "SH103"),
             ],
         }[_n],
-    )(lambda c, n=_n: batchnorm(c, n))
+    )(lambda c, n=_n: batchnorm(c, n))  # type: ignore[misc]
     layer(
         f"torch.nn.InstanceNorm{_n}d",
         sig=IN_SIG,
@@ -133,7 +133,7 @@ for _n in (1, 2, 3):
             ],
             3: [ok("nn.InstanceNorm3d(2, affine=True)", (1, 2, 3, 3, 3))],
         }[_n],
-    )(lambda c, n=_n: instancenorm(c, n))
+    )(lambda c, n=_n: instancenorm(c, n))  # type: ignore[misc]
 
 
 def _shape_arg(v: Value) -> tuple[Dim, ...] | None:
@@ -191,20 +191,22 @@ def layernorm(c: RuleCall) -> Value:
     return layer_norm_apply(c, c.tensor(), _shape_arg(c.args.get("normalized_shape")))
 
 
-@function("torch.nn.functional.layer_norm", "torch.layer_norm",
-          sig="input, normalized_shape, weight=None, bias=None, eps=1e-05")
+@function(
+    "torch.nn.functional.layer_norm",
+    "torch.layer_norm",
+    sig="input, normalized_shape, weight=None, bias=None, eps=1e-05",
+)
 def f_layer_norm(c: RuleCall) -> Value:
     """F.layer_norm."""
-    return layer_norm_apply(
-        c, c.args.tensor("input"), _shape_arg(c.args.get("normalized_shape"))
-    )
+    return layer_norm_apply(c, c.args.tensor("input"), _shape_arg(c.args.get("normalized_shape")))
 
 
 def _validate_groupnorm(a: Args) -> None:
     g, ch = a.int("num_groups"), a.int("num_channels")
     if g is not None and ch is not None and g > 0 and ch % g:
         raise ShapeError(
-            "SH112", f"num_channels={ch} must be divisible by num_groups={g}",
+            "SH112",
+            f"num_channels={ch} must be divisible by num_groups={g}",
             at_constructor=True,
         )
 
@@ -257,8 +259,11 @@ def groupnorm(c: RuleCall) -> Value:
     return group_norm_apply(c, c.tensor(), c.args.dim("num_groups"), c.args.dim("num_channels"))
 
 
-@function("torch.nn.functional.group_norm", "torch.group_norm",
-          sig="input, num_groups, weight=None, bias=None, eps=1e-05")
+@function(
+    "torch.nn.functional.group_norm",
+    "torch.group_norm",
+    sig="input, num_groups, weight=None, bias=None, eps=1e-05",
+)
 def f_group_norm(c: RuleCall) -> Value:
     """F.group_norm; the weight (when given) fixes the channel count."""
     w = c.args.tensor("weight")

@@ -40,7 +40,7 @@ def pool_forward(c: RuleCall, x: Tensor | None, n: int, kind: str) -> Value:
     a = c.args
     k = a.tuple("kernel_size", n)
     stride = a.get("stride")
-    s = k if stride is None or stride == () or stride == [] else a.tuple("stride", n)
+    s = k if stride is None or stride in ((), []) else a.tuple("stride", n)
     p = a.tuple("padding", n)
     d = a.tuple("dilation", n) if "dilation" in a else (1,) * n
     check_positive(c, name, kernel_size=k, stride=s, dilation=d)
@@ -99,9 +99,7 @@ def adaptive_forward(c: RuleCall, x: Tensor | None, n: int, kind: str) -> Value:
     return y
 
 
-MAX_SIG = (
-    "kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False"
-)
+MAX_SIG = "kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False"
 AVG1_SIG = "kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True"
 AVG_SIG = AVG1_SIG + ", divisor_override=None"
 
@@ -150,12 +148,12 @@ def _register(n: int, max_examples: list[object], avg_examples: list[object]) ->
                 ok(f"nn.Adaptive{kind}Pool{n}d(4)", (2, 3, *(2,) * n)),
                 bad(f"nn.Adaptive{kind}Pool{n}d(2)", (2, 3, 4, 5, 6, 7)[: n + 3], "SH109"),
             ],
-        )(lambda c, kind=kind: adaptive_forward(c, c.tensor(), n, kind))
+        )(lambda c, kind=kind: adaptive_forward(c, c.tensor(), n, kind))  # type: ignore[misc]
         function(
             f"torch.nn.functional.adaptive_{kind.lower()}_pool{n}d",
             f"torch.adaptive_{kind.lower()}_pool{n}d",
             sig="input, output_size" + extra,
-        )(lambda c, kind=kind: adaptive_forward(c, c.args.tensor("input"), n, kind))
+        )(lambda c, kind=kind: adaptive_forward(c, c.args.tensor("input"), n, kind))  # type: ignore[misc]
 
 
 _register(

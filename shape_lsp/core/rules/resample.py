@@ -47,14 +47,20 @@ def interpolate_apply(c: RuleCall, x: Tensor | None, what: str) -> Value:
     if size is not None:
         sizes = size if isinstance(size, tuple | list) else (size,) * n
         if len(sizes) != n:
-            c.fail("SH112", f"{what}: size {size} has {len(sizes)} entries for {n} spatial "
-                            f"dims of {fmt_shape(x.shape)}")
+            c.fail(
+                "SH112",
+                f"{what}: size {size} has {len(sizes)} entries for {n} spatial "
+                f"dims of {fmt_shape(x.shape)}",
+            )
         out = [as_dim(v) for v in sizes]
     else:
         scales = scale if isinstance(scale, tuple | list) else (scale,) * n
         if len(scales) != n:
-            c.fail("SH112", f"{what}: scale_factor {scale} has {len(scales)} entries for {n} "
-                            f"spatial dims of {fmt_shape(x.shape)}")
+            c.fail(
+                "SH112",
+                f"{what}: scale_factor {scale} has {len(scales)} entries for {n} "
+                f"spatial dims of {fmt_shape(x.shape)}",
+            )
         out = [_scaled(d, f) for d, f in zip(spatial, scales, strict=True)]
     for d in out:
         if isinstance(d, int) and d < 1:
@@ -76,8 +82,11 @@ def _scaled(d: Dim, f: Value) -> Dim:
 
 def _validate_upsample(a: Args) -> None:
     if a.get("size") is not None and a.get("scale_factor") is not None:
-        raise ShapeError("SH112", "Upsample: only one of size or scale_factor should be defined",
-                         at_constructor=True)
+        raise ShapeError(
+            "SH112",
+            "Upsample: only one of size or scale_factor should be defined",
+            at_constructor=True,
+        )
 
 
 @layer(
@@ -123,9 +132,12 @@ for _cls, _mode in (("UpsamplingNearest2d", "nearest"), ("UpsamplingBilinear2d",
     )(_fixed)
 
 
-@function("torch.nn.functional.interpolate", "torch.nn.functional.upsample",
-          sig="input, size=None, scale_factor=None, mode='nearest', align_corners=None, "
-          "recompute_scale_factor=None, antialias=False")
+@function(
+    "torch.nn.functional.interpolate",
+    "torch.nn.functional.upsample",
+    sig="input, size=None, scale_factor=None, mode='nearest', align_corners=None, "
+    "recompute_scale_factor=None, antialias=False",
+)
 def interpolate(c: RuleCall) -> Value:
     """F.interpolate."""
     return interpolate_apply(c, c.args.tensor("input"), "interpolate")
@@ -184,15 +196,15 @@ def pixel_unshuffle(c: RuleCall) -> Value:
     return shuffle_apply(c, c.tensor(), c.args.get("downscale_factor"), True)
 
 
-@function("torch.nn.functional.pixel_shuffle", "torch.pixel_shuffle",
-          sig="input, upscale_factor")
+@function("torch.nn.functional.pixel_shuffle", "torch.pixel_shuffle", sig="input, upscale_factor")
 def f_pixel_shuffle(c: RuleCall) -> Value:
     """F.pixel_shuffle."""
     return shuffle_apply(c, c.args.tensor("input"), c.args.get("upscale_factor"), False)
 
 
-@function("torch.nn.functional.pixel_unshuffle", "torch.pixel_unshuffle",
-          sig="input, downscale_factor")
+@function(
+    "torch.nn.functional.pixel_unshuffle", "torch.pixel_unshuffle", sig="input, downscale_factor"
+)
 def f_pixel_unshuffle(c: RuleCall) -> Value:
     """F.pixel_unshuffle."""
     return shuffle_apply(c, c.args.tensor("input"), c.args.get("downscale_factor"), True)
@@ -220,13 +232,18 @@ def pad_apply(c: RuleCall, x: Tensor | None, pad: Value, mode: str, what: str) -
         if mode == "reflect" and isinstance(size, int):
             for p in (lo, hi):
                 if isinstance(p, int) and p >= size:
-                    c.fail("SH112", f"{what}: padding {p} must be smaller than the input "
-                                    f"size {size} (dim {axis} of {fmt_shape(x.shape)})")
+                    c.fail(
+                        "SH112",
+                        f"{what}: padding {p} must be smaller than the input "
+                        f"size {size} (dim {axis} of {fmt_shape(x.shape)})",
+                    )
         if mode == "circular" and isinstance(size, int):
             for p in (lo, hi):
                 if isinstance(p, int) and p > size:
-                    c.fail("SH112", f"{what}: padding {p} is larger than the input size "
-                                    f"{size} (dim {axis})")
+                    c.fail(
+                        "SH112",
+                        f"{what}: padding {p} is larger than the input size {size} (dim {axis})",
+                    )
         new = S.add(S.add(size, as_dim(lo)), as_dim(hi))
         if isinstance(new, int) and new < (1 if mode != "constant" else 0):
             c.fail("SH104", f"{what}: dim {axis} would become {fmt(new)}")
@@ -241,17 +258,30 @@ def _pad_tuple(a: Args, n: int) -> Value:
     return p
 
 
-_PADS = {"Zero": "constant", "Constant": "constant", "Reflection": "reflect",
-         "Replication": "replicate", "Circular": "circular"}
+_PADS = {
+    "Zero": "constant",
+    "Constant": "constant",
+    "Reflection": "reflect",
+    "Replication": "replicate",
+    "Circular": "circular",
+}
 
 for _kind, _pmode in _PADS.items():
     for _n in (1, 2, 3):
         _cls = f"{_kind}Pad{_n}d"
-        _ex = [ok(f"nn.{_cls}(1" + (", 0.5)" if _kind == "Constant" else ")"),
-                  (2, 3, 5, 6, 7)[: _n + 2])]
+        _ex = [
+            ok(
+                f"nn.{_cls}(1" + (", 0.5)" if _kind == "Constant" else ")"),
+                (2, 3, 5, 6, 7)[: _n + 2],
+            )
+        ]
         if _n == 2:
-            _ex.append(ok(f"nn.{_cls}((1, 2, 0, 3)" + (", 0.0)" if _kind == "Constant" else ")"),
-                          (2, 3, 5, 6)))
+            _ex.append(
+                ok(
+                    f"nn.{_cls}((1, 2, 0, 3)" + (", 0.0)" if _kind == "Constant" else ")"),
+                    (2, 3, 5, 6),
+                )
+            )
         if _kind == "Reflection":
             _ex.append(bad(f"nn.{_cls}(5)", (2, 3, 4, 4, 4)[: _n + 2], "SH112"))
         layer(
@@ -260,7 +290,7 @@ for _kind, _pmode in _PADS.items():
             params=lambda a: 0,
             examples=_ex,
         )(
-            lambda c, n=_n, mode=_pmode, cls=_cls: pad_apply(
+            lambda c, n=_n, mode=_pmode, cls=_cls: pad_apply(  # type: ignore[misc]
                 c, c.tensor(), _pad_tuple(c.args, n), mode, cls
             )
         )

@@ -26,7 +26,7 @@ def size_list(v: Value) -> tuple[Value, ...] | None:
         v = v[0]
     if isinstance(v, tuple | list):
         return tuple(v)
-    if isinstance(v, int) or isinstance(v, S.Expr):
+    if isinstance(v, (int, S.Expr)):
         return (v,)
     return None
 
@@ -78,8 +78,7 @@ def reshape_apply(c: RuleCall, x: Tensor | None, raw: Value, what: str) -> Value
     return x.with_shape(tuple(dims), f"{what} → {fmt_shape(tuple(dims))}")
 
 
-@function("torch.Tensor.view", "torch.Tensor.reshape", "numpy.ndarray.reshape",
-          sig="input, *shape")
+@function("torch.Tensor.view", "torch.Tensor.reshape", "numpy.ndarray.reshape", sig="input, *shape")
 def view(c: RuleCall) -> Value:
     """x.view(a, b) / x.view((a, b)) / x.reshape(...)."""
     return reshape_apply(c, c.args.tensor("input"), c.args.get("shape"), "view")
@@ -110,8 +109,9 @@ def flatten_apply(c: RuleCall, x: Tensor | None, start: Value, end: Value, what:
     if s is None or e is None:
         return unknown_like(x)
     if s > e:
-        c.fail("SH112", f"{what}: start_dim {start} comes after end_dim {end} "
-                        f"for {fmt_shape(x.shape)}")
+        c.fail(
+            "SH112", f"{what}: start_dim {start} comes after end_dim {end} for {fmt_shape(x.shape)}"
+        )
     merged = S.numel(shape[s : e + 1])
     out = (*shape[:s], merged, *shape[e + 1 :])
     c.note(f"{fmt_shape(x.shape)} → {fmt_shape(out)}")
@@ -169,8 +169,7 @@ def unflatten_apply(c: RuleCall, x: Tensor | None, dim: Value, raw: Value, what:
         others = S.product(v for j, v in enumerate(dims) if j != infer[0])
         inferred = S.exact_div(size, others)
         if inferred is UNKNOWN and isinstance(size, int) and isinstance(others, int):
-            c.fail("SH105", f"{what}: sizes {tuple(sizes)} do not divide dim {d} "
-                            f"of size {size}")
+            c.fail("SH105", f"{what}: sizes {tuple(sizes)} do not divide dim {d} of size {size}")
         dims[infer[0]] = inferred
     elif S.eq(S.product(dims), size) is False:
         c.fail(
@@ -220,24 +219,23 @@ def squeeze(c: RuleCall) -> Value:
         items = raw if isinstance(raw, tuple | list) else (raw,)
         axes = []
         for v in items:
-            d = norm_dim(c, v, rank)
-            if d is None:
+            ax = norm_dim(c, v, rank)
+            if ax is None:
                 return unknown_like(x)
-            axes.append(d)
+            axes.append(ax)
     out: list[Dim] = []
-    for i, d in enumerate(x.shape):
+    for i, size in enumerate(x.shape):
         if i in axes:
-            is_one = S.eq(d, 1)
+            is_one = S.eq(size, 1)
             if is_one is None:
                 return unknown_like(x)
             if is_one:
                 continue
-        out.append(d)
+        out.append(size)
     return x.with_shape(tuple(out), f"squeeze → {fmt_shape(tuple(out))}")
 
 
-@function("torch.unsqueeze", "torch.Tensor.unsqueeze", "torch.Tensor.unsqueeze_",
-          sig="input, dim")
+@function("torch.unsqueeze", "torch.Tensor.unsqueeze", "torch.Tensor.unsqueeze_", sig="input, dim")
 def unsqueeze(c: RuleCall) -> Value:
     """Insert a size-1 dim; dim ranges over rank + 1 positions."""
     x = c.args.tensor("input")
@@ -257,8 +255,11 @@ def permute_apply(c: RuleCall, x: Tensor | None, raw: Value) -> Value:
         return unknown_like(x)
     rank = len(x.shape)
     if len(dims) != rank:
-        c.fail("SH112", f"permute{tuple(dims)} on {fmt_shape(x.shape)}: number of dims "
-                        f"{len(dims)} != tensor rank {rank}")
+        c.fail(
+            "SH112",
+            f"permute{tuple(dims)} on {fmt_shape(x.shape)}: number of dims "
+            f"{len(dims)} != tensor rank {rank}",
+        )
     order: list[int] = []
     for v in dims:
         d = norm_dim(c, v, rank)
@@ -297,8 +298,14 @@ def _swap(c: RuleCall, x: Tensor | None, a: Value, b: Value, what: str) -> Value
     return x.with_shape(tuple(out), f"{what} → {fmt_shape(tuple(out))}")
 
 
-@function("torch.transpose", "torch.Tensor.transpose", "torch.Tensor.transpose_",
-          "torch.swapdims", "torch.Tensor.swapdims", sig="input, dim0, dim1")
+@function(
+    "torch.transpose",
+    "torch.Tensor.transpose",
+    "torch.Tensor.transpose_",
+    "torch.swapdims",
+    "torch.Tensor.swapdims",
+    sig="input, dim0, dim1",
+)
 def transpose(c: RuleCall) -> Value:
     """Swap two dims."""
     return _swap(c, c.args.tensor("input"), c.args.get("dim0"), c.args.get("dim1"), "transpose")
@@ -341,8 +348,13 @@ def m_t(c: RuleCall) -> Value:
     return x.with_shape((*x.shape[:-2], x.shape[-1], x.shape[-2]), ".mT")
 
 
-@function("torch.movedim", "torch.Tensor.movedim", "torch.moveaxis", "torch.Tensor.moveaxis",
-          sig="input, source, destination")
+@function(
+    "torch.movedim",
+    "torch.Tensor.movedim",
+    "torch.moveaxis",
+    "torch.Tensor.moveaxis",
+    sig="input, source, destination",
+)
 def movedim(c: RuleCall) -> Value:
     """Move one dim (int source/destination) to a new position."""
     x = c.args.tensor("input")
@@ -386,8 +398,13 @@ def shape(c: RuleCall) -> Value:
     return tuple(x.shape)
 
 
-@function("torch.Tensor.dim", "torch.Tensor.ndimension", "torch.Tensor.ndim",
-          "numpy.ndarray.ndim", sig="input")
+@function(
+    "torch.Tensor.dim",
+    "torch.Tensor.ndimension",
+    "torch.Tensor.ndim",
+    "numpy.ndarray.ndim",
+    sig="input",
+)
 def ndim(c: RuleCall) -> Value:
     """The rank."""
     x = c.args.tensor("input")
@@ -415,8 +432,9 @@ def expand_to(c: RuleCall, x: Tensor, target: Shape, what: str) -> Value:
     assert x.shape is not None
     k = len(target) - len(x.shape)
     if k < 0:
-        c.fail("SH112", f"{what}: target {fmt_shape(target)} has fewer dims than "
-                        f"{fmt_shape(x.shape)}")
+        c.fail(
+            "SH112", f"{what}: target {fmt_shape(target)} has fewer dims than {fmt_shape(x.shape)}"
+        )
     out: list[Dim] = list(target[:k])
     for have, want in zip(x.shape, target[k:], strict=True):
         if want == -1:
@@ -424,8 +442,11 @@ def expand_to(c: RuleCall, x: Tensor, target: Shape, what: str) -> Value:
         elif S.eq(have, want) is True or have == 1:
             out.append(want)
         elif S.eq(have, want) is False and isinstance(have, int):
-            c.fail("SH108", f"{what}: cannot expand {fmt_shape(x.shape)} to "
-                            f"{fmt_shape(target)} (size {fmt(have)} is not 1)")
+            c.fail(
+                "SH108",
+                f"{what}: cannot expand {fmt_shape(x.shape)} to "
+                f"{fmt_shape(target)} (size {fmt(have)} is not 1)",
+            )
         else:
             out.append(want)
     return x.with_shape(tuple(out), f"{what} → {fmt_shape(tuple(out))}")
@@ -459,8 +480,11 @@ def repeat(c: RuleCall) -> Value:
         return unknown_like(x)
     reps = [as_dim(v) for v in sizes]
     if len(reps) < len(x.shape):
-        c.fail("SH112", f"repeat: {len(reps)} sizes for a {len(x.shape)}D tensor "
-                        f"{fmt_shape(x.shape)}", FixHint("set_arg"))
+        c.fail(
+            "SH112",
+            f"repeat: {len(reps)} sizes for a {len(x.shape)}D tensor {fmt_shape(x.shape)}",
+            FixHint("set_arg"),
+        )
     k = len(reps) - len(x.shape)
     out = tuple(reps[:k]) + tuple(S.mul(d, r) for d, r in zip(x.shape, reps[k:], strict=True))
     return x.with_shape(out, f"repeat → {fmt_shape(out)}")

@@ -9,7 +9,7 @@ from shape_lsp.core.shapes import Dim
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-def conv_out(
+def conv_out(  # noqa: PLR0917 - the arguments of torch's formula
     c: RuleCall, axis: str, size: Dim, k: Dim, s: Dim, p: Dim, d: Dim, what: str
 ) -> Dim:
     """floor((size + 2p - d(k-1) - 1)/s) + 1, with a hover note and SH104 when below 1."""
@@ -17,16 +17,20 @@ def conv_out(
     num = S.sub(S.add(size, S.mul(2, p)), span)
     out = S.add(S.floordiv(num, s) if isinstance(s, int) else S.UNKNOWN, 1)
     pad = f" + 2·{fmt(p)}" if p != 0 else ""
-    ker = fmt(k) if d == 1 else f"{fmt(d)}·({fmt(k)}−1) − 1"
-    c.note(f"{axis}_out = ⌊({fmt(size)}{pad} − {ker})/{fmt(s)}⌋ + 1 = {fmt(out)}")
+    ker = fmt(k) if d == 1 else f"{fmt(d)}·({fmt(k)}-1) - 1"
+    c.note(f"{axis}_out = ⌊({fmt(size)}{pad} - {ker})/{fmt(s)}⌋ + 1 = {fmt(out)}")
     if isinstance(out, int) and out < 1:
         c.fail(
             "SH104",
             f"{what}: output {axis} would be {out} (input {axis}={fmt(size)}, kernel {fmt(k)}, "
             f"stride {fmt(s)}, padding {fmt(p)}, dilation {fmt(d)}); the input is too small",
         )
-    if (all(isinstance(v, int) for v in (size, p, s, span)) and isinstance(out, int)
-            and out >= 1 and s > span):  # type: ignore[operator]
+    if (
+        all(isinstance(v, int) for v in (size, p, s, span))
+        and isinstance(out, int)
+        and out >= 1
+        and s > span  # type: ignore[operator]
+    ):
         # Windows are spaced wider than they are: rows between them are never read (seed 004).
         skipped = (s - span) * (out - 1)  # type: ignore[operator]
         trailing = max(p + size - ((out - 1) * s + span), 0)  # type: ignore[operator]
@@ -38,7 +42,7 @@ def conv_out(
     return out
 
 
-def pool_out(
+def pool_out(  # noqa: PLR0917 - the arguments of torch's formula
     c: RuleCall,
     axis: str,
     size: Dim,
@@ -76,7 +80,7 @@ def pool_out(
             out -= 1
     else:
         out = S.UNKNOWN
-    c.note(f"{axis}_out = ⌈({fmt(size)} + 2·{fmt(p)} − {fmt(span)})/{fmt(s)}⌉ + 1 = {fmt(out)}")
+    c.note(f"{axis}_out = ⌈({fmt(size)} + 2·{fmt(p)} - {fmt(span)})/{fmt(s)}⌉ + 1 = {fmt(out)}")
     if isinstance(out, int) and out < 1:
         c.fail(
             "SH104",
