@@ -9,7 +9,6 @@ import sys
 import pytest
 from lsprotocol import types as lsp
 
-from shape_lsp.server import convert
 from tests.server.conftest import Session
 from tests.server.fixtures import NET, NET_CONV_LINE, NET_FC_LINE
 
@@ -88,24 +87,6 @@ async def test_bad_requests_do_not_kill_the_server(session: Session) -> None:
     )
     assert not res
     assert await session.hover(uri, NET_CONV_LINE, 8) is not None  # still alive
-
-
-def test_utf16_columns() -> None:
-    line = "x = '\U0001f600'; y = self.fc(x)"
-    col = line.index("self")
-    assert convert.to_client_col(line, col, "utf-16") == col + 1
-    assert convert.to_client_col(line, col, "utf-8") == col + 3
-    assert convert.from_client_col(line, col + 1, "utf-16") == col
-    assert convert.from_client_col(line, col + 3, "utf-8") == col
-
-
-def test_module_import_is_light() -> None:
-    code = (
-        "import sys, shape_lsp.server, shape_lsp.server.app; "
-        "print(any(m in sys.modules for m in ('libcst', 'torch', 'shape_lsp.core.api')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 async def test_tcp_help() -> None:
