@@ -247,7 +247,7 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
 # First layers whose input rank is fixed (in practice): their symbolic input is trusted fully.
 _EXACT_RANK = re.compile(
     r"torch\.nn\.(Conv|ConvTranspose|MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool|LPPool"
-    r"|BatchNorm|InstanceNorm)[23]d$"
+    r"|BatchNorm|InstanceNorm)[23]d$|keras\.Input$"
 )
 
 

@@ -1,0 +1,606 @@
+"""Keras 3 models for the interpreter: Input, Sequential / .add, the functional Model, methods.
+
+Registered into the interpreter's extension points (SPECIAL_CALLS, METHOD_HOOKS) and the
+recorder's (CALL_OBSERVERS, CONTAINER_CALLS, WARNING_FIXES); nothing here imports Keras.
+
+- Every Keras layer construction gets the name Keras 3 would give it in a fresh session
+  ("conv2d", "conv2d_1", ...), per file, in execution order; `name=` wins.
+- `keras.Input(shape=...)` is a tensor (B, *shape). Layer calls on tensors are observed, so
+  `keras.Model(inputs, outputs)` walks back from the outputs to the inputs and becomes a
+  `FunctionalModel` (a Container of the layers it uses) that replays the recorded calls on new
+  inputs: findings land on the user's own layer-call lines, shared layers are applied twice.
+- A Sequential whose first layer declares `input_shape=` (or starts with an Input) is built at
+  construction, like Keras: its layers learn their input sizes then.
+- `model.fit(x, y)`, `evaluate`, `predict`, `model(x)`: the model runs on the data; a target the
+  output cannot match under the compiled loss is SH115 at the fit call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from shape_lsp.core import shapes as S
+from shape_lsp.core.modules import BoundMethod, Container, ModuleInstance, assign_path, param_count
+from shape_lsp.core.names import local_name_for
+from shape_lsp.core.recorder import CALL_OBSERVERS, CONTAINER_CALLS, WARNING_FIXES, Recorder, Site
+from shape_lsp.core.rules import LAYERS
+from shape_lsp.core.rules.keras_apps import APPLICATIONS
+from shape_lsp.core.rules.keras_base import NAME_KEY
+from shape_lsp.core.types import Fix, Related, Span, TextEdit
+from shape_lsp.core.values import LayerValue, Tensor, Value, unknown_tensor
+
+if TYPE_CHECKING:
+    from shape_lsp.core.interpret import Frame, Interpreter
+
+B = S.sym("B")
+_STATE_ATTR = "_keras_state"
+
+
+# ---------------------------------------------------------------------- state and naming
+
+
+@dataclass
+class Node:
+    """One recorded layer application: layer, its arguments, its output, where."""
+
+    layer: Value
+    args: list[Value]
+    out: Value
+    site: Site
+
+
+@dataclass
+class KerasState:
+    """Per-interpreter Keras bookkeeping (kept on the Interpreter object, not globally)."""
+
+    counters: dict[str, int] = field(default_factory=dict)
+    producers: dict[int, Node] = field(default_factory=dict)
+    order: dict[int, int] = field(default_factory=dict)
+    keep: list[Value] = field(default_factory=list)
+    losses: dict[int, Value] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+
+
+def state(interp: Interpreter) -> KerasState:
+    """The interpreter's Keras state (created on first use)."""
+    st = getattr(interp, _STATE_ATTR, None)
+    if not isinstance(st, KerasState):
+        st = KerasState()
+        setattr(interp, _STATE_ATTR, st)
+    return st
+
+
+def snake(name: str) -> str:
+    """keras.src.utils.naming.to_snake_case."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(interp: Interpreter, base: str) -> str:
+    """'conv2d', then 'conv2d_1', ... (Keras's per-session uniquification)."""
+    st = state(interp)
+    n = st.counters.get(base, 0)
+    st.counters[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def keras_name(v: Value) -> str | None:
+    """The Keras name of a layer value."""
+    if isinstance(v, LayerValue):
+        name = v.args.get(NAME_KEY)
+        return name if isinstance(name, str) else None
+    return None
+
+
+def is_keras(v: Value) -> bool:
+    """A Keras layer, Sequential, functional model or subclassed Model."""
+    if isinstance(v, LayerValue):
+        return v.rule.framework == "keras"
+    if isinstance(v, Container):
+        return v.framework == "keras"
+    if isinstance(v, ModuleInstance):
+        return v.cls.framework == "keras"
+    return False
+
+
+@dataclass(eq=False)
+class FunctionalModel(Container):
+    """`keras.Model(inputs, outputs)`: the layer calls between inputs and outputs."""
+
+    inputs: list[Tensor] = field(default_factory=list)
+    outputs: Value = None
+    nodes: list[Node] = field(default_factory=list)
+
+    @property
+    def n_inputs(self) -> int:
+        """How many input tensors the model takes."""
+        return len(self.inputs)
+
+
+# ---------------------------------------------------------------------- construction
+
+
+def _construct(name: str) -> object:
+    def hook(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
+             frame: Frame) -> Value:
+        v = interp.construct_layer(name, args, kwargs, node, frame)
+        if isinstance(v, LayerValue):
+            given = kwargs.get("name")
+            short = name.rsplit(".", 1)[-1]
+            base = APPLICATIONS.get(name) or snake(short)
+            v.args[NAME_KEY] = given if isinstance(given, str) else unique_name(interp, base)
+            v.path = v.args[NAME_KEY]
+        return v
+
+    return hook
+
+
+def _input(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
+           frame: Frame) -> Value:
+    """keras.Input(shape=(28, 28, 1), batch_size=None, dtype=None) → (B, 28, 28, 1)."""
+    shape = args[0] if args else kwargs.get("shape")
+    batch = args[1] if len(args) > 1 else kwargs.get("batch_size")
+    given = kwargs.get("name")
+    if not isinstance(given, str):
+        unique_name(interp, "input_layer")
+    from shape_lsp.core.rules.base import dtype_of
+
+    dtype = dtype_of(kwargs.get("dtype")) or "float32"
+    batch_shape = kwargs.get("batch_shape")
+    if isinstance(batch_shape, tuple | list) and batch_shape:
+        dims = tuple(d if isinstance(d, int) else (B if i == 0 else S.UNKNOWN)
+                     for i, d in enumerate(batch_shape))
+        return Tensor(dims, dtype)
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, tuple | list):
+        return unknown_tensor(dtype)
+    dims2 = tuple(d if isinstance(d, int) and not isinstance(d, bool) else S.UNKNOWN
+                  for d in shape)
+    b = batch if isinstance(batch, int) and not isinstance(batch, bool) else B
+    return Tensor((b, *dims2), dtype)
+
+
+def _as_layer(interp: Interpreter, v: Value) -> Value:
+    """A Sequential item: Input tensors become an InputLayer with that shape."""
+    if isinstance(v, Tensor) and v.shape is not None:
+        rule = LAYERS["keras.layers.InputLayer"]
+        return LayerValue(rule, {"shape": tuple(v.shape[1:]), "batch_size": None, "dtype": None,
+                               "sparse": None, "batch_shape": None, "input_tensor": None,
+                               "optional": False, "name": None, "kwargs": {},
+                               NAME_KEY: "input_layer"}, None)
+    return v
+
+
+def _item_name(interp: Interpreter, v: Value, i: int) -> str:
+    if isinstance(v, LayerValue):
+        return keras_name(v) or str(i)
+    return state(interp).names.get(id(v), str(i))
+
+
+def _sequential(interp: Interpreter, args: list[Value], kwargs: dict[str, Value],
+                node: cst.Call, frame: Frame) -> Value:
+    """keras.Sequential([layers...], name=None)."""
+    given = kwargs.get("name")
+    name = given if isinstance(given, str) else unique_name(interp, "sequential")
+    items = args[0] if args else kwargs.get("layers")
+    seq: list[Value] = list(items) if isinstance(items, list | tuple) else []
+    item_nodes: list[cst.CSTNode | None] = [None] * len(seq)
+    arg_node = node.args[0].value if node.args else None
+    if isinstance(arg_node, cst.List | cst.Tuple) and len(arg_node.elements) == len(seq):
+        item_nodes = [e.value for e in arg_node.elements]
+    layers = [_as_layer(interp, v) for v in seq]
+    c = Container("Sequential", [], "", interp.rec.span(frame.chunk, node), [], node,
+                  frame.chunk, framework="keras")
+    for v, n in zip(layers, item_nodes, strict=True):
+        c.items.append((_item_name(interp, v, len(c.items)), v))
+        c.item_nodes.append(n if n is not None else getattr(v, "node", None))
+    assign_path(c, "")
+    state(interp).names[id(c)] = name
+    _build(interp, c, frame)
+    return c
+
+
+def declared_inputs(c: Value) -> list[Tensor] | None:
+    """The inputs a Keras model declares (input_shape=, Input, InputLayer), when all known."""
+    if isinstance(c, FunctionalModel):
+        return list(c.inputs) if all(t.shape is not None for t in c.inputs) else None
+    if isinstance(c, Container) and c.items:
+        first = c.items[0][1]
+        if isinstance(first, LayerValue) and first.rule.template is not None:
+            from shape_lsp.core.rules.base import Args
+            from shape_lsp.core.rules.keras_base import declared_input
+
+            shape = declared_input(Args(first.args))
+            if shape is None and first.rule.names[0] == "keras.layers.InputLayer":
+                shape = first.rule.template(Args(first.args))
+            if shape is not None:
+                return [Tensor(shape, "float32")]
+    return None
+
+
+def _build(interp: Interpreter, c: Container, frame: Frame) -> None:
+    """Keras builds a Sequential with a declared input at once: run it quietly."""
+    inputs = declared_inputs(c)
+    if inputs is None:
+        return
+    _quiet(interp, lambda: interp.rec.module_call(c, list(inputs), {}, None, frame))
+
+
+def _quiet(interp: Interpreter, fn: object) -> None:
+    rec = interp.rec
+    saved = rec.discovery
+    rec.discovery = saved if saved is not None else {}
+    try:
+        fn()  # type: ignore[operator]
+    except Exception:  # a build failure is reported when the model really runs
+        pass
+    finally:
+        rec.discovery = saved
+
+
+# ---------------------------------------------------------------------- functional models
+
+
+def _observe(rec: Recorder, mod: Value, args: list[Value], out: Value, site: Site) -> None:
+    """Remember which layer call produced each tensor (for keras.Model(inputs, outputs))."""
+    if not is_keras(mod):
+        return
+    st = state(rec.interp)
+    n = Node(mod, list(args), out, site)
+    st.keep.append(n)
+    outs = out if isinstance(out, tuple | list) else (out,)
+    for o in outs:
+        if isinstance(o, Tensor):
+            st.producers[id(o)] = n
+            st.order[id(n)] = len(st.order)
+
+
+def _flat(v: Value) -> list[Value]:
+    if isinstance(v, list | tuple):
+        return [e for x in v for e in _flat(x)]
+    if isinstance(v, dict):
+        return [e for x in v.values() for e in _flat(x)]
+    return [v]
+
+
+def _model(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
+           frame: Frame) -> Value:
+    """keras.Model(inputs, outputs, name=None)."""
+    inputs = args[0] if args else kwargs.get("inputs")
+    outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
+    if inputs is None and outputs is None:
+        return None
+    ins = [t for t in _flat(inputs) if isinstance(t, Tensor)]
+    st = state(interp)
+    wanted = {id(t) for t in ins}
+    seen: set[int] = set()
+    needed: list[Node] = []
+
+    def walk(t: Value) -> None:
+        if not isinstance(t, Tensor) or id(t) in wanted:
+            return
+        n = st.producers.get(id(t))
+        if n is None or id(n) in seen:
+            return
+        seen.add(id(n))
+        for a in _flat(n.args):
+            walk(a)
+        needed.append(n)
+
+    for o in _flat(outputs):
+        walk(o)
+    needed.sort(key=lambda n: st.order.get(id(n), 0))
+    given = kwargs.get("name")
+    name = given if isinstance(given, str) else unique_name(interp, "functional")
+    m = FunctionalModel("Functional", [], "", interp.rec.span(frame.chunk, node), [], node,
+                        frame.chunk, framework="keras", inputs=ins, outputs=outputs,
+                        nodes=needed)
+    for n in needed:
+        if not any(v is n.layer for _, v in m.items):
+            m.items.append((_item_name(interp, n.layer, len(m.items)), n.layer))
+            m.item_nodes.append(n.site.node)
+    assign_path(m, "")
+    st.names[id(m)] = name
+    return m
+
+
+def _replay(rec: Recorder,  # noqa: PLR0917 - the CONTAINER_CALLS signature
+            c: Container, args: list[Value], kwargs: dict[str, Value],
+            node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
+    """Run a functional model: its recorded layer calls on the new inputs, in order."""
+    from shape_lsp.core.recorder import UNKNOWN_TENSOR
+
+    if not isinstance(c, FunctionalModel):
+        return UNKNOWN_TENSOR
+    given = list(args[0]) if len(args) == 1 and isinstance(args[0], list | tuple) else list(args)
+    if rec.discovery is not None:
+        for i, g in enumerate(given):
+            if id(g) in rec.discovery and i < len(c.inputs) and c.inputs[i].shape is not None:
+                rec.templates[rec.discovery.pop(id(g))] = (c.inputs[i].shape, "keras.Input")
+    env: dict[int, Value] = {id(t): given[i] for i, t in enumerate(c.inputs) if i < len(given)}
+
+    def sub(v: Value) -> Value:
+        if isinstance(v, list):
+            return [sub(e) for e in v]
+        if isinstance(v, tuple):
+            return tuple(sub(e) for e in v)
+        if isinstance(v, Tensor):
+            return env.get(id(v), v)
+        return v
+
+    for n in c.nodes:
+        new_args = [sub(a) for a in n.args]
+        out = rec.module_call(n.layer, new_args, {}, n.site.node, frame, n.site)
+        if isinstance(n.out, tuple | list) and isinstance(out, tuple | list):
+            for o, new in zip(n.out, out, strict=False):
+                env[id(o)] = new
+        else:
+            env[id(n.out)] = out
+    return sub(c.outputs)
+
+
+# ---------------------------------------------------------------------- merge functions
+
+
+def _merge_fn(layer_name: str) -> object:
+    def hook(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
+             frame: Frame) -> Value:
+        inputs = args[0] if args else kwargs.pop("inputs", None)
+        rest = {k: v for k, v in kwargs.items() if k != "inputs"}
+        lv = _construct(layer_name)(interp, list(args[1:]), rest, node, frame)  # type: ignore[operator]
+        if not isinstance(lv, LayerValue):
+            return unknown_tensor()
+        return interp.rec.module_call(lv, [inputs], {}, node, frame)
+
+    return hook
+
+
+# ---------------------------------------------------------------------- methods
+
+
+_RUN = ("predict", "predict_on_batch", "__call__", "call")
+_TRAIN = ("fit", "evaluate", "train_on_batch", "test_on_batch")
+_QUIET = ("summary", "save", "save_weights", "load_weights", "build", "get_config",
+          "compile_metrics", "reset_states", "export")
+_EXACT = {"binary_crossentropy", "categorical_crossentropy", "binary_focal_crossentropy",
+          "categorical_focal_crossentropy", "kl_divergence", "kld", "poisson",
+          "BinaryCrossentropy", "CategoricalCrossentropy", "KLDivergence"}
+_BROADCAST = {"mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute_error",
+              "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "huber",
+              "log_cosh", "logcosh", "hinge", "squared_hinge", "cosine_similarity",
+              "MeanSquaredError", "MeanAbsoluteError", "Huber", "Hinge", "CosineSimilarity"}
+_SPARSE = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
+
+
+def _method(interp: Interpreter,  # noqa: PLR0917 - the METHOD_HOOKS signature
+             m: BoundMethod, args: list[Value], kwargs: dict[str, Value],
+            node: cst.Call, frame: Frame) -> Value:
+    obj, name = m.obj, m.name
+    if not is_keras(obj) or isinstance(obj, LayerValue):
+        if isinstance(obj, LayerValue) and is_keras(obj) and name == "count_params":
+            n = param_count(obj)
+            return n if isinstance(n, int) else S.UNKNOWN
+        return NotImplemented
+    if name == "add" and isinstance(obj, Container) and obj.kind == "Sequential" and args:
+        v = _as_layer(interp, args[0])
+        obj.items.append((_item_name(interp, v, len(obj.items)), v))
+        arg_node = node.args[0].value if node.args else None
+        obj.item_nodes.append(arg_node if arg_node is not None else getattr(v, "node", None))
+        assign_path(obj, obj.path)
+        if len(obj.items) == 1 or declared_inputs(obj) is not None:
+            _build(interp, obj, frame)
+        return None
+    if name == "compile":
+        loss = kwargs.get("loss", args[1] if len(args) > 1 else None)
+        state(interp).losses[id(obj)] = loss
+        return None
+    if name in _QUIET:
+        return None
+    if name == "count_params":
+        n = param_count(obj)
+        return n if isinstance(n, int) else S.UNKNOWN
+    if name in _RUN:
+        x = args[0] if args else kwargs.get("x", kwargs.get("inputs"))
+        out = _run(interp, obj, x, node, frame)
+        if name.startswith("predict"):
+            return _to_numpy(out)
+        return out
+    if name in _TRAIN:
+        x = args[0] if args else kwargs.get("x")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        _train(interp, obj, name, x, y, node, frame)
+        return S.UNKNOWN
+    return NotImplemented
+
+
+def _inputs_of(x: Value) -> list[Value]:
+    items = list(x) if isinstance(x, list | tuple) else [x]
+    return [_as_float(v) for v in items]
+
+
+def _as_float(v: Value) -> Value:
+    """Keras converts NumPy float data to float32 tensors."""
+    if isinstance(v, Tensor) and (v.numpy or v.dtype == "float64"):
+        dtype = "float32" if v.dtype in (None, "float64", "float32", "float16") else v.dtype
+        return Tensor(v.shape, dtype, False, v.trace)
+    return v
+
+
+def _to_numpy(v: Value) -> Value:
+    if isinstance(v, Tensor):
+        return Tensor(v.shape, v.dtype, True, v.trace)
+    if isinstance(v, tuple | list):
+        return type(v)(_to_numpy(e) for e in v)
+    return v
+
+
+def _run(interp: Interpreter, model: Value, x: Value, node: cst.Call, frame: Frame) -> Value:
+    inputs = _inputs_of(x)
+    if not all(isinstance(t, Tensor) for t in inputs):
+        declared = declared_inputs(model)
+        if declared is None:
+            return unknown_tensor("float32")
+        inputs = list(declared)
+        _expect(interp, model, "input_shape")
+    return interp.rec.module_call(model, inputs, {}, node, frame)
+
+
+def _expect(interp: Interpreter, model: Value, source: str) -> None:
+    var = next((k for k, v in interp.globals.items() if v is model), None)
+    if var is not None:
+        interp.rec.expect(model, name=var, span=getattr(model, "span", None), source=source,
+                          variable=var)
+
+
+def _same_data(node: cst.Call) -> bool:
+    """fit(x, x): the target is the input itself (an autoencoder)."""
+    pos = [a.value for a in node.args if a.keyword is None and not a.star]
+    kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    x = pos[0] if pos else kw.get("x")
+    y = pos[1] if len(pos) > 1 else kw.get("y")
+    return isinstance(x, cst.Name) and isinstance(y, cst.Name) and x.value == y.value
+
+
+def _train(interp: Interpreter,  # noqa: PLR0917 - fit's pieces, all needed
+            model: Value, name: str, x: Value, y: Value, node: cst.Call,
+           frame: Frame) -> None:
+    inputs = _inputs_of(x)
+    same = _same_data(node)
+    if not all(isinstance(t, Tensor) for t in inputs):
+        declared = declared_inputs(model)
+        if declared is None:
+            return
+        inputs = list(declared)
+        _expect(interp, model, "input_shape")
+    out = interp.rec.module_call(model, inputs, {}, node, frame)
+    target = inputs[0] if same else _as_float(y)
+    if isinstance(out, tuple | list) or not isinstance(out, Tensor):
+        return
+    if not isinstance(target, Tensor) or target.shape is None or out.shape is None:
+        return
+    loss = state(interp).losses.get(id(model))
+    problem = _target_problem(out.shape, target.shape, loss, inputs[0])
+    if problem is None:
+        return
+    span = interp.rec.span(frame.chunk, node)
+    related: list[Related] = []
+    mspan = getattr(model, "span", None)
+    if isinstance(mspan, Span):
+        related.append(Related(mspan, f"the model is defined here; its output is "
+                                      f"{S.render_shape(out.shape)}"))
+    what = "the input itself (x is also the target)" if same else "the target y"
+    interp.rec.add("SH115", span, f"model.{name}: the model's output "
+                                  f"{S.render_shape(out.shape)} cannot match {what} "
+                                  f"{S.render_shape(target.shape)}: {problem}",
+                   out.trace, tuple(related))
+
+
+def _loss_name(loss: Value) -> str | None:
+    if isinstance(loss, str):
+        return loss
+    if isinstance(loss, LayerValue):
+        return loss.type_name
+    qual = getattr(loss, "name", None)
+    return qual.rsplit(".", 1)[-1] if isinstance(qual, str) else None
+
+
+def _target_problem(out: tuple[S.Dim, ...], y: tuple[S.Dim, ...], loss: Value,
+                    x: Value) -> str | None:
+    """Why Keras's loss cannot compare y with the output (None when it can or is unknown)."""
+    if out and y and isinstance(out[0], int) and isinstance(y[0], int) and out[0] != y[0]:
+        return f"{out[0]} vs {y[0]} samples (Keras: data cardinality is ambiguous)"
+    name = _loss_name(loss)
+    if name is None or name in _SPARSE:
+        return None
+    a, b = list(out), list(y)
+    # keras squeeze_or_expand_to_same_rank: a trailing size-1 axis is dropped / added
+    if len(b) == len(a) + 1 and b[-1] == 1:
+        b = b[:-1]
+    elif len(a) == len(b) + 1 and a[-1] == 1:
+        a = a[:-1]
+    if name in _EXACT:
+        if len(a) != len(b) or any(S.eq(p, q) is False for p, q in zip(a, b, strict=True)):
+            return (f"loss '{name}' needs the same shape (Keras: Arguments `target` and "
+                    "`output` must have the same shape)")
+        return None
+    if name in _BROADCAST:
+        got, _ = S.broadcast(tuple(a), tuple(b))
+        if got is None:
+            return f"loss '{name}' cannot broadcast them"
+    return None
+
+
+# ---------------------------------------------------------------------- quick fix for SH114
+
+
+def _flatten_fix(interp: Interpreter, layer: LayerValue, site: Site) -> tuple[Fix, ...]:
+    """Insert a Keras Flatten before the Dense (a Sequential entry or a functional call)."""
+    if layer.rule.framework != "keras":
+        return ()
+    flat = _flatten_name(interp)
+    span = interp.rec.span(site.chunk, site.node)
+    if span is None:
+        return ()
+    lines = interp.parsed.lines
+    line = lines[span.start_line] if span.start_line < len(lines) else ""
+    if site.entry:
+        before = line[: span.start_col]
+        text = f"{flat}(),\n{before}" if before.strip() == "" else f"{flat}(), "
+        edit = TextEdit(Span(span.start_line, span.start_col, span.start_line, span.start_col),
+                        text)
+        return (Fix(f"Insert {flat}() before this layer", (edit,), preferred=True),)
+    call = site.node
+    if not isinstance(call, cst.Call) or not call.args:
+        return ()
+    arg = call.args[0].value
+    if not isinstance(arg, cst.Name):
+        return ()
+    indent = line[: len(line) - len(line.lstrip())]
+    stmt = f"{arg.value} = {flat}()({arg.value})"
+    edit = TextEdit(Span(span.start_line, 0, span.start_line, 0), f"{indent}{stmt}\n")
+    return (Fix(f"Insert `{stmt}` before this call", (edit,), preferred=True),)
+
+
+def _flatten_name(interp: Interpreter) -> str:
+    local = local_name_for(interp.aliases, "keras.layers.Flatten")
+    if local:
+        return local
+    for alias, q in interp.aliases.items():
+        if q == "tensorflow":
+            return f"{alias}.keras.layers.Flatten"
+    return "keras.layers.Flatten"
+
+
+# ---------------------------------------------------------------------- registration
+
+
+def register() -> None:
+    """Install the hooks (idempotent)."""
+    from shape_lsp.core import interpret
+
+    for name, rule in LAYERS.items():
+        if rule.framework == "keras":
+            interpret.SPECIAL_CALLS.setdefault(name, _construct(name))  # type: ignore[arg-type]
+    interpret.SPECIAL_CALLS.setdefault("keras.Input", _input)
+    interpret.SPECIAL_CALLS.setdefault("keras.Sequential", _sequential)
+    interpret.SPECIAL_CALLS.setdefault("keras.Model", _model)
+    for fn, cls in (("concatenate", "Concatenate"), ("add", "Add"), ("subtract", "Subtract"),
+                    ("multiply", "Multiply"), ("average", "Average"), ("maximum", "Maximum"),
+                    ("minimum", "Minimum"), ("dot", "Dot")):
+        interpret.SPECIAL_CALLS.setdefault(f"keras.layers.{fn}",
+                                           _merge_fn(f"keras.layers.{cls}"))  # type: ignore[arg-type]
+    if _method not in interpret.METHOD_HOOKS:
+        interpret.METHOD_HOOKS.append(_method)
+    if _observe not in CALL_OBSERVERS:
+        CALL_OBSERVERS.append(_observe)
+    CONTAINER_CALLS.setdefault("Functional", _replay)
+    WARNING_FIXES.setdefault("SH114", _flatten_fix)
+
+
+register()
