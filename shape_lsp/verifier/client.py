@@ -125,6 +125,9 @@ def _plan(path: str, source: str, *, model: str | None,
           ctor: str | None, settings: Settings) -> _Plan | VerifyReport:
     static = _static_models(source, path, settings)
     chosen = [m for m in static if model is None or model in (m.name, m.variable)]
+    if model is None:  # a class used inside another model (a block) is verified as its part
+        parts = {c.layer for m in static for c in m.calls if c.module}
+        chosen = [m for m in chosen if m.name not in parts] or chosen
     ctors = diff.example_ctors(source)
     requests: list[ModelRequest] = []
     for m in chosen:

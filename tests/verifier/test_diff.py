@@ -122,3 +122,18 @@ def test_report_round_trip() -> None:
     assert VerifyRequest.from_json(req.to_json()) == req
     with pytest.raises(ValueError):
         VerifyReport.from_json('{"status": "weird"}')
+
+
+def test_blocks_of_another_model_are_not_run_alone(static_models) -> None:  # type: ignore[no-untyped-def]
+    span = Span(0, 0, 1, 0)
+    enc = ModelSummary("Encoder", span, "class", "symbolic", ("x",), "(B, 16)",
+                       calls=(ModelCall("fc", 14, ("B", 16), "Linear"),))
+    siam = ModelSummary("Siamese", span, "class", "symbolic", ("a", "b"), "(B,)",
+                        calls=(ModelCall("encoder", 23, ("B", 16), "Encoder"),
+                               ModelCall("encoder", 24, ("B", 17), "Encoder")))
+    static_models(enc, siam)
+    r = run_verify(fixture("siamese.py"), device="meta")
+    assert [m.name for m in r.models] == ["Siamese"]
+    enc_calls = [c for c in r.models[0].calls if c.module == "encoder"]
+    assert [c.agrees for c in enc_calls] == [True, False]  # matched by occurrence
+    assert r.status == "mismatch" and r.findings[0].span.start_line == 23
