@@ -388,6 +388,16 @@ class Interpreter:
             elif isinstance(b, ClassRef) and b.info.framework:
                 framework = b.info.framework
         info = ClassInfo(node.name.value, node, frame.chunk, bases, methods, framework)
+        body = Frame({}, frame.chunk, record_facts=False)
+        for st in _block_statements(node.body):
+            if isinstance(st, cst.SimpleStatementLine):
+                for small in st.body:
+                    if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
+                        try:
+                            self.exec_small(small, body)
+                        except (Budget, _Return, _LoopExit):
+                            pass
+        info.attrs = body.env
         frame.env[node.name.value] = ClassRef(info)
         if frame.env is self.globals:
             self.classes[node.name.value] = info
@@ -525,7 +535,18 @@ class Interpreter:
             if hit is not None:
                 owner, fn = hit
                 return FunctionRef(fn, owner.chunk, owner, obj)
-            return BoundMethod(obj, name)
+            try:
+                return obj.cls.find_attr(name)
+            except KeyError:
+                return BoundMethod(obj, name)
+        if isinstance(obj, ClassRef):
+            try:
+                return obj.info.find_attr(name)
+            except KeyError:
+                hit = obj.info.find_method(name)
+                if hit is not None:
+                    return FunctionRef(hit[1], hit[0].chunk, hit[0])
+                return UNKNOWN
         if isinstance(obj, SuperRef):
             for base in obj.owner.bases:
                 if isinstance(base, ClassRef):

@@ -28,6 +28,19 @@ class ClassInfo:
     bases: list[Value]
     methods: dict[str, cst.FunctionDef]
     framework: str | None  # "torch" / "keras" for model classes, None otherwise
+    attrs: dict[str, Value] = field(default_factory=dict)  # class-level constants
+
+    def find_attr(self, name: str) -> Value:
+        """A class attribute along the local bases; KeyError when absent."""
+        if name in self.attrs:
+            return self.attrs[name]
+        for base in self.bases:
+            if isinstance(base, ClassRef):
+                try:
+                    return base.info.find_attr(name)
+                except KeyError:
+                    continue
+        raise KeyError(name)
 
     def find_method(self, name: str) -> tuple[ClassInfo, cst.FunctionDef] | None:
         """Look `name` up along the local base classes (left to right, depth first)."""

@@ -10,9 +10,21 @@ AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 def conv_out(  # noqa: PLR0917 - the arguments of torch's formula
-    c: RuleCall, axis: str, size: Dim, k: Dim, s: Dim, p: Dim, d: Dim, what: str
+    c: RuleCall,
+    axis: str,
+    size: Dim,
+    k: Dim,
+    s: Dim,
+    p: Dim,
+    d: Dim,
+    what: str,
+    warn_gaps: bool = False,
 ) -> Dim:
-    """floor((size + 2p - d(k-1) - 1)/s) + 1, with a hover note and SH104 when below 1."""
+    """floor((size + 2p - d(k-1) - 1)/s) + 1, with a hover note and SH104 when below 1.
+
+    warn_gaps (pooling): SH113 when the stride exceeds the window, so rows between windows
+    are never read. Strided 1x1 convolutions (ResNet shortcuts) do that by design.
+    """
     span = S.add(S.mul(d, S.sub(k, 1)), 1)  # effective kernel extent
     num = S.sub(S.add(size, S.mul(2, p)), span)
     out = S.add(S.floordiv(num, s) if isinstance(s, int) else S.UNKNOWN, 1)
@@ -26,7 +38,8 @@ def conv_out(  # noqa: PLR0917 - the arguments of torch's formula
             f"stride {fmt(s)}, padding {fmt(p)}, dilation {fmt(d)}); the input is too small",
         )
     if (
-        all(isinstance(v, int) for v in (size, p, s, span))
+        warn_gaps
+        and all(isinstance(v, int) for v in (size, p, s, span))
         and isinstance(out, int)
         and out >= 1
         and s > span  # type: ignore[operator]
@@ -67,7 +80,7 @@ def pool_out(  # noqa: PLR0917 - the arguments of torch's formula
     if ceil_mode is None:
         return S.UNKNOWN
     if not ceil_mode:
-        return conv_out(c, axis, size, k, s, p, d, what)
+        return conv_out(c, axis, size, k, s, p, d, what, warn_gaps=True)
     if not isinstance(s, int):
         return S.UNKNOWN
     span = S.add(S.mul(d, S.sub(k, 1)), 1)
