@@ -114,6 +114,7 @@ async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, 
             timeout=settings.verify_timeout,
             python=settings.verify_python,
             dims=settings.verify_dims,
+            settings=settings,  # input shapes and symbols for the models it runs
         )
         if _verify_pool is None:
             _verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shape-verify")
