@@ -13,6 +13,7 @@ import faulthandler
 import importlib.util
 import inspect
 import json
+import linecache
 import os
 import re
 import sys
@@ -148,13 +149,24 @@ class Agent:
             sys.path.insert(0, folder)
         stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(self.path))[0])
         name = "_shape_lsp_verify_" + stem
+        source = self.req.get("source")
         spec = importlib.util.spec_from_file_location(name, self.path)
-        if spec is None or spec.loader is None:
+        if source is not None:  # the editor's unsaved text (the file may not even exist)
+            mod = ModuleType(name)
+            mod.__file__ = self.path
+        elif spec is None or spec.loader is None:
             raise Abort(self.error("import", f"cannot import {self.path}", None, None))
-        mod = importlib.util.module_from_spec(spec)
+        else:
+            mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
         try:
-            spec.loader.exec_module(mod)
+            if source is None:
+                assert spec is not None and spec.loader is not None
+                spec.loader.exec_module(mod)
+            else:  # compiled under the file's name, so frames map to the buffer's lines
+                linecache.cache[self.path] = (len(source), None, source.splitlines(True),
+                                              self.path)
+                exec(compile(source, self.path, "exec"), mod.__dict__)
         except BaseException as e:
             line = e.lineno if isinstance(e, SyntaxError) and e.filename == self.path else None
             if line is None:

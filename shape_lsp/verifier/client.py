@@ -92,15 +92,20 @@ def _run_verify(path: str, *, source: str | None, model: str | None,
                 python: str, dims: dict[str, int], ctor: str | None,
                 settings: Settings) -> VerifyReport:
     path = os.path.abspath(path)
-    if source is None:
-        try:
-            source = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
+    on_disk: str | None = None
+    try:
+        on_disk = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        if source is None:
             return VerifyReport("error", message=f"cannot read {path}: {e}", path=path)
+    if source is None:
+        source = on_disk or ""
     plan = _plan(path, source, model=model, input_shapes=input_shapes, device=device, dims=dims,
                  ctor=ctor, settings=settings)
     if isinstance(plan, VerifyReport):
         return plan
+    if source != on_disk:  # an unsaved buffer: the agent runs this text, not the file
+        plan.request.source = source
     with tempfile.TemporaryDirectory(prefix="shape-lsp-verify-") as tmp:
         report = _spawn(plan.request, tmp, python, timeout)
     report.path = path
@@ -202,11 +207,12 @@ def _spawn(req: VerifyRequest, tmp: str, python: str, timeout: float) -> VerifyR
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
     if req.keras:
         env["KERAS_BACKEND"] = "torch"
+    folder = os.path.dirname(req.path)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
             proc = subprocess.Popen(
                 [python, "-c", _BOOTSTRAP, AGENT], stdin=subprocess.PIPE, stdout=out,
-                stderr=err, cwd=os.path.dirname(req.path) or None, env=env,
+                stderr=err, cwd=folder if os.path.isdir(folder) else None, env=env,
                 start_new_session=True,
             )
         except OSError as e:

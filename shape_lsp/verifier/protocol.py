@@ -9,6 +9,7 @@ request (stdin)::
      "deadline": float (time.time() seconds), "keras": bool, "dims": {symbol: int},
      "ctors": {class name: constructor source from the file's example},
      "inputs": [[int, ...], ...] | null (the user's shapes for discovered models),
+     "source": str | null (unsaved editor text to run instead of the file on disk),
      "models": [{"name": str | null, "kind": str, "ctor": str | null, "variable": str | null,
                  "inputs": [[int, ...], ...] | null, "input_dtypes": [str | null, ...],
                  "user_inputs": bool}]}
@@ -56,6 +57,7 @@ class VerifyRequest:
     dims: dict[str, int] = field(default_factory=dict)
     ctors: dict[str, str] = field(default_factory=dict)
     inputs: list[list[int]] | None = None
+    source: str | None = None
     models: list[ModelRequest] = field(default_factory=list)
     version: int = PROTOCOL_VERSION
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +181,12 @@ def test_client_does_not_import_torch() -> None:
     code = ("import sys, shape_lsp.verifier.client, shape_lsp.verifier.command; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unsaved_buffer_text_is_what_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    text = Path(fixture("buggy.py")).read_text().replace("8 * 32 * 32", "8 * 30 * 30")
+    r = run_verify(fixture("buggy.py"), source=text, device="meta")
+    assert r.status == "ok", r.message
+    untitled = run_verify(str(tmp_path / "untitled-1"), source=text, device="meta")
+    assert untitled.status == "ok", untitled.message
+    assert untitled.models[0].calls[-1].output == [2, 10]
