@@ -17,8 +17,13 @@ log() { printf '\n== editors/ci.sh [%ss] %s\n' "$((SECONDS - start))" "$*"; }
 log "editors: neovim (required), emacs + eglot (SHAPE_LSP_CI_EMACS=0 to skip)"
 want=()
 command -v nvim >/dev/null 2>&1 || want+=(neovim)
-if [ "${SHAPE_LSP_CI_EMACS:-1}" = 1 ] && ! command -v emacs >/dev/null 2>&1; then
-  want+=(emacs-nox elpa-eglot)
+has_eglot() {
+  emacs -Q --batch --eval '(progn (dolist (d (file-expand-wildcards "/usr/share/emacs/site-lisp/elpa/*"))
+    (add-to-list (quote load-path) d)) (kill-emacs (if (locate-library "eglot") 0 1)))' >/dev/null 2>&1
+}
+if [ "${SHAPE_LSP_CI_EMACS:-1}" = 1 ]; then
+  command -v emacs >/dev/null 2>&1 || want+=(emacs-nox)
+  { command -v emacs >/dev/null 2>&1 && has_eglot; } || want+=(elpa-eglot)
 fi
 if [ "${#want[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -52,5 +57,6 @@ echo "$listing"
 for f in extension/dist/extension.js extension/package.json; do
   grep -q " $f\$" <<<"$listing" || { echo "missing from the vsix: $f" >&2; exit 1; }
 done
+node test/bundle-smoke.cjs
 
 log "done"
