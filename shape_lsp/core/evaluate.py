@@ -25,6 +25,10 @@ def literal(node: cst.BaseExpression) -> Value:
             return v if abs(v) <= MAX_LITERAL else UNKNOWN
         if isinstance(node, cst.Float):
             return float(node.value.replace("_", ""))
+        if isinstance(node, cst.SimpleString):
+            fast = _plain_string(node.value)
+            if fast is not None:
+                return fast
         if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
             v = node.evaluated_value
             return v if isinstance(v, str) else UNKNOWN
@@ -35,6 +39,21 @@ def literal(node: cst.BaseExpression) -> Value:
     except (ValueError, OverflowError, SyntaxError, UnicodeError):
         return UNKNOWN
     return UNKNOWN
+
+
+def _plain_string(text: str) -> str | None:
+    """The value of a string literal without escapes or f/b prefixes (fast path)."""
+    i = 0
+    while i < len(text) and text[i] in "rRuU":
+        i += 1
+    if i < len(text) and text[i] in "bBfF":
+        return None
+    raw = i > 0 and text[0] in "rR"
+    quote = text[i : i + 3] if text[i : i + 3] in ('"""', "\'\'\'") else text[i : i + 1]
+    body = text[i + len(quote) : len(text) - len(quote)]
+    if not raw and "\\" in body:
+        return None
+    return body
 
 
 def _dimlike(v: Value) -> bool:

@@ -77,6 +77,21 @@ METHOD_HOOKS: list[MethodHook] = []
 """Method-call hooks tried in order before the built-in ones; return NotImplemented to pass."""
 
 
+LAZY_LITERAL = 32
+HUGE_LITERAL = 256
+
+
+@dataclass(frozen=True)
+class _Lazy:
+    """A module-level literal table not evaluated until something reads it."""
+
+    node: cst.BaseExpression
+    chunk: Chunk
+
+
+_MISSING = object()
+
+
 class Budget(Exception):
     """The analysis ran out of steps or depth: the rest is unknown."""
 
@@ -201,6 +216,13 @@ class Interpreter:
     def exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
         """Run one simple statement."""
         if isinstance(small, cst.Assign):
+            if (frame.env is self.globals and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and isinstance(small.value, cst.Dict | cst.List | cst.Set)
+                    and len(small.value.elements) > LAZY_LITERAL):
+                # Large module-level tables (timm's default_cfgs): evaluated only if used.
+                frame.env[small.targets[0].target.value] = _Lazy(small.value, frame.chunk)
+                return
             value = self.eval(small.value, frame)
             for t in small.targets:
                 self.assign(t.target, value, frame)
@@ -387,7 +409,17 @@ class Interpreter:
                 framework = "keras"
             elif isinstance(b, ClassRef) and b.info.framework:
                 framework = b.info.framework
+        method_chunks: dict[int, Chunk] = {}
+        if frame.chunk.members and frame.chunk.module is not None and node in frame.chunk.module.body:
+            for member in frame.chunk.members:
+                if member.module is None:
+                    continue
+                for st in member.module.body:
+                    if isinstance(st, cst.FunctionDef):
+                        methods[st.name.value] = st
+                        method_chunks[id(st)] = member
         info = ClassInfo(node.name.value, node, frame.chunk, bases, methods, framework)
+        info.method_chunks = method_chunks
         body = Frame({}, frame.chunk, record_facts=False)
         for st in _block_statements(node.body):
             if isinstance(st, cst.SimpleStatementLine):
@@ -512,9 +544,17 @@ class Interpreter:
     def lookup(self, name: str, frame: Frame) -> Value:
         """Local, then module-level, then import alias, then builtin."""
         if name in frame.env:
-            return frame.env[name]
-        if name in self.globals:
-            return self.globals[name]
+            v = frame.env[name]
+        elif name in self.globals:
+            v = self.globals[name]
+        else:
+            v = _MISSING
+        if isinstance(v, _Lazy):
+            huge = len(getattr(v.node, "elements", ())) > HUGE_LITERAL  # data, not config
+            v = self.globals[name] = UNKNOWN if huge else self.eval(
+                v.node, Frame(self.globals, v.chunk, record_facts=False))
+        if v is not _MISSING:
+            return v
         if name in self.aliases:
             return Qual(self.aliases[name])
         if name in ("True", "False", "None"):
@@ -534,7 +574,7 @@ class Interpreter:
             hit = obj.cls.find_method(name)
             if hit is not None:
                 owner, fn = hit
-                return FunctionRef(fn, owner.chunk, owner, obj)
+                return FunctionRef(fn, owner.chunk_for(fn), owner, obj)
             try:
                 return obj.cls.find_attr(name)
             except KeyError:
@@ -545,7 +585,7 @@ class Interpreter:
             except KeyError:
                 hit = obj.info.find_method(name)
                 if hit is not None:
-                    return FunctionRef(hit[1], hit[0].chunk, hit[0])
+                    return FunctionRef(hit[1], hit[0].chunk_for(hit[1]), hit[0])
                 return UNKNOWN
         if isinstance(obj, SuperRef):
             for base in obj.owner.bases:
@@ -553,7 +593,7 @@ class Interpreter:
                     hit = base.info.find_method(name)
                     if hit is not None:
                         owner, fn = hit
-                        return FunctionRef(fn, owner.chunk, owner, obj.self_obj)
+                        return FunctionRef(fn, owner.chunk_for(fn), owner, obj.self_obj)
             return BoundMethod(None, name)
         if isinstance(obj, Tensor):
             return self.tensor_attribute(obj, name, node, frame)
@@ -709,11 +749,27 @@ class Interpreter:
     def call_node(self, node: cst.Call, frame: Frame) -> Value:
         """Evaluate a call expression."""
         func = self.eval(node.func, frame)
+        if frame.owner is None and self._inert(func):
+            return UNKNOWN  # e.g. timm's default_cfgs: large data handed to unknown functions
         got = self.call_args(node, frame)
         if got is None:
             return self._opaque_call(func)
         args, kwargs = got
         return self.call(func, args, kwargs, node, frame)
+
+    @staticmethod
+    def _inert(func: Value) -> bool:
+        """A call whose arguments cannot matter: an unknown function outside any model."""
+        if isinstance(func, Unknown):
+            return True
+        if not isinstance(func, Qual):
+            return False
+        name = func.name
+        return not (
+            name in LAYERS or name in FUNCTIONS or name in CONTAINERS or name in SPECIAL_CALLS
+            or name.startswith(("builtins.", "collections.", "math.", "numpy."))
+            or name == "torch.nn.Parameter" or _is_layer_namespace(name)
+        )
 
     def _opaque_call(self, func: Value) -> Value:
         if isinstance(func, Qual) and func.name in LAYERS:
@@ -1035,7 +1091,7 @@ class Interpreter:
             owner, fn = hit
             caller = frame or Frame(self.globals, info.chunk)
             try:
-                self.call_function(FunctionRef(fn, owner.chunk, owner, inst), args, kwargs,
+                self.call_function(FunctionRef(fn, owner.chunk_for(fn), owner, inst), args, kwargs,
                                    caller, record_facts=False)
             except Budget:
                 pass

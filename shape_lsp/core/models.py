@@ -16,6 +16,7 @@ import libcst as cst
 from shape_lsp.core import shapes as S
 from shape_lsp.core.modules import ClassInfo, Container, ModuleInstance
 from shape_lsp.core.names import dotted
+from shape_lsp.core.parse import Chunk
 from shape_lsp.core.recorder import Site
 from shape_lsp.core.shapes import Dim, Shape
 from shape_lsp.core.values import Tensor, Value
@@ -82,7 +83,7 @@ def _run_class(interp: Interpreter, info: ClassInfo, inst: ModuleInstance | None
         return
     _, fn = hit
     params = _input_params(fn)
-    inputs, source = _inputs_for(interp, info.name, fn, params, info.chunk.start_line)
+    inputs, source = _inputs_for(interp, info.name, fn, params, hit[0].chunk_for(fn))
     if inputs is None:
         inputs = _discover(interp, inst, len(params), frame)
         source = "symbolic"
@@ -128,22 +129,18 @@ def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:
 
 
 def _inputs_for(interp: Interpreter, name: str, fn: cst.FunctionDef, params: list[cst.Param],
-                chunk_start: int) -> tuple[list[Value] | None, str]:
+                chunk: Chunk) -> tuple[list[Value] | None, str]:
     configured = interp.settings.input_shapes.get(name)
     if configured:
         return [Tensor(_dims(spec)) for spec in configured], "config"
     annotated = [_annotation_input(p) for p in params]
     if params and all(a is not None for a in annotated):
         return list(annotated), "annotation"
-    for chunk in interp.parsed.chunks:
-        if chunk.module is None:
-            continue
-        span = interp.rec.span(chunk, fn)
-        if span is not None:
-            got = _comment_inputs(interp, span.start_line, len(params), fn)
-            if got is not None:
-                return got, "comment"
-            break
+    span = interp.rec.span(chunk, fn.name)
+    if span is not None:
+        got = _comment_inputs(interp, span.start_line, len(params), fn)
+        if got is not None:
+            return got, "comment"
     return None, ""
 
 

@@ -29,6 +29,11 @@ class ClassInfo:
     methods: dict[str, cst.FunctionDef]
     framework: str | None  # "torch" / "keras" for model classes, None otherwise
     attrs: dict[str, Value] = field(default_factory=dict)  # class-level constants
+    method_chunks: dict[int, Chunk] = field(default_factory=dict)  # id(method) -> its piece
+
+    def chunk_for(self, fn: cst.FunctionDef) -> Chunk:
+        """The chunk a method's nodes live in (its own piece when the class was split)."""
+        return self.method_chunks.get(id(fn), self.chunk)
 
     def find_attr(self, name: str) -> Value:
         """A class attribute along the local bases; KeyError when absent."""

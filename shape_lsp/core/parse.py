@@ -55,6 +55,9 @@ class Chunk:
 
     parsed: ParsedChunk
     start_line: int
+    line_map: list[int] | None = None  # piece line -> file line (0-based), for skeletons
+    col_offset: int = 0  # columns removed by dedenting (method pieces)
+    members: list[Chunk] = field(default_factory=list)  # method pieces of a split class
 
     @property
     def module(self) -> cst.Module | None:
@@ -71,8 +74,13 @@ class Chunk:
         r = self.parsed.positions().get(node)
         if r is None:
             return None
+        if self.line_map is not None:
+            last = len(self.line_map) - 1
+            return Span(self.line_map[min(r.start.line - 1, last)], r.start.column,
+                        self.line_map[min(r.end.line - 1, last)], r.end.column)
         off = self.start_line - 1
-        return Span(r.start.line + off, r.start.column, r.end.line + off, r.end.column)
+        c = self.col_offset
+        return Span(r.start.line + off, r.start.column + c, r.end.line + off, r.end.column + c)
 
 
 class ParseCache:
@@ -152,7 +160,21 @@ def chunk_boundaries(lines: list[str]) -> list[int]:
     return starts
 
 
+_SCAN_CACHE: dict[tuple[str, str | None, int], tuple[str | None, int]] = {}
+
+
 def _scan(line: str, in_triple: str | None, depth: int) -> tuple[str | None, int]:
+    """Memoized `_scan_line` (the same lines recur across edits of one file)."""
+    key = (line, in_triple, depth)
+    hit = _SCAN_CACHE.get(key)
+    if hit is None:
+        if len(_SCAN_CACHE) > 200_000:
+            _SCAN_CACHE.clear()
+        hit = _SCAN_CACHE[key] = _scan_line(line, in_triple, depth)
+    return hit
+
+
+def _scan_line(line: str, in_triple: str | None, depth: int) -> tuple[str | None, int]:
     """Track open triple-quoted strings and bracket depth across one line (approximate)."""
     i, n = 0, len(line)
     while i < n:
@@ -201,6 +223,16 @@ def parse_file(source: str, cache: ParseCache) -> ParsedFile:
     i = 0
     while i < len(starts):
         a, b = bounds[i], bounds[i + 1]
+        if b - a >= SPLIT_MIN_LINES:
+            split = split_class(lines, a, b, cache)
+            if split is not None:
+                chunks.append(split)
+                for m in split.members:
+                    if m.parsed.error is not None:
+                        line, col, msg = m.parsed.error
+                        problems.append(SyntaxProblem(m.start_line + line, col + m.col_offset, msg))
+                i += 1
+                continue
         parsed = cache.get("".join(lines[a:b]))
         if parsed.module is None and i + 1 < len(starts):
             merged = cache.get("".join(lines[a : bounds[i + 2]]))
@@ -235,3 +267,65 @@ def _resplit(lines: list[str], a: int, b: int, cache: ParseCache, chunks: list[C
             line, col, msg = parsed.error
             problems.append(SyntaxProblem(s + line, col, msg))
             reported = True
+
+
+SPLIT_MIN_LINES = 30
+_DEF = re.compile(r"(async\s+)?def\s|@")
+
+
+def split_class(lines: list[str], a: int, b: int, cache: ParseCache) -> Chunk | None:
+    """A long class as a skeleton (header and class-level statements) plus one piece per
+    method, each parsed on its own: an edit inside a method re-parses only that method.
+    None when the class cannot be split safely (the caller parses it whole)."""
+    depth, in_triple = 0, None
+    k = a
+    while k < b and (depth or in_triple or lines[k].startswith("@") or not lines[k].strip()):
+        in_triple, depth = _scan(lines[k].rstrip("\r\n"), in_triple, depth)
+        k += 1
+    if k >= b or not lines[k].startswith("class "):
+        return None
+    header_end = k
+    while header_end < b:
+        in_triple, depth = _scan(lines[header_end].rstrip("\r\n"), in_triple, depth)
+        code = lines[header_end].split("#", 1)[0].rstrip()
+        if depth == 0 and in_triple is None and code.endswith(":"):
+            break
+        if depth == 0 and in_triple is None and ":" in code and not code.endswith(":"):
+            return None  # one-line body
+        header_end += 1
+    body = header_end + 1
+    first = next((j for j in range(body, b) if lines[j].strip()
+                  and not lines[j].lstrip().startswith("#")), None)
+    if first is None:
+        return None
+    indent = lines[first][: len(lines[first]) - len(lines[first].lstrip(" \t"))]
+    if not indent:
+        return None
+    dedented: list[str] = []
+    for j in range(body, b):
+        ln = lines[j]
+        if not ln.strip() or (ln.lstrip().startswith("#") and not ln.startswith(indent)):
+            dedented.append("\n")
+        elif ln.startswith(indent):
+            dedented.append(ln[len(indent):])
+        else:
+            return None  # e.g. a multi-line string with text left of the body
+    starts = chunk_boundaries(dedented)
+    bounds = [*starts, len(dedented)]
+    members: list[Chunk] = []
+    skel_lines = lines[a : body]
+    line_map = list(range(a, body))
+    for s, e in zip(bounds, bounds[1:], strict=False):
+        head = next((dedented[j] for j in range(s, e) if dedented[j].strip()), "")
+        if _DEF.match(head):
+            members.append(Chunk(cache.get("".join(dedented[s:e])), body + s, None, len(indent)))
+        else:
+            skel_lines.extend(lines[body + s : body + e])
+            line_map.extend(range(body + s, body + e))
+    if not any(ln.strip() for ln in skel_lines[body - a :]):
+        skel_lines.append(indent + "pass\n")
+        line_map.append(header_end)
+    skeleton = cache.get("".join(skel_lines))
+    if skeleton.module is None:
+        return None
+    return Chunk(skeleton, a, line_map, 0, members)

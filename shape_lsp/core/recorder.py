@@ -299,7 +299,7 @@ class Recorder:
         if hit is None:
             return UNKNOWN_TENSOR
         owner, fn = hit
-        return self.interp.call_function(FunctionRef(fn, owner.chunk, owner, inst), args,
+        return self.interp.call_function(FunctionRef(fn, owner.chunk_for(fn), owner, inst), args,
                                          kwargs, frame, record_facts=True)
 
     # ------------------------------------------------------------------ errors
