@@ -3,9 +3,14 @@
 from shape_lsp.core.rules import (  # noqa: F401 - importing registers the rules
     activation,
     arith,
+    attention,
     conv,
     convtranspose,
     creation,
+    einsum,
+    embedding,
+    grid,
+    indexing,
     keras_apps,
     keras_conv,
     keras_core,
@@ -16,6 +21,8 @@ from shape_lsp.core.rules import (  # noqa: F401 - importing registers the rules
     loss,
     norm,
     pool,
+    recurrent,
+    reduce,
     resample,
     reshape,
 )
