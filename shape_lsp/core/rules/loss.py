@@ -67,6 +67,14 @@ def _class_index(what: str, c: RuleCall) -> Value:
     x, y = _pair(c)
     if x is None or y is None or x.shape is None or y.shape is None:
         return unknown_like(x)
+    if y.dtype in ("int32", "int16", "int8") or (
+        what == "nll_loss" and y.dtype in ("float16", "bfloat16", "float32", "float64")
+    ):
+        c.fail(
+            "SH110",
+            f"{what}: class-index targets must be int64 (Long) or uint8, got {y.dtype}; "
+            "convert them with `.long()`",
+        )
     if y.dtype in _INTS:
         if len(x.shape) == 1:
             want: S.Shape = ()
@@ -101,6 +109,7 @@ for _name, _fn, _extra in (
     ("SmoothL1Loss", "smooth_l1_loss", ", beta=1.0"),
     ("HuberLoss", "huber_loss", ", delta=1.0"),
 ):
+
     def _make(fname: str) -> object:
         return lambda c: _elementwise(fname, c)
 
@@ -186,3 +195,185 @@ function(
     sig="input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, "
     "reduction='mean'",
 )(_nll)
+
+
+# ------------------------------------------------------------------------------ pairwise losses
+
+
+def _kl_div(c: RuleCall) -> Value:
+    """kl_div: input and target broadcast; 'batchmean' also gives a scalar."""
+    x, y = _pair(c)
+    if x is None or y is None or x.shape is None or y.shape is None:
+        return unknown_like(x)
+    out, err = S.broadcast(x.shape, y.shape)
+    if err is not None:
+        c.fail(
+            "SH117",
+            f"kl_div: input {fmt_shape(x.shape)} and target {fmt_shape(y.shape)} do not broadcast",
+        )
+    if c.args.str("reduction") == "batchmean":
+        return x.with_shape(())
+    return _reduce(c, x, out)
+
+
+layer(
+    "torch.nn.KLDivLoss",
+    sig="size_average=None, reduce=None, reduction='mean', log_target=False",
+    params=lambda a: 0,
+    examples=[
+        ok("nn.KLDivLoss(reduction='batchmean')", (4, 10), (4, 10)),
+        ok("nn.KLDivLoss(reduction='none', log_target=True)", (4, 10), (10,)),
+        bad("nn.KLDivLoss()", (4, 10), (4, 9), "SH117"),
+    ],
+)(_kl_div)
+function(
+    "torch.nn.functional.kl_div",
+    sig="input, target, size_average=None, reduce=None, reduction='mean', log_target=False",
+)(_kl_div)
+
+
+def _three(c: RuleCall, names: tuple[str, str, str]) -> tuple[Tensor | None, ...]:
+    if c.inputs:
+        return tuple(c.tensor(i) for i in range(3))
+    return tuple(c.args.tensor(n) for n in names)
+
+
+def _cosine_embedding(c: RuleCall) -> Value:
+    """input1/input2 (N, D) with target (N,), or (D,) with a 0-D target."""
+    a, b, y = _three(c, ("input1", "input2", "target"))
+    what = "cosine_embedding_loss"
+    if a is None or b is None or a.shape is None or b.shape is None:
+        return unknown_like(a)
+    out, err = S.broadcast(a.shape, b.shape)
+    if err is not None or out is None:
+        c.fail(
+            "SH117",
+            f"{what}: input1 {fmt_shape(a.shape)} and input2 {fmt_shape(b.shape)} do not broadcast",
+        )
+    if y is None or y.shape is None:
+        return unknown_like(a)
+    if len(y.shape) > 1:
+        c.fail("SH117", f"{what}: 0D or 1D target tensor expected, got {fmt_shape(y.shape)}")
+    if len(out) != len(y.shape) + 1:
+        c.fail(
+            "SH117",
+            f"{what}: a {len(y.shape)}D target {fmt_shape(y.shape)} expects "
+            f"{len(y.shape) + 1}D inputs, got {fmt_shape(out)}",
+        )
+    per, err2 = S.broadcast(out[:-1], y.shape)
+    if err2 is not None:
+        c.fail(
+            "SH117",
+            f"{what}: inputs {fmt_shape(out)} and target {fmt_shape(y.shape)} "
+            "disagree in the batch size",
+        )
+    return _reduce(c, a, per)
+
+
+layer(
+    "torch.nn.CosineEmbeddingLoss",
+    sig="margin=0.0, size_average=None, reduce=None, reduction='mean'",
+    params=lambda a: 0,
+    examples=[
+        ok("nn.CosineEmbeddingLoss()", (4, 5), (4, 5), (4,)),
+        ok("nn.CosineEmbeddingLoss(reduction='none')", (4, 5), (4, 5), (4,)),
+        bad("nn.CosineEmbeddingLoss()", (4, 5), (4, 6), (4,), "SH117"),
+        bad("nn.CosineEmbeddingLoss()", (4, 5), (4, 5), (3,), "SH117"),
+        bad("nn.CosineEmbeddingLoss()", (4, 5), (4, 5), (4, 1), "SH117"),
+    ],
+)(_cosine_embedding)
+function(
+    "torch.nn.functional.cosine_embedding_loss",
+    sig="input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'",
+)(_cosine_embedding)
+
+
+def _margin_ranking(c: RuleCall) -> Value:
+    """All three of the same rank; broadcast together."""
+    ts = _three(c, ("input1", "input2", "target"))
+    what = "margin_ranking_loss"
+    if any(t is None or t.shape is None for t in ts):
+        return unknown_like(ts[0])
+    shapes = [t.shape for t in ts if t is not None and t.shape is not None]
+    if len({len(s) for s in shapes}) > 1:
+        c.fail(
+            "SH117",
+            f"{what}: all input tensors should have the same number of dimensions, got "
+            f"{', '.join(fmt_shape(s) for s in shapes)}",
+        )
+    out: S.Shape = shapes[0]
+    for s in shapes[1:]:
+        res, err = S.broadcast(out, s)
+        if err is not None or res is None:
+            c.fail(
+                "SH117",
+                f"{what}: shapes {', '.join(fmt_shape(s) for s in shapes)} do not broadcast",
+            )
+        out = res
+    first = ts[0]
+    assert first is not None
+    return _reduce(c, first, out)
+
+
+layer(
+    "torch.nn.MarginRankingLoss",
+    sig="margin=0.0, size_average=None, reduce=None, reduction='mean'",
+    params=lambda a: 0,
+    examples=[
+        ok("nn.MarginRankingLoss()", (4,), (4,), (4,)),
+        ok("nn.MarginRankingLoss(0.1, reduction='none')", (4,), (1,), (4,)),
+        bad("nn.MarginRankingLoss()", (4,), (3,), (4,), "SH117"),
+        bad("nn.MarginRankingLoss()", (4, 1), (4,), (4,), "SH117"),
+    ],
+)(_margin_ranking)
+function(
+    "torch.nn.functional.margin_ranking_loss",
+    sig="input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'",
+)(_margin_ranking)
+
+
+def _triplet(c: RuleCall) -> Value:
+    """anchor/positive/negative of one rank; distances over the last (broadcast) dim."""
+    ts = _three(c, ("anchor", "positive", "negative"))
+    what = "triplet_margin_loss"
+    if any(t is None or t.shape is None for t in ts):
+        return unknown_like(ts[0])
+    shapes = [t.shape for t in ts if t is not None and t.shape is not None]
+    if len({len(s) for s in shapes}) > 1:
+        c.fail(
+            "SH117",
+            f"{what}: anchor, positive and negative must have the same number of dimensions, "
+            f"got {', '.join(fmt_shape(s) for s in shapes)}",
+        )
+    out: S.Shape = shapes[0]
+    for s in shapes[1:]:
+        res, err = S.broadcast(out, s)
+        if err is not None or res is None:
+            c.fail(
+                "SH117",
+                f"{what}: shapes {', '.join(fmt_shape(s) for s in shapes)} do not broadcast",
+            )
+        out = res
+    first = ts[0]
+    assert first is not None
+    return _reduce(c, first, out[:-1] if out else ())
+
+
+layer(
+    "torch.nn.TripletMarginLoss",
+    sig="margin=1.0, p=2.0, eps=1e-06, swap=False, size_average=None, reduce=None, "
+    "reduction='mean'",
+    params=lambda a: 0,
+    examples=[
+        ok("nn.TripletMarginLoss()", (4, 5), (4, 5), (4, 5)),
+        ok("nn.TripletMarginLoss(margin=0.5, swap=True, reduction='none')", (4, 5), (1, 5), (4, 5)),
+        ok("nn.TripletMarginLoss(reduction='none')", (5,), (5,), (5,)),
+        bad("nn.TripletMarginLoss()", (4, 5), (4, 5), (4, 6), "SH117"),
+        bad("nn.TripletMarginLoss()", (4, 5), (4, 5), (5,), "SH117"),
+    ],
+)(_triplet)
+function(
+    "torch.nn.functional.triplet_margin_loss",
+    sig="anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, "
+    "size_average=None, reduce=None, reduction='mean'",
+)(_triplet)
