@@ -321,6 +321,12 @@ class Recorder:
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
         prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
         self.add(e.code, span, prefix + e.message, trace, tuple(related), fixes, (x,))
+        if span is not None:
+            # Hover at the failing call still shows what goes in.
+            self.fact(ShapeFact(span, "layer", f"{layer.path or 'layer'}: {layer.type_name}",
+                                "error", x.dtype if x else None,
+                                S.render_shape(x.shape) if x is not None else None,
+                                (e.message, *rc.notes), _int_or_none(param_count(layer))))
 
     def constructor_error(self, layer: LayerValue, e: ShapeError) -> None:
         """A constructor-time check failed (torch raises when the layer is built)."""
@@ -402,14 +408,31 @@ class Recorder:
         self._pending[id(mod)] = info
 
     def result(self, path: str) -> AnalysisResult:
-        """The collected results."""
+        """The collected results; per place, facts come most informative first."""
         findings = sorted(self.findings.values(), key=lambda f: (f.span, f.code))
-        facts = sorted(self.facts.values(), key=lambda f: f.span)
+        best: dict[tuple[Span, str], list[ShapeFact]] = {}
+        for f in self.facts.values():
+            best.setdefault((f.span, f.kind), []).append(f)
+        facts: list[ShapeFact] = []
+        for group in best.values():
+            group.sort(key=_informativeness)
+            known = [f for f in group if f.shape != "unknown"]
+            facts.extend(known or group[:1])
+        facts.sort(key=lambda f: (f.span, _informativeness(f)))
         return AnalysisResult(path, tuple(findings), tuple(facts), tuple(self.models), True,
                               tuple(self.errors))
 
 
 UNKNOWN_TENSOR = Tensor(None, None)
+
+
+def _informativeness(f: ShapeFact) -> tuple[int, int]:
+    """Sort key: concrete shapes first, then symbolic, then partly or wholly unknown."""
+    if f.shape in ("unknown", "error"):
+        return (3, 0)
+    unknown = f.shape.count("?")
+    symbolic = any(ch.isalpha() for ch in f.shape)
+    return (2 if unknown else 1 if symbolic else 0, unknown)
 
 # Codes whose check reads only trailing dims or dtypes: valid even when the rank was guessed.
 RANK_FREE = frozenset({"SH101", "SH110", "SH001"})
