@@ -9,6 +9,7 @@ count changes only the classifier.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shape_lsp.core import shapes as S
@@ -108,7 +109,7 @@ def _validate(a: Args) -> None:
                                       f"{tuple(shape)} has {shape[-1]}", at_constructor=True)
 
 
-def _forward(name: str) -> object:
+def _forward(name: str) -> Callable[[RuleCall], Value]:
     def forward(c: RuleCall) -> Value:
         x = c.tensor()
         a = c.args
@@ -143,12 +144,12 @@ for _name, _bb in TABLE.items():
     _names = (f"keras.applications.{_name}", f"keras.applications.{_MODULES[_name]}.{_name}")
     for _q in _names:
         APPLICATIONS[_q] = _bb.keras_name
-    keras_layer(*_names, sig=_SIG, params=_params(_name),  # type: ignore[arg-type]
-          template=_template(_name), validate=_validate,  # type: ignore[arg-type]
+    keras_layer(*_names, sig=_SIG, params=_params(_name),
+          template=_template(_name), validate=_validate,
                 examples=[ok(f"applications.{_name}(weights=None, include_top=False, "
                        f"input_shape=({_bb.side}, {_bb.side}, 3))", (1, _bb.side, _bb.side, 3)),
                     ok(f"applications.{_name}(weights=None, include_top=False, "
                        f"pooling='avg', input_shape=({_bb.side}, {_bb.side}, 3))",
                        (1, _bb.side, _bb.side, 3))] if _name in ("ResNet50", "VGG16",
                                                                  "MobileNetV2") else [],
-          )(_forward(_name))  # type: ignore[arg-type]
+          )(_forward(_name))

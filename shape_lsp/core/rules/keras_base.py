@@ -9,6 +9,7 @@ Keras raises: "Input 0 of layer 'dense' is incompatible with the layer".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import Args, Example, LayerForward, RuleCall, fmt, fmt_shape, layer
@@ -27,11 +28,11 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {}
 
 
 def keras_layer(*names: str, examples: Iterable[Example] = (),
-                **kw: object) -> Callable[[LayerForward], LayerForward]:
+                **kw: Any) -> Callable[[LayerForward], LayerForward]:
     """`layer(...)` for Keras: framework='keras'; examples go to EXAMPLES, not the torch tests."""
     EXAMPLES[names[0]] = tuple(examples)
     kw.setdefault("framework", "keras")
-    return layer(*names, **kw)  # type: ignore[arg-type]
+    return layer(*names, **kw)
 
 
 def kwargs_of(a: Args) -> dict[str, Value]:

@@ -83,9 +83,10 @@ def window(c: RuleCall,  # noqa: PLR0917 - mirrors spatial.conv_out
         return UNKNOWN
     eff = S.add(S.mul(d, S.sub(k, 1)), 1)
     if isinstance(size, int) and isinstance(eff, int) and isinstance(s, int) and size < eff:
-        positive(c, S.floordiv(size - eff, s) + 1, axis, size,
+        positive(c, (size - eff) // s + 1, axis, size,
                  f"window {fmt(eff)}, strides {s}, padding='valid'")
-    return conv_out(c, axis, size, k, s, 0, d, what)
+    # Only pooling warns about strides wider than the window (SH113); see spatial.conv_out.
+    return conv_out(c, axis, size, k, s, 0, d, what, warn_gaps="Pool" in what)
 
 
 def _conv_params(n: int, kind: str) -> Callable[[Args], Dim | None]:
@@ -172,19 +173,19 @@ def _deconv(c: RuleCall,  # noqa: PLR0917 - one argument per window property
 def _register_conv(n: int) -> None:
     tmpl = template_or(_spatial_template(n))
     keras_layer(f"keras.layers.Conv{n}D", sig=CONV_SIG, params=_conv_params(n, "conv"),
-          template=tmpl,  # type: ignore[arg-type]
+          template=tmpl,
           examples=CONV_EXAMPLES[n])(lambda c: conv_forward(n, "conv", c))
     keras_layer(f"keras.layers.Conv{n}DTranspose", sig=TRANSPOSE_SIG,
-          params=_conv_params(n, "transpose"), template=tmpl,  # type: ignore[arg-type]
+          params=_conv_params(n, "transpose"), template=tmpl,
           examples=TRANSPOSE_EXAMPLES.get(n, []),
           )(lambda c: conv_forward(n, "transpose", c))
     if n < 3:
         keras_layer(f"keras.layers.SeparableConv{n}D", sig=SEPARABLE_SIG,
-              params=_conv_params(n, "separable"), template=tmpl,  # type: ignore[arg-type]
+              params=_conv_params(n, "separable"), template=tmpl,
               examples=SEPARABLE_EXAMPLES.get(n, []),
               )(lambda c: conv_forward(n, "separable", c))
         keras_layer(f"keras.layers.DepthwiseConv{n}D", sig=DEPTHWISE_SIG,
-              params=_conv_params(n, "depthwise"), template=tmpl,  # type: ignore[arg-type]
+              params=_conv_params(n, "depthwise"), template=tmpl,
               examples=DEPTHWISE_EXAMPLES.get(n, []),
               )(lambda c: conv_forward(n, "depthwise", c))
 
@@ -269,10 +270,10 @@ for _n in (1, 2, 3):
     _register_conv(_n)
     for _kind in ("Max", "Average"):
         keras_layer(f"keras.layers.{_kind}Pooling{_n}D", sig=POOL_SIG,
-              template=template_or(_spatial_template(_n)),  # type: ignore[arg-type]
+              template=template_or(_spatial_template(_n)),
               params=lambda a: 0,
               examples=POOL_EXAMPLES[_n] if _kind == "Max" else [],
-              )(lambda c, n=_n: pool_forward(n, c))
+              )(lambda c, n=_n: pool_forward(n, c))  # type: ignore[misc]
 
 
 def global_pool_forward(n: int, c: RuleCall) -> Value:
@@ -295,12 +296,12 @@ for _n in (1, 2, 3):
     for _kind in ("Max", "Average"):
         keras_layer(f"keras.layers.Global{_kind}Pooling{_n}D",
               sig="data_format=None, keepdims=False, " + KW,
-              template=template_or(_spatial_template(_n)),  # type: ignore[arg-type]
+              template=template_or(_spatial_template(_n)),
               params=lambda a: 0,
               examples=[ok(f"layers.Global{_kind}Pooling{_n}D()", (2, *([5] * _n), 3)),
                         ok(f"layers.Global{_kind}Pooling{_n}D(keepdims=True)",
                            (2, *([5] * _n), 3))],
-              )(lambda c, n=_n: global_pool_forward(n, c))
+              )(lambda c, n=_n: global_pool_forward(n, c))  # type: ignore[misc]
 
 
 def upsampling_forward(n: int, c: RuleCall) -> Value:
@@ -386,10 +387,10 @@ for _n, _pad, _crop in ((1, 1, (1, 1)), (2, (1, 1), ((0, 0), (0, 0))),
               [ok("layers.ZeroPadding2D(((1, 2), (3, 4)))", (1, 5, 5, 2)),
                ok("layers.ZeroPadding2D(2, data_format='channels_first')", (1, 2, 5, 5))]
               if _n == 2 else []),
-          )(lambda c, n=_n: pad_crop_forward(n, 1, "padding", c))
+          )(lambda c, n=_n: pad_crop_forward(n, 1, "padding", c))  # type: ignore[misc]
     keras_layer(f"keras.layers.Cropping{_n}D", sig=f"cropping={_crop!r}, data_format=None, " + KW,
           params=lambda a: 0,
           examples=[ok(f"layers.Cropping{_n}D()", (1, *([6] * _n), 2))] + (
               [ok("layers.Cropping2D(((1, 2), (0, 1)))", (1, 6, 6, 2)),
                bad("layers.Cropping2D(3)", (1, 6, 6, 2), "SH104")] if _n == 2 else []),
-          )(lambda c, n=_n: pad_crop_forward(n, -1, "cropping", c))
+          )(lambda c, n=_n: pad_crop_forward(n, -1, "cropping", c))  # type: ignore[misc]

@@ -49,7 +49,7 @@ def _dense_params(a: Args) -> Dim | None:
         "activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, "
         + KW,
     params=_dense_params,
-    template=template_or((B, S.sym("F"))),  # type: ignore[arg-type]
+    template=template_or((B, S.sym("F"))),
     examples=[
         ok("layers.Dense(128, activation='relu')", (4, 1600)),
         ok("layers.Dense(10, activation='softmax')", (1, 57600)),
@@ -86,7 +86,7 @@ DENSE_FIX = FixHint("insert_flatten")
 
 
 @keras_layer("keras.layers.Flatten", sig="data_format=None, " + KW, params=lambda a: 0,
-       template=template_or(None),  # type: ignore[arg-type]
+       template=template_or(None),
        examples=[ok("layers.Flatten()", (2, 5, 5, 64)), ok("layers.Flatten()", (3, 4)),
                  ok("layers.Flatten(data_format='channels_first')", (2, 3, 4, 5))])
 def flatten(c: RuleCall) -> Value:
@@ -129,7 +129,7 @@ _SAME_LAYERS = {
 
 for _name, (_sig, _ex) in _SAME_LAYERS.items():
     keras_layer(f"keras.layers.{_name}", sig=_sig + KW, params=lambda a: 0,
-          template=template_or(None),  # type: ignore[arg-type]
+          template=template_or(None),
           examples=[ok(f"layers.{_name}({_ex})", (2, 6, 6, 3))] if _ex is not None else [],
           )(_same)
 
@@ -178,20 +178,20 @@ def _norm_forward(c: RuleCall) -> Value:
 
 keras_layer("keras.layers.BatchNormalization",
       sig="axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, " + KW,
-      params=_norm_params(4),  # type: ignore[arg-type]
-      template=template_or(None),  # type: ignore[arg-type]
+      params=_norm_params(4),
+      template=template_or(None),
       examples=[ok("layers.BatchNormalization()", (2, 5, 5, 8)),
                 ok("layers.BatchNormalization(axis=1)", (2, 8, 5, 5))])(_norm_forward)
 keras_layer("keras.layers.LayerNormalization",
       sig="axis=-1, epsilon=0.001, center=True, scale=True, rms_scaling=False, " + KW,
-      params=_norm_params(2),  # type: ignore[arg-type]
-      template=template_or(None),  # type: ignore[arg-type]
+      params=_norm_params(2),
+      template=template_or(None),
       examples=[ok("layers.LayerNormalization()", (2, 7, 16)),
                 ok("layers.LayerNormalization(axis=[1, 2])", (2, 7, 16))])(_norm_forward)
 
 
 @keras_layer("keras.layers.Reshape", sig="target_shape, " + KW, params=lambda a: 0,
-       template=template_or(None),  # type: ignore[arg-type]
+       template=template_or(None),
        examples=[ok("layers.Reshape((4, 6))", (2, 24)), ok("layers.Reshape((-1, 3))", (2, 4, 6)),
                  bad("layers.Reshape((5, 5))", (2, 24), "SH105")])
 def reshape(c: RuleCall) -> Value:
@@ -249,7 +249,7 @@ def repeat_vector(c: RuleCall) -> Value:
            "pad_to_aspect_ratio=False, fill_mode='constant', fill_value=0.0, antialias=False, "
            "data_format=None, " + KW,
        params=lambda a: 0,
-       template=template_or((B, S.sym("H"), S.sym("W"), S.sym("C"))),  # type: ignore[arg-type]
+       template=template_or((B, S.sym("H"), S.sym("W"), S.sym("C"))),
        examples=[ok("layers.Resizing(64, 64)", (1, 32, 32, 3)),
                  ok("layers.Resizing(8, 10, data_format='channels_first')", (2, 3, 5, 5))])
 def resizing(c: RuleCall) -> Value:
@@ -270,7 +270,7 @@ def resizing(c: RuleCall) -> Value:
            "embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False, "
            "weights=None, lora_rank=None, " + KW,
        params=lambda a: known(S.mul(a.dim("input_dim"), a.dim("output_dim"))),
-       template=template_or((B, S.sym("L"))),  # type: ignore[arg-type]
+       template=template_or((B, S.sym("L"))),
           examples=[ok("layers.Embedding(1000, 64)", (2, 10), dtype="int32")])
 def embedding(c: RuleCall) -> Value:
     """(*ids) → (*ids, output_dim)."""

@@ -6,6 +6,8 @@ They take a list of tensors: `Concatenate()([a, b])`. The lower-case functional 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import RuleCall, bad, fmt, fmt_shape, ok
 from shape_lsp.core.rules.keras_base import KW, keras_layer, out
@@ -68,7 +70,7 @@ def _sum(dims: list[Dim]) -> Dim:
     return total
 
 
-def _elementwise(what: str, exactly: int | None) -> object:
+def _elementwise(what: str, exactly: int | None) -> Callable[[RuleCall], Value]:
     def forward(c: RuleCall) -> Value:
         ts = _inputs(c, what, exactly)
         if ts is None:
@@ -95,7 +97,7 @@ for _name, _n in (("Add", None), ("Subtract", 2), ("Multiply", None), ("Average"
           examples=[ok(f"layers.{_name}()", (2, 8), (2, 8)),
                     bad(f"layers.{_name}()", (2, 4), (2, 5), "SH108")] if _name in (
               "Add", "Subtract", "Multiply") else [],
-          )(_elementwise(_name, _n))  # type: ignore[arg-type]
+          )(_elementwise(_name, _n))
 
 
 @keras_layer("keras.layers.Dot", sig="axes, normalize=False, " + KW, params=lambda a: 0,

@@ -80,9 +80,9 @@ _RNN_EXAMPLES = {
 
 for _kind in _GATES:
     keras_layer(f"keras.layers.{_kind}", sig=RNN_SIG,
-          params=_rnn_params(_kind),  # type: ignore[arg-type]
-          template=template_or((B, S.sym("T"), S.sym("F"))),  # type: ignore[arg-type]
-          examples=_RNN_EXAMPLES[_kind])(lambda c, k=_kind: rnn_forward(k, c))
+          params=_rnn_params(_kind),
+          template=template_or((B, S.sym("T"), S.sym("F"))),
+          examples=_RNN_EXAMPLES[_kind])(lambda c, k=_kind: rnn_forward(k, c))  # type: ignore[misc]
 
 
 def _inner(c: RuleCall) -> LayerValue | None:
@@ -108,7 +108,7 @@ def _inner_params(a: Args) -> Dim | None:
 @keras_layer("keras.layers.Bidirectional",
        sig="layer, merge_mode='concat', weights=None, backward_layer=None, " + KW,
        params=lambda a: known(S.mul(2, _inner_params(a) or S.UNKNOWN)),
-       template=template_or((B, S.sym("T"), S.sym("F"))),  # type: ignore[arg-type]
+       template=template_or((B, S.sym("T"), S.sym("F"))),
           examples=[ok("layers.Bidirectional(layers.LSTM(4))", (2, 5, 3)),
                  ok("layers.Bidirectional(layers.GRU(4, return_sequences=True), "
                     "merge_mode='sum')", (2, 5, 3))])
