@@ -13,6 +13,7 @@ from dataclasses import replace
 from shape_lsp.core.config import Settings
 from shape_lsp.core.parse import ParseCache, parse_file
 from shape_lsp.core.types import AnalysisResult, Finding, Span
+from shape_lsp.core.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,11 @@ class Analyzer:
 
     def __init__(self, cache_size: int = 4096) -> None:
         self.cache = ParseCache(cache_size)
+        self.workspace = Workspace(self.cache)
+
+    def set_source(self, path: str, text: str | None) -> None:
+        """An open editor buffer's text for `path` (None when closed), for imports of it."""
+        self.workspace.set_source(path, text)
 
     def analyze(
         self, source: str, path: str = "<string>", settings: Settings | None = None
@@ -32,7 +38,7 @@ class Analyzer:
         from shape_lsp.core.interpret import run_file
 
         settings = settings or Settings()
-        parsed = parse_file(source, self.cache)
+        parsed = parse_file(source, self.cache, origin=path)
         findings: list[Finding] = [
             Finding(
                 "SH001",
@@ -42,7 +48,7 @@ class Analyzer:
             )
             for p in parsed.problems
         ]
-        result = run_file(parsed, path, settings)
+        result = run_file(parsed, path, settings, self.workspace)
         findings.extend(result.findings)
         kept = tuple(
             sorted(

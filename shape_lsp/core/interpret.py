@@ -39,6 +39,7 @@ from shape_lsp.core.rules.base import Args, BindError, RuleCall, ShapeError, bin
 from shape_lsp.core.shapes import UNKNOWN, Unknown
 from shape_lsp.core.types import AnalysisResult
 from shape_lsp.core.values import LayerValue, Qual, Tensor, Value, unknown_tensor
+from shape_lsp.core.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ METHOD_HOOKS: list[MethodHook] = []
 """Method-call hooks tried in order before the built-in ones; return NotImplemented to pass."""
 
 
+_LIBRARIES = ("torch.", "keras.", "numpy.", "tensorflow.", "builtins.", "math.", "typing.",
+              "collections.", "functools.", "os.", "sys.", "jaxtyping.", "einops.")
 LAZY_LITERAL = 32
 HUGE_LITERAL = 256
 
@@ -120,9 +123,13 @@ class Frame:
 class Interpreter:
     """Interprets one file; results accumulate in `rec`."""
 
-    def __init__(self, parsed: ParsedFile, path: str, settings: Settings) -> None:
+    def __init__(self, parsed: ParsedFile, path: str, settings: Settings,
+                 workspace: Workspace | None = None, depth: int = 0) -> None:
         self.parsed = parsed
         self.path = path
+        self.workspace = workspace
+        self.import_depth = depth
+        self._external: dict[str, Value] = {}
         self.settings = settings
         self.aliases: dict[str, str] = {}
         self.globals: dict[str, Value] = {}
@@ -136,6 +143,14 @@ class Interpreter:
 
     def run(self) -> AnalysisResult:
         """Module pass (imports, constants, classes, example calls), then every model."""
+        self.module_pass()
+        from shape_lsp.core.models import analyze_models
+
+        analyze_models(self)
+        return self.rec.result(self.path)
+
+    def module_pass(self) -> None:
+        """Imports, constants, classes and module-level code (example calls) in order."""
         for chunk in self.parsed.chunks:
             if chunk.module is not None:
                 for stmt in chunk.module.body:
@@ -146,10 +161,29 @@ class Interpreter:
             frame = Frame(self.globals, chunk)
             for stmt in chunk.module.body:
                 self._guarded(lambda s=stmt, f=frame: self.exec_stmt(s, f), chunk, stmt)
-        from shape_lsp.core.models import analyze_models
 
-        analyze_models(self)
-        return self.rec.result(self.path)
+    def global_value(self, name: str) -> Value | None:
+        """A module-level name as another file imports it (None when not defined here)."""
+        frame = Frame(self.globals, self.parsed.chunks[0] if self.parsed.chunks else None,
+                      record_facts=False)  # type: ignore[arg-type]
+        if name in self.globals:
+            v = self.lookup(name, frame)
+        elif name in self.aliases:
+            v = self.external(self.aliases[name]) or Qual(self.aliases[name])
+        else:
+            return None
+        if isinstance(v, Qual):
+            return self.external(v.name) or v
+        return v
+
+    def external(self, name: str) -> Value | None:
+        """What an imported name means when a project file defines it (cached per run)."""
+        if self.workspace is None or name.startswith(_LIBRARIES):
+            return None
+        if name not in self._external:
+            self._external[name] = None  # cycle guard while resolving
+            self._external[name] = self.workspace.resolve(name, self.path, self.import_depth)
+        return self._external[name]
 
     def _guarded(self, fn: object, chunk: Chunk, node: cst.CSTNode) -> None:
         self.steps = 0
@@ -398,6 +432,7 @@ class Interpreter:
     def define_class(self, node: cst.ClassDef, frame: Frame) -> None:
         """Register a class: its bases, methods, and whether it is a model."""
         bases = [self.eval(a.value, frame) for a in node.bases]
+        bases = [(self.external(b.name) or b) if isinstance(b, Qual) else b for b in bases]
         methods = {
             s.name.value: s for s in _block_statements(node.body) if isinstance(s, cst.FunctionDef)
         }
@@ -757,14 +792,15 @@ class Interpreter:
         args, kwargs = got
         return self.call(func, args, kwargs, node, frame)
 
-    @staticmethod
-    def _inert(func: Value) -> bool:
+    def _inert(self, func: Value) -> bool:
         """A call whose arguments cannot matter: an unknown function outside any model."""
         if isinstance(func, Unknown):
             return True
         if not isinstance(func, Qual):
             return False
         name = func.name
+        if not name.startswith(_LIBRARIES) and self.external(name) is not None:
+            return False
         return not (
             name in LAYERS or name in FUNCTIONS or name in CONTAINERS or name in SPECIAL_CALLS
             or name.startswith(("builtins.", "collections.", "math.", "numpy."))
@@ -828,6 +864,9 @@ class Interpreter:
             return builtin(name, args)
         if _is_layer_namespace(name):
             return OpaqueModule(name, self.rec.span(frame.chunk, node))
+        ext = self.external(name)
+        if ext is not None and not isinstance(ext, Qual):
+            return self.call(ext, args, kwargs, node, frame)
         return UNKNOWN
 
     @staticmethod
@@ -1174,9 +1213,10 @@ def _src(node: cst.CSTNode) -> str:
     return _CODE_MODULE.code_for_node(node)
 
 
-def run_file(parsed: ParsedFile, path: str, settings: Settings) -> AnalysisResult:
+def run_file(parsed: ParsedFile, path: str, settings: Settings,
+             workspace: Workspace | None = None) -> AnalysisResult:
     """Interpret every model in the file."""
-    return Interpreter(parsed, path, settings).run()
+    return Interpreter(parsed, path, settings, workspace).run()
 
 
 from shape_lsp.core import keras_support  # noqa: E402, F401 - registers the Keras hooks

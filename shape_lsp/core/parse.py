@@ -58,6 +58,7 @@ class Chunk:
     line_map: list[int] | None = None  # piece line -> file line (0-based), for skeletons
     col_offset: int = 0  # columns removed by dedenting (method pieces)
     members: list[Chunk] = field(default_factory=list)  # method pieces of a split class
+    origin: str = ""  # the file's path: spans of other files' chunks are not reported
 
     @property
     def module(self) -> cst.Module | None:
@@ -213,7 +214,7 @@ class ParsedFile:
     lines: list[str]
 
 
-def parse_file(source: str, cache: ParseCache) -> ParsedFile:
+def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
     """Split and parse; a chunk that fails is retried merged with its successor once."""
     lines = split_lines(source)
     starts = chunk_boundaries(lines)
@@ -245,6 +246,10 @@ def parse_file(source: str, cache: ParseCache) -> ParsedFile:
         else:
             chunks.append(Chunk(parsed, a))
         i += 1
+    for c in chunks:
+        c.origin = origin
+        for m in c.members:
+            m.origin = origin
     return ParsedFile(chunks, problems, lines)
 
 

@@ -93,6 +93,8 @@ class Recorder:
         self.templates: dict[int, tuple[object, ...]] = {}
         self.sessions_for: dict[int, str] = {}
         self._pending: dict[int, dict[str, object]] = {}
+        self.origin = interp.parsed.chunks[0].origin if interp.parsed.chunks else ""
+        self.local_sites: list[Span] = []  # call sites in this file, innermost last
 
     # ------------------------------------------------------------------ basics
 
@@ -103,7 +105,7 @@ class Recorder:
 
     def span(self, chunk: Chunk | None, node: cst.CSTNode | None) -> Span | None:
         """A node's span, None when it cannot be located."""
-        if chunk is None or node is None:
+        if chunk is None or node is None or chunk.origin != self.origin:
             return None
         try:
             return chunk.span(node)
@@ -166,9 +168,14 @@ class Recorder:
             entry = [path, line, None, type_name(mod), None]
             self.session.calls.append(entry)
         out: Value = UNKNOWN_TENSOR
+        local = self.span(site.chunk, site.node)
+        if local is not None:
+            self.local_sites.append(local)
         try:
             out = self._dispatch(mod, args, kwargs, node, frame, site)
         finally:
+            if local is not None:
+                self.local_sites.pop()
             if entry is not None:
                 first = out[0] if isinstance(out, tuple) and out else out
                 if isinstance(first, Tensor):
@@ -315,13 +322,19 @@ class Recorder:
             related.insert(0, Related(layer.span, f"{layer.type_name} defined here"))
         if span is None:
             span = layer.span
+        where = ""
+        if span is None and self.local_sites and site.chunk.origin != self.origin:
+            # Inside code imported from another file: report at this file's call site.
+            span = self.local_sites[-1]
+            where = f" (inside {_foreign(site)})"
         trace = (*(x.trace if x is not None else ()), *rc.notes)
         if x is not None:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
         prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
-        self.add(e.code, span, prefix + e.message, trace, tuple(related), fixes, (x,))
-        if span is not None:
+        self.add(e.code, span, prefix + e.message + where, trace, tuple(related),
+                 fixes if not where else (), (x,))
+        if span is not None and not where:
             # Hover at the failing call still shows what goes in.
             self.fact(ShapeFact(span, "layer", f"{layer.path or 'layer'}: {layer.type_name}",
                                 "error", x.dtype if x else None,
@@ -342,8 +355,12 @@ class Recorder:
             trace = (*trace, *t.trace)
         trace = (*trace, *rc.notes, *(f"input {i}: {t.describe()}" for i, t in
                                       enumerate(tensors[:4])))
-        self.add(e.code, self.span(frame.chunk, node), e.message, trace,
-                 tensors=tuple(tensors))
+        span = self.span(frame.chunk, node)
+        message = e.message
+        if span is None and self.local_sites and frame.chunk.origin != self.origin:
+            span = self.local_sites[-1]
+            message += f" (inside {_foreign(Site(frame.chunk, node))})"
+        self.add(e.code, span, message, trace, tensors=tuple(tensors))
 
     def warnings(self, rc: RuleCall, node: cst.CSTNode | None, frame: Frame,
                  chunk: Chunk | None = None, layer: LayerValue | None = None,
@@ -424,6 +441,18 @@ class Recorder:
 
 
 UNKNOWN_TENSOR = Tensor(None, None)
+
+
+def _foreign(site: Site) -> str:
+    """`blocks.py:12` for a node in another file's chunk."""
+    import os
+
+    try:
+        span = site.chunk.span(site.node) if site.node is not None else None
+    except Exception:
+        span = None
+    line = f":{span.start_line + 1}" if span is not None else ""
+    return f"{os.path.basename(site.chunk.origin)}{line}"
 
 
 def _informativeness(f: ShapeFact) -> tuple[int, int]:
