@@ -423,8 +423,8 @@ function("torch.logcumsumexp", "torch.Tensor.logcumsumexp", sig="input, dim")(
 
 
 def _index_dtype(c: RuleCall, idx: Tensor, what: str) -> None:
-    if idx.dtype is not None and idx.dtype != "int64":
-        c.fail("SH110", f"{what}: the index tensor must be int64, got {idx.dtype}")
+    if idx.dtype is not None and idx.dtype not in ("int64", "int32"):
+        c.fail("SH110", f"{what}: the index tensor must be int64 or int32, got {idx.dtype}")
 
 
 @function("torch.gather", "torch.Tensor.gather", sig="input, dim, index, *, sparse_grad=False")
@@ -527,13 +527,13 @@ def _masked_fill(c: RuleCall, inplace: bool) -> Value:
     if mask.dtype is not None and mask.dtype != "bool":
         c.fail("SH110", f"masked_fill only supports boolean masks, got {mask.dtype}")
     res, err = S.broadcast(x.shape, mask.shape)
-    if err is not None or (res is not None and S.shape_eq(res, x.shape) is False):
+    if err is not None or res is None or (inplace and S.shape_eq(res, x.shape) is False):
         c.fail(
             "SH108",
             f"masked_fill: the mask {fmt_shape(mask.shape)} does not broadcast to the "
             f"tensor {fmt_shape(x.shape)}",
         )
-    return x if inplace else x.with_shape(x.shape, "masked_fill")
+    return x if inplace else x.with_shape(res, f"masked_fill → {fmt_shape(res)}")
 
 
 function("torch.masked_fill", "torch.Tensor.masked_fill", sig="input, mask, value")(
