@@ -107,3 +107,35 @@ def test_verify_returns_a_result(run: dict[str, Any]) -> None:
     # The forward pass really fails at the Linear layer: verify says so and publishes it.
     assert result["status"] != "ok", result
     assert any(d["code"] in {"SH201", "SH202"} for d in run["diagnostics_after_verify"]), run
+
+
+def test_plugin_start_paths_and_helpers(nvim: str, tmp_path: Path) -> None:
+    """editors/nvim/test/unit.lua: the 0.11 / 0.8+ / 0.7 start paths with stubbed vim.lsp entry
+    points (only 0.7 is installed here), options, and the class finder."""
+    out = tmp_path / "unit.json"
+    proc = subprocess.run(
+        [
+            nvim,
+            "--headless",
+            "-u",
+            "NONE",
+            "-i",
+            "NONE",
+            "-n",
+            "--cmd",
+            f"set rtp^={PLUGIN}",
+            "-c",
+            f"luafile {PLUGIN / 'test' / 'unit.lua'}",
+        ],
+        env={**os.environ, "SHAPE_LSP_OUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    data = json.loads(out.read_text())
+    assert "error" not in data, data["error"]
+    failed = [c for c in data["checks"] if not c["ok"]]
+    assert not failed, failed
+    assert len(data["checks"]) >= 15, proc.stderr

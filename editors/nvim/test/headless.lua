@@ -1,8 +1,12 @@
 -- Headless end-to-end driver: real Neovim, real server, a fixture with a known shape bug.
 -- Environment: SHAPE_LSP_PY (python with shape_lsp), SHAPE_LSP_FIXTURE (file), SHAPE_LSP_OUT
 -- (JSON results written here). Run by editors/nvim/test/run.sh and tests/editors/test_nvim.py.
-local out_path = assert(os.getenv("SHAPE_LSP_OUT"), "SHAPE_LSP_OUT not set")
-local fixture = assert(os.getenv("SHAPE_LSP_FIXTURE"), "SHAPE_LSP_FIXTURE not set")
+local out_path = os.getenv("SHAPE_LSP_OUT")
+local fixture = os.getenv("SHAPE_LSP_FIXTURE")
+if not (out_path and fixture) then
+  io.stderr:write("set SHAPE_LSP_OUT and SHAPE_LSP_FIXTURE (see editors/nvim/test/run.sh)\n")
+  vim.cmd("cquit 2")
+end
 local python = os.getenv("SHAPE_LSP_PY") or "python3"
 local timeout = tonumber(os.getenv("SHAPE_LSP_TIMEOUT") or "60000")
 

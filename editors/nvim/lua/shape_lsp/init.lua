@@ -24,6 +24,8 @@ local defaults = {
   codelens = true,
   -- Create :ShapeVerify and :ShapeSummary.
   commands = true,
+  -- "auto", or force a start path: "config" (0.11+), "start" (0.8+), "start_client" (0.7+).
+  mode = "auto",
 }
 
 M.config = vim.deepcopy(defaults)
@@ -308,6 +310,9 @@ end
 
 --- Which start path this Neovim uses: "config" (0.11+), "start" (0.8+) or "start_client" (0.7).
 function M.mode()
+  if M.config.mode and M.config.mode ~= "auto" then
+    return M.config.mode
+  end
   if vim.lsp.config and vim.lsp.enable and has("0.11") then
     return "config"
   elseif vim.lsp.start then
