@@ -118,6 +118,7 @@ class Frame:
     owner: ClassInfo | None = None
     returns: list[Value] = field(default_factory=list)
     record_facts: bool = True
+    home: Interpreter | None = None  # whose module names this code sees (None: this file)
 
 
 class Interpreter:
@@ -241,7 +242,7 @@ class Interpreter:
             if stmt.finalbody is not None:
                 self.exec_block(stmt.finalbody.body, frame)
         elif isinstance(stmt, cst.FunctionDef):
-            frame.env[stmt.name.value] = FunctionRef(stmt, frame.chunk)
+            frame.env[stmt.name.value] = FunctionRef(stmt, frame.chunk, home=frame.home or self)
         elif isinstance(stmt, cst.ClassDef):
             self.define_class(stmt, frame)
         elif isinstance(stmt, cst.IndentedBlock):
@@ -432,7 +433,8 @@ class Interpreter:
     def define_class(self, node: cst.ClassDef, frame: Frame) -> None:
         """Register a class: its bases, methods, and whether it is a model."""
         bases = [self.eval(a.value, frame) for a in node.bases]
-        bases = [(self.external(b.name) or b) if isinstance(b, Qual) else b for b in bases]
+        home = frame.home or self
+        bases = [(home.external(b.name) or b) if isinstance(b, Qual) else b for b in bases]
         methods = {
             s.name.value: s for s in _block_statements(node.body) if isinstance(s, cst.FunctionDef)
         }
@@ -455,7 +457,8 @@ class Interpreter:
                         method_chunks[id(st)] = member
         info = ClassInfo(node.name.value, node, frame.chunk, bases, methods, framework)
         info.method_chunks = method_chunks
-        body = Frame({}, frame.chunk, record_facts=False)
+        info.home = home
+        body = Frame({}, frame.chunk, record_facts=False, home=frame.home)
         for st in _block_statements(node.body):
             if isinstance(st, cst.SimpleStatementLine):
                 for small in st.body:
@@ -578,18 +581,24 @@ class Interpreter:
 
     def lookup(self, name: str, frame: Frame) -> Value:
         """Local, then module-level, then import alias, then builtin."""
+        home = frame.home or self
         if name in frame.env:
             v = frame.env[name]
-        elif name in self.globals:
-            v = self.globals[name]
+        elif name in home.globals:
+            v = home.globals[name]
         else:
             v = _MISSING
         if isinstance(v, _Lazy):
             huge = len(getattr(v.node, "elements", ())) > HUGE_LITERAL  # data, not config
-            v = self.globals[name] = UNKNOWN if huge else self.eval(
-                v.node, Frame(self.globals, v.chunk, record_facts=False))
+            v = home.globals[name] = UNKNOWN if huge else self.eval(
+                v.node, Frame(home.globals, v.chunk, record_facts=False, home=frame.home))
         if v is not _MISSING:
             return v
+        if home is not self:
+            if name in home.aliases:
+                q = home.aliases[name]
+                return home.external(q) or Qual(q)
+            return Qual(f"builtins.{name}")
         if name in self.aliases:
             return Qual(self.aliases[name])
         if name in ("True", "False", "None"):
@@ -719,7 +728,7 @@ class Interpreter:
         if items is None or len(items) > MAX_SEQ:
             return UNKNOWN
         inner = Frame(dict(frame.env), frame.chunk, frame.self_obj, frame.owner,
-                      record_facts=False)
+                      record_facts=False, home=frame.home)
         out: list[Value] = []
         for item in items:
             self.assign(comp.target, item, inner)
@@ -784,7 +793,7 @@ class Interpreter:
     def call_node(self, node: cst.Call, frame: Frame) -> Value:
         """Evaluate a call expression."""
         func = self.eval(node.func, frame)
-        if frame.owner is None and self._inert(func):
+        if frame.owner is None and (frame.home or self)._inert(func):
             return UNKNOWN  # e.g. timm's default_cfgs: large data handed to unknown functions
         got = self.call_args(node, frame)
         if got is None:
@@ -864,7 +873,7 @@ class Interpreter:
             return builtin(name, args)
         if _is_layer_namespace(name):
             return OpaqueModule(name, self.rec.span(frame.chunk, node))
-        ext = self.external(name)
+        ext = (frame.home or self).external(name)
         if ext is not None and not isinstance(ext, Qual):
             return self.call(ext, args, kwargs, node, frame)
         return UNKNOWN
@@ -1063,8 +1072,10 @@ class Interpreter:
         if self.depth >= MAX_DEPTH:
             raise Budget
         env = self.bind_params(fn, args, kwargs, frame)
+        home = _home_of(fn)
         new = Frame(env, fn.chunk, fn.self_obj, fn.owner,
-                    record_facts=frame.record_facts if record_facts is None else record_facts)
+                    record_facts=frame.record_facts if record_facts is None else record_facts,
+                    home=None if home is None or home is self else home)
         self.depth += 1
         try:
             self.exec_block(fn.node.body, new)
@@ -1091,7 +1102,9 @@ class Interpreter:
         if fn.self_obj is not None and positional:
             env[positional[0].name.value] = fn.self_obj
             positional = positional[1:]
-        def_frame = Frame(self.globals, fn.chunk, record_facts=False)
+        home = _home_of(fn) or self
+        def_frame = Frame(home.globals, fn.chunk, record_facts=False,
+                          home=None if home is self else home)
         for p in positional:
             pname = p.name.value
             if pos:
@@ -1129,6 +1142,9 @@ class Interpreter:
         if hit is not None:
             owner, fn = hit
             caller = frame or Frame(self.globals, info.chunk)
+            if info.home is not None and info.home is not self:
+                caller = Frame(caller.env, caller.chunk, record_facts=False,
+                               home=info.home)  # type: ignore[arg-type]
             try:
                 self.call_function(FunctionRef(fn, owner.chunk_for(fn), owner, inst), args, kwargs,
                                    caller, record_facts=False)
@@ -1139,6 +1155,12 @@ class Interpreter:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _home_of(fn: FunctionRef) -> Interpreter | None:
+    """The interpreter whose module namespace a function's body sees."""
+    home = fn.owner.home if fn.owner is not None else fn.home
+    return home if isinstance(home, Interpreter) else None
 
 
 def join_values(a: Value, b: Value) -> Value:

@@ -30,6 +30,7 @@ class ClassInfo:
     framework: str | None  # "torch" / "keras" for model classes, None otherwise
     attrs: dict[str, Value] = field(default_factory=dict)  # class-level constants
     method_chunks: dict[int, Chunk] = field(default_factory=dict)  # id(method) -> its piece
+    home: object = None  # the Interpreter of the defining file
 
     def chunk_for(self, fn: cst.FunctionDef) -> Chunk:
         """The chunk a method's nodes live in (its own piece when the class was split)."""
@@ -74,6 +75,7 @@ class FunctionRef:
     chunk: Chunk
     owner: ClassInfo | None = None
     self_obj: Value = None
+    home: object = None  # the Interpreter of the file that defines it (names resolve there)
 
 
 @dataclass(frozen=True, eq=False)

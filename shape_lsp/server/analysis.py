@@ -47,6 +47,11 @@ class Engine:
                 log.info("analysis engine loaded")
         return self._analyzer
 
+    def forget(self, path: str | None) -> None:
+        """A closed document: imports of it read the disk again (runs in the worker)."""
+        if path:
+            self.executor.submit(lambda: self._analyzer and self._analyzer.set_source(path, None))
+
     def analyze(
         self,
         uri: str,
@@ -61,7 +66,10 @@ class Engine:
         """Analyse a snapshot (runs in the worker thread); never raises."""
         lines = convert.split_lines(text)
         try:
-            result = self._load().analyze(text, path, settings)
+            analyzer = self._load()
+            if path and not path.startswith("<"):
+                analyzer.set_source(path, text)  # other files importing this one see the buffer
+            result = analyzer.analyze(text, path, settings)
         except Exception as e:  # the core promises not to raise; keep serving if it does
             log.exception("analysis of %s failed", path)
             result = AnalysisResult(path, parsed=False, internal_errors=(repr(e),))

@@ -109,6 +109,7 @@ def register(server: ShapeServer) -> None:
         state = server.docs.pop(params.text_document.uri, None)
         if state is not None:
             state.close()
+            server.engine.forget(state.path)
         diagnostics.clear(server, params.text_document.uri)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)

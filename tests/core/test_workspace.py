@@ -8,21 +8,22 @@ from pathlib import Path
 from shape_lsp.core.api import Analyzer
 
 BLOCKS = """
-import torch.nn as nn
+from torch import nn as tnn  # not the importer's spelling
+WIDTH = 3
 
 
-class ConvBlock(nn.Module):
+class ConvBlock(tnn.Module):
     def __init__(self, cin, cout):
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
-        self.act = nn.ReLU()
+        self.conv = tnn.Conv2d(cin, cout, WIDTH, padding=1)
+        self.act = tnn.ReLU()
 
     def forward(self, x):
         return self.act(self.conv(x))
 
 
 def head(features, classes=10):
-    return nn.Sequential(nn.Flatten(), nn.Linear(features, classes))
+    return tnn.Sequential(tnn.Flatten(), tnn.Linear(features, classes))
 """
 
 MODEL = """

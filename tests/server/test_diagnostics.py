@@ -128,6 +128,30 @@ async def test_importers_reanalysed_when_a_module_changes(push_session: Session)
     await s.wait_published(main, 1, after=n0)  # re-published for the same version
 
 
+async def test_unsaved_change_in_an_imported_file_reaches_the_importer(
+    push_session: Session,
+) -> None:
+    s = push_session
+    await s.initialize()
+    lib = s.open(OK, "layers.py")
+    user = "import torch\nfrom layers import Small\n\nm = Small()\ny = m(torch.randn(2, 8))\n"
+    main = s.open(user, "main.py")
+    await s.wait_published(main, 1)
+    assert list(s.client.diagnostics[main]) == []
+    n0 = len(s.client.published)  # type: ignore[attr-defined]
+    # In the (unsaved) buffer of layers.py the layer now wants 9 features: main.py's call breaks.
+    line = OK.splitlines().index("        self.fc = nn.Linear(8, 4)")
+    col = OK.splitlines()[line].index("8")
+    s.edit(lib, lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col + 1)), "9")
+    for _ in range(300):
+        got = [d.code for d in s.client.diagnostics.get(main, [])]
+        if got:
+            break
+        await asyncio.sleep(0.02)
+    assert got == ["SH101"]
+    assert len(s.client.published) > n0  # type: ignore[attr-defined]
+
+
 async def test_debounce_skips_intermediate_versions(push_session: Session) -> None:
     s = push_session
     await s.initialize({"debounceMs": 50})
