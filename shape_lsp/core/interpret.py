@@ -439,7 +439,12 @@ class Interpreter:
             s.name.value: s for s in _block_statements(node.body) if isinstance(s, cst.FunctionDef)
         }
         framework = None
+        container: str | None = None
         for b in bases:
+            if isinstance(b, Qual) and b.name in CONTAINERS:
+                framework, container = "torch", CONTAINERS[b.name]
+            elif isinstance(b, ClassRef) and b.info.container:
+                framework, container = "torch", b.info.container
             if isinstance(b, Qual) and b.name in TORCH_MODULE_BASES:
                 framework = "torch"
             elif isinstance(b, Qual) and b.name in KERAS_MODEL_BASES:
@@ -458,6 +463,7 @@ class Interpreter:
         info = ClassInfo(node.name.value, node, frame.chunk, bases, methods, framework)
         info.method_chunks = method_chunks
         info.home = home
+        info.container = container
         body = Frame({}, frame.chunk, record_facts=False, home=frame.home)
         for st in _block_statements(node.body):
             if isinstance(st, cst.SimpleStatementLine):
@@ -638,6 +644,8 @@ class Interpreter:
                     if hit is not None:
                         owner, fn = hit
                         return FunctionRef(fn, owner.chunk_for(fn), owner, obj.self_obj)
+            if name == "__init__" and obj.owner.container:
+                return BoundMethod(obj.self_obj, "__container_init__")
             return BoundMethod(None, name)
         if isinstance(obj, Tensor):
             return self.tensor_attribute(obj, name, node, frame)
@@ -862,6 +870,8 @@ class Interpreter:
                 return UNKNOWN
             if short in ("print", "setattr", "delattr"):
                 return None
+            if short == "isinstance" and len(args) == 2:
+                return _isinstance(args[0], args[1])
             if short in ("getattr", "isinstance", "hasattr", "eval", "exec"):
                 return UNKNOWN
             if short == "OrderedDict" or short == "dict":
@@ -1038,6 +1048,8 @@ class Interpreter:
             if name in ("double", "half", "float", "to", "cuda", "cpu", "eval", "train"):
                 return self._module_conversion(obj, name, args, kwargs)
             return UNKNOWN
+        if isinstance(obj, ModuleInstance) and name == "__container_init__":
+            return self._container_init(obj, args)
         if isinstance(obj, ModuleInstance | LayerValue):
             if name in ("double", "half", "float", "to", "cuda", "cpu", "eval", "train",
                         "requires_grad_"):
@@ -1056,6 +1068,21 @@ class Interpreter:
         return UNKNOWN
 
     @staticmethod
+    def _container_init(obj: ModuleInstance, args: list[Value]) -> Value:
+        """super().__init__(*modules) of an nn.Sequential / ModuleList subclass."""
+        items: list[tuple[str, Value]] = []
+        if len(args) == 1 and isinstance(args[0], dict):
+            items = [(str(k), v) for k, v in args[0].items()]
+        elif obj.cls.container == "ModuleList" and args and isinstance(args[0], list | tuple):
+            items = [(str(i), v) for i, v in enumerate(args[0])]
+        else:
+            items = [(str(i), v) for i, v in enumerate(args)]
+        for key, v in items:
+            obj.attrs[key] = v
+            assign_path(v, f"{obj.path}.{key}" if obj.path else key)
+        return None
+
+    @staticmethod
     def _module_conversion(obj: Value, name: str, args: list[Value],
                            kwargs: dict[str, Value]) -> Value:
         target = {"double": "float64", "half": "float16", "float": "float32"}.get(name)
@@ -1067,11 +1094,12 @@ class Interpreter:
         return obj
 
     def call_function(self, fn: FunctionRef, args: list[Value], kwargs: dict[str, Value],
-                      frame: Frame, record_facts: bool | None = None) -> Value:
+                      frame: Frame, record_facts: bool | None = None,
+                      symbolic_missing: bool = False) -> Value:
         """Interpret a local function or method body with bound parameters."""
         if self.depth >= MAX_DEPTH:
             raise Budget
-        env = self.bind_params(fn, args, kwargs, frame)
+        env = self.bind_params(fn, args, kwargs, frame, symbolic_missing)
         home = _home_of(fn)
         new = Frame(env, fn.chunk, fn.self_obj, fn.owner,
                     record_facts=frame.record_facts if record_facts is None else record_facts,
@@ -1093,8 +1121,10 @@ class Interpreter:
         return out
 
     def bind_params(self, fn: FunctionRef, args: list[Value], kwargs: dict[str, Value],
-                    frame: Frame) -> dict[str, Value]:
-        """Parameter name -> value (missing ones: default, else UNKNOWN)."""
+                    frame: Frame, symbolic_missing: bool = False) -> dict[str, Value]:
+        """Parameter name -> value (missing ones: default, else UNKNOWN, or a symbol named
+        after the parameter when a model is analysed on its own)."""
+        missing: Value = UNKNOWN
         params = fn.node.params
         env: dict[str, Value] = {}
         positional = [*params.posonly_params, *params.params]
@@ -1114,7 +1144,7 @@ class Interpreter:
             elif p.default is not None:
                 env[pname] = self.eval(p.default, def_frame)
             else:
-                env[pname] = UNKNOWN
+                env[pname] = S.sym(pname) if symbolic_missing else missing
         if isinstance(params.star_arg, cst.Param):
             env[params.star_arg.name.value] = tuple(pos)
         for p in params.kwonly_params:
@@ -1124,13 +1154,14 @@ class Interpreter:
             elif p.default is not None:
                 env[pname] = self.eval(p.default, def_frame)
             else:
-                env[pname] = UNKNOWN
+                env[pname] = S.sym(pname) if symbolic_missing else missing
         if params.star_kwarg is not None:
             env[params.star_kwarg.name.value] = dict(kwargs)
         return env
 
     def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value],
-                    node: cst.Call | None, frame: Frame | None) -> Value:
+                    node: cst.Call | None, frame: Frame | None,
+                    symbolic_missing: bool = False) -> Value:
         """Run a local class's __init__ on a fresh instance."""
         if info.framework is None:
             return UNKNOWN
@@ -1147,7 +1178,8 @@ class Interpreter:
                                home=info.home)  # type: ignore[arg-type]
             try:
                 self.call_function(FunctionRef(fn, owner.chunk_for(fn), owner, inst), args, kwargs,
-                                   caller, record_facts=False)
+                                   caller, record_facts=False,
+                                   symbolic_missing=symbolic_missing)
             except Budget:
                 pass
         assign_path(inst, "")
@@ -1155,6 +1187,29 @@ class Interpreter:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "builtins.list": (list,), "builtins.tuple": (tuple,), "builtins.int": (int,),
+    "builtins.float": (float,), "builtins.str": (str,), "builtins.bool": (bool,),
+    "builtins.dict": (dict,), "typing.Sequence": (list, tuple), "typing.List": (list,),
+    "typing.Tuple": (tuple,), "collections.abc.Sequence": (list, tuple),
+}
+
+
+def _isinstance(obj: Value, kinds: Value) -> Value:
+    """isinstance() over plain Python values against builtin types; UNKNOWN otherwise."""
+    if isinstance(obj, Unknown | S.Expr | Tensor) or obj is Ellipsis:
+        return UNKNOWN
+    if not isinstance(obj, int | float | str | bool | tuple | list | dict) and obj is not None:
+        return UNKNOWN
+    names = kinds if isinstance(kinds, tuple) else (kinds,)
+    types: list[type] = []
+    for k in names:
+        if not isinstance(k, Qual) or k.name not in _PY_TYPES:
+            return UNKNOWN
+        types.extend(_PY_TYPES[k.name])
+    return isinstance(obj, tuple(types))
 
 
 def _home_of(fn: FunctionRef) -> Interpreter | None:

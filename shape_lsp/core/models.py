@@ -73,7 +73,7 @@ def _run_class(interp: Interpreter, info: ClassInfo, inst: ModuleInstance | None
     frame = frame_cls(interp.globals, info.chunk)
     fresh = inst is None
     if inst is None:
-        made = interp.instantiate(info, [], {}, None, None)
+        made = interp.instantiate(info, [], {}, None, None, symbolic_missing=True)
         if not isinstance(made, ModuleInstance):
             return
         inst = made

@@ -31,6 +31,7 @@ class ClassInfo:
     attrs: dict[str, Value] = field(default_factory=dict)  # class-level constants
     method_chunks: dict[int, Chunk] = field(default_factory=dict)  # id(method) -> its piece
     home: object = None  # the Interpreter of the defining file
+    container: str | None = None  # "Sequential" etc. for subclasses of torch's containers
 
     def chunk_for(self, fn: cst.FunctionDef) -> Chunk:
         """The chunk a method's nodes live in (its own piece when the class was split)."""

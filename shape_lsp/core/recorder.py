@@ -303,11 +303,24 @@ class Recorder:
 
         method = "call" if inst.cls.framework == "keras" else "forward"
         hit = inst.cls.find_method(method)
+        if hit is None and inst.cls.container == "Sequential" and args:
+            return self._run_children(inst, args[0], frame)
         if hit is None:
             return UNKNOWN_TENSOR
         owner, fn = hit
         return self.interp.call_function(FunctionRef(fn, owner.chunk_for(fn), owner, inst), args,
                                          kwargs, frame, record_facts=True)
+
+    def _run_children(self, inst: ModuleInstance, x: Value, frame: Frame) -> Value:
+        """nn.Sequential.forward of a subclass: children in registration order."""
+        out = x
+        for _, child in inst.children():
+            node = child.node if isinstance(child, LayerValue) else None
+            chunk = child.chunk if isinstance(child, LayerValue) else None
+            site = (Site(chunk, node, (), True)  # type: ignore[arg-type]
+                    if node is not None and chunk is not None else Site(frame.chunk, None))
+            out = self.module_call(child, [out], {}, node, frame, site)
+        return out
 
     # ------------------------------------------------------------------ errors
 

@@ -199,7 +199,9 @@ def _literal(c: RuleCall, v: Value, what: str) -> tuple[Shape | None, set[str]]:
         return (), {"int"}
     if isinstance(v, float):
         return (), {"float"}
-    return (), {"?"}
+    if isinstance(v, S.Expr):
+        return (), {"int"}
+    return None, {"?"}  # unknown data: unknown shape, never a 0-d guess
 
 
 def _literal_dtype(kinds: set[str], numpy: bool) -> str | None:
