@@ -95,6 +95,13 @@ class _Lazy:
 _MISSING = object()
 
 
+@dataclass(frozen=True, eq=False)
+class _ShapeProbe:
+    """`x.shape` of a placeholder input while discovering what a model expects."""
+
+    tensor: Tensor
+
+
 class Budget(Exception):
     """The analysis ran out of steps or depth: the rest is unknown."""
 
@@ -426,6 +433,11 @@ class Interpreter:
         """Items for tuple assignment (tuples, tensor unbinding by first dim, torch.Size)."""
         if isinstance(value, tuple | list) and len(value) == n:
             return list(value)
+        if isinstance(value, _ShapeProbe) and self.rec.discovery:
+            idx = self.rec.discovery.get(id(value.tensor))
+            if idx is not None:
+                self.rec.ranks[idx] = n
+            return None
         if isinstance(value, Tensor) and value.shape and value.shape[0] == n:
             return [value.with_shape(value.shape[1:])] * n
         return None
@@ -662,6 +674,8 @@ class Interpreter:
     def tensor_attribute(self, t: Tensor, name: str, node: cst.CSTNode, frame: Frame) -> Value:
         """Attributes of a tensor: shape, ndim, dtype, T; methods come back bound."""
         if name == "shape":
+            if t.shape is None and self.rec.discovery and id(t) in self.rec.discovery:
+                return _ShapeProbe(t)  # `b, n, c = x.shape` tells the input's rank
             return tuple(t.shape) if t.shape is not None else UNKNOWN
         if name == "ndim":
             return len(t.shape) if t.shape is not None else UNKNOWN
@@ -974,7 +988,7 @@ class Interpreter:
         except BindError:
             return UNKNOWN
         rc = RuleCall(Args(bound), layer_name=rule.names[0])
-        tensors = [a for a in [*args, *kwargs.values()] if isinstance(a, Tensor)]
+        tensors = list(_tensors_in([*args, *kwargs.values()]))
         try:
             out = rule.apply(rc)
         except ShapeError as e:
@@ -1210,6 +1224,15 @@ def _isinstance(obj: Value, kinds: Value) -> Value:
             return UNKNOWN
         types.extend(_PY_TYPES[k.name])
     return isinstance(obj, tuple(types))
+
+
+def _tensors_in(values: list[Value], depth: int = 0) -> Iterator[Tensor]:
+    """Tensors among call arguments, including inside lists/tuples (torch.cat([a, b]))."""
+    for v in values:
+        if isinstance(v, Tensor):
+            yield v
+        elif isinstance(v, list | tuple) and depth < 2:
+            yield from _tensors_in(list(v), depth + 1)
 
 
 def _home_of(fn: FunctionRef) -> Interpreter | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from shape_lsp.core import shapes as S
-from shape_lsp.core.modules import ClassInfo, Container, ModuleInstance
+from shape_lsp.core.modules import ClassInfo, Container, ModuleInstance, type_name
 from shape_lsp.core.names import dotted
 from shape_lsp.core.parse import Chunk
 from shape_lsp.core.recorder import Site
@@ -23,6 +23,7 @@ from shape_lsp.core.values import Tensor, Value
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpret import Frame, Interpreter
+    from shape_lsp.core.modules import FunctionRef
 
 _JAX_DTYPES = {
     "Float": "float32", "Float32": "float32", "Float64": "float64", "Float16": "float16",
@@ -49,6 +50,82 @@ def analyze_models(interp: Interpreter) -> None:
         if info.framework not in ("torch", "keras") or info.name in done:
             continue
         _guard(interp, lambda i=info: _run_class(interp, i, instances.get(i.name), Frame, Budget))
+    _run_factories(interp)
+
+
+MAX_FACTORIES = 24
+
+
+def _run_factories(interp: Interpreter) -> None:
+    """Public functions without required arguments that build a model (`resnet18()`): each
+    distinct model structure they build is run once, with symbolic inputs."""
+    from shape_lsp.core.interpret import Frame
+    from shape_lsp.core.modules import FunctionRef
+
+    seen: set[tuple[str, frozenset[str]]] = set()
+    probed = 0
+    for name, fn in list(interp.globals.items()):
+        if (not isinstance(fn, FunctionRef) or name.startswith("_") or fn.owner is not None
+                or fn.chunk.origin != interp.rec.origin or _required(fn.node)):
+            continue
+        if probed >= MAX_FACTORIES:
+            break
+        probed += 1
+        frame = Frame(interp.globals, fn.chunk, record_facts=False)
+        built: list[Value] = []
+
+        def probe(f: FunctionRef = fn, fr: Frame = frame) -> None:
+            interp.rec.discovery = {}  # quiet: building the model reports nothing yet
+            try:
+                built.append(interp.call_function(f, [], {}, fr, record_facts=False))
+            finally:
+                interp.rec.discovery = None
+
+        _guard(interp, probe)
+        model = built[0] if built else None
+        if not isinstance(model, ModuleInstance | Container):
+            continue
+        key = (type_name(model), frozenset(_structure(model)))
+        if key in seen:
+            continue
+        seen.add(key)
+        _guard(interp, lambda n=name, m=model, f=fn: _run_built(interp, n, m, f))
+
+
+def _run_built(interp: Interpreter, name: str, model: Value, fn: FunctionRef) -> None:
+    from shape_lsp.core.interpret import Frame
+
+    frame = Frame(interp.globals, fn.chunk)
+    n = 1
+    if isinstance(model, ModuleInstance):
+        hit = model.cls.find_method("call" if model.cls.framework == "keras" else "forward")
+        if hit is None and model.cls.container is None:
+            return
+        n = len(_input_params(hit[1])) if hit is not None else 1
+    inputs = _discover(interp, model, n, frame)
+    if inputs is None:
+        return
+    span = interp.rec.span(fn.chunk, fn.node.name)
+    interp.rec.expect(model, name=f"{name}()", span=span, source="symbolic")
+    interp.rec.module_call(model, list(inputs), {}, fn.node.name, frame,
+                           Site(fn.chunk, fn.node.name))
+
+
+def _required(fn: cst.FunctionDef) -> bool:
+    p = fn.params
+    return any(x.default is None for x in [*p.posonly_params, *p.params, *p.kwonly_params])
+
+
+def _structure(v: Value, depth: int = 0) -> set[str]:
+    """Type names of all sub-modules (tells resnet18's BasicBlocks from resnet50's)."""
+    out = {type_name(v)}
+    if depth > 6:
+        return out
+    children = v.children() if isinstance(v, ModuleInstance) else (
+        v.items if isinstance(v, Container) else [])
+    for _, c in children:
+        out |= _structure(c, depth + 1)
+    return out
 
 
 def _guard(interp: Interpreter, fn: object) -> None:
@@ -222,6 +299,7 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
     rec = interp.rec
     rec.discovery = {id(p): i for i, p in enumerate(placeholders)}
     rec.templates = {}
+    rec.ranks = {}
     saved_steps = interp.steps
     try:
         rec.module_call(mod, list(placeholders), {}, None, frame)
@@ -230,15 +308,29 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
     finally:
         rec.discovery = None
         interp.steps = saved_steps
-    if len(rec.templates) != n:
+    if not rec.templates:
         return None
     renames = _renames(interp)
     out: list[Value] = []
     for i in range(n):
+        rank = rec.ranks.get(i)
+        if i not in rec.templates:
+            out.append(Tensor(None))  # an input no first layer describes stays unknown
+            continue
         shape, layer_name = rec.templates[i]  # type: ignore[misc]
         dims = tuple(_rename(d, renames) for d in shape)  # type: ignore[attr-defined]
-        out.append(Tensor(dims, assumed=not _EXACT_RANK.match(str(layer_name))))
+        exact = bool(_EXACT_RANK.match(str(layer_name)))
+        if rank is not None and not exact and len(dims) < rank:
+            # (B, F) from a Linear, but the code unpacks `b, n, c = x.shape`: (B, N, F).
+            extra = _EXTRA_AXES.get(rank - len(dims)) or tuple(
+                f"D{k}" for k in range(1, rank - len(dims) + 1))
+            dims = (dims[0], *(S.sym(a) for a in extra), *dims[1:])
+            exact = True
+        out.append(Tensor(dims, assumed=not exact))
     return out
+
+
+_EXTRA_AXES = {1: ("N",), 2: ("H", "W")}
 
 
 # First layers whose input rank is fixed (in practice): their symbolic input is trusted fully.

@@ -91,6 +91,7 @@ class Recorder:
         self.session: Session | None = None
         self.discovery: dict[int, int] | None = None
         self.templates: dict[int, tuple[object, ...]] = {}
+        self.ranks: dict[int, int] = {}  # input index -> rank seen in `a, b, c = x.shape`
         self.sessions_for: dict[int, str] = {}
         self._pending: dict[int, dict[str, object]] = {}
         self.origin = interp.parsed.chunks[0].origin if interp.parsed.chunks else ""
@@ -412,7 +413,9 @@ class Recorder:
         )
         root_out = session.calls[0][2] if session.calls else None
         inputs = [a for a in args if isinstance(a, Tensor)]
-        if not args or len(inputs) != len(args) or any(t.shape is None for t in inputs):
+        if not info.get("source") and (
+            not args or len(inputs) != len(args) or any(t.shape is None for t in inputs)
+        ):
             return  # an example with unknown inputs: the model is run symbolically instead
         total = param_count(mod)
         self.models.append(ModelSummary(
