@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from shape_lsp.core.interpret import Interpreter
 
 MAX_MODULES = 256
+
+_ZOO = os.path.join(os.path.dirname(__file__), "zoo")
+BUNDLED = {
+    # Statically analysable re-implementations of library models (same module names as the
+    # library, so paths match named_modules()); read like project files, never imported.
+    "torchvision.models.": os.path.join(_ZOO, "torchvision_models.py"),
+}
 MAX_DEPTH = 8
 
 
@@ -111,6 +118,11 @@ class Workspace:
 
     def resolve(self, name: str, from_path: str, depth: int = 0) -> Value | None:
         """The value a dotted import name refers to in a project file, if one defines it."""
+        for prefix, bundled in BUNDLED.items():
+            if name.startswith(prefix):
+                interp = self.module(bundled, depth + 1)
+                attr = name.rsplit(".", 1)[-1]
+                return interp.global_value(attr) if interp is not None else None
         for path, attrs in self.candidates(name, from_path):
             interp = self.module(path, depth + 1)
             if interp is None or not attrs:
