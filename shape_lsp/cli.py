@@ -15,8 +15,20 @@ from typing import Any
 
 from shape_lsp import __version__
 
-SKIP_DIRS = {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".mypy_cache",
-             ".ruff_cache", "build", "dist", ".eggs"}
+SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    ".tox",
+    ".mypy_cache",
+    ".ruff_cache",
+    "build",
+    "dist",
+    ".eggs",
+}
 
 
 def _files(paths: Sequence[str]) -> Iterator[Path]:
@@ -37,7 +49,9 @@ def _check_parser(sub: Any) -> None:
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     p.add_argument("--ignore", default="", help="comma-separated rule codes to skip")
     p.add_argument("--select", default="", help="only report these comma-separated codes")
-    p.add_argument("--show-trace", action="store_true", help="print the shape trace of each finding")
+    p.add_argument(
+        "--show-trace", action="store_true", help="print the shape trace of each finding"
+    )
     p.add_argument("--config", help="pyproject.toml to read [tool.shape-lsp] from")
     p.add_argument("--jobs", "-j", type=int, default=1, help="parallel worker processes")
 
@@ -52,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--model", help="only this model")
     s.add_argument("--format", choices=("text", "json"), default="text")
-    sub.add_parser("verify", help="run the model for real and diff against static shapes",
-                   add_help=False)
+    sub.add_parser(
+        "verify", help="run the model for real and diff against static shapes", add_help=False
+    )
     sub.add_parser("serve", help="start the language server (stdio by default)", add_help=False)
     sub.add_parser("rules", help="list the rule codes")
     return parser
@@ -148,9 +163,12 @@ def analyze_path(path: Path, settings: Any, analyzer: Any) -> dict[str, Any]:
             "output": m.output,
             "total_params": m.total_params,
             "calls": [
-                {"module": c.module, "line": c.line,
-                 "output": list(c.output) if c.output is not None else None,
-                 "layer": c.layer}
+                {
+                    "module": c.module,
+                    "line": c.line,
+                    "output": list(c.output) if c.output is not None else None,
+                    "layer": c.layer,
+                }
                 for c in m.calls
             ],
         }
@@ -208,8 +226,10 @@ def check(args: argparse.Namespace) -> int:
         if args.format == "text":
             n_files = len(records)
             if count:
-                print(f"Found {count} problem{'s' * (count != 1)} in {n_files} "
-                      f"file{'s' * (n_files != 1)}.")
+                print(
+                    f"Found {count} problem{'s' * (count != 1)} in {n_files} "
+                    f"file{'s' * (n_files != 1)}."
+                )
             else:
                 print(f"All checks passed ({n_files} file{'s' * (n_files != 1)}).")
     return 0 if args.exit_zero or count == 0 else 1
@@ -228,15 +248,32 @@ def summary(args: argparse.Namespace) -> int:
     models = [m for m in result.models if args.model in (None, m.name)]
     if args.model and not models:
         names = ", ".join(m.name for m in result.models) or "none found"
-        print(f"shape-lsp: error: no model named {args.model!r} (models: {names})",
-              file=sys.stderr)
+        print(f"shape-lsp: error: no model named {args.model!r} (models: {names})", file=sys.stderr)
         return 2
     if args.format == "json":
-        print(json.dumps([
-            {"name": m.name, "output": m.output, "total_params": m.total_params,
-             "rows": [{"module": r.module, "layer": r.layer, "depth": r.depth,
-                       "output": r.output, "params": r.params} for r in m.rows]}
-            for m in models], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": m.name,
+                        "output": m.output,
+                        "total_params": m.total_params,
+                        "rows": [
+                            {
+                                "module": r.module,
+                                "layer": r.layer,
+                                "depth": r.depth,
+                                "output": r.output,
+                                "params": r.params,
+                            }
+                            for r in m.rows
+                        ],
+                    }
+                    for m in models
+                ],
+                indent=2,
+            )
+        )
     else:
         print("\n\n".join(render_summary(m) for m in models) or "No models found.")
     return 0

@@ -79,7 +79,9 @@ def _suppressed(f: Finding, lines: list[str]) -> bool:
 _default: Analyzer | None = None
 
 
-def analyze(source: str, path: str = "<string>", settings: Settings | None = None) -> AnalysisResult:
+def analyze(
+    source: str, path: str = "<string>", settings: Settings | None = None
+) -> AnalysisResult:
     """Analyse with a process-wide Analyzer."""
     global _default  # noqa: PLW0603 - one lazily built cache per process
     if _default is None:

@@ -35,27 +35,108 @@ _I = Severity.INFORMATION
 CODES: dict[str, Code] = {
     c.code: c
     for c in (
-        Code("SH001", "syntax-error", _E, "The file does not parse; shapes are kept from the last good parse."),
-        Code("SH101", "in-features", _E, "A Linear/Dense layer's in_features differs from the last dimension it receives."),
-        Code("SH102", "in-channels", _E, "A convolution's in_channels differs from the channel dimension it receives."),
-        Code("SH103", "num-features", _E, "A normalization layer's num_features / normalized_shape does not match its input."),
-        Code("SH104", "size-below-one", _E, "A convolution or pooling layer computes an output size below 1."),
-        Code("SH105", "reshape-numel", _E, "view/reshape asks for a shape whose element count differs from the tensor's."),
-        Code("SH106", "cat-mismatch", _E, "cat/stack/concatenate inputs disagree outside the joined dimension."),
+        Code(
+            "SH001",
+            "syntax-error",
+            _E,
+            "The file does not parse; shapes are kept from the last good parse.",
+        ),
+        Code(
+            "SH101",
+            "in-features",
+            _E,
+            "A Linear/Dense layer's in_features differs from the last dimension it receives.",
+        ),
+        Code(
+            "SH102",
+            "in-channels",
+            _E,
+            "A convolution's in_channels differs from the channel dimension it receives.",
+        ),
+        Code(
+            "SH103",
+            "num-features",
+            _E,
+            "A normalization layer's num_features / normalized_shape does not match its input.",
+        ),
+        Code(
+            "SH104",
+            "size-below-one",
+            _E,
+            "A convolution or pooling layer computes an output size below 1.",
+        ),
+        Code(
+            "SH105",
+            "reshape-numel",
+            _E,
+            "view/reshape asks for a shape whose element count differs from the tensor's.",
+        ),
+        Code(
+            "SH106",
+            "cat-mismatch",
+            _E,
+            "cat/stack/concatenate inputs disagree outside the joined dimension.",
+        ),
         Code("SH107", "matmul-mismatch", _E, "matmul/mm/bmm/@ inner dimensions differ."),
-        Code("SH108", "broadcast", _E, "An elementwise op (e.g. a residual add) gets shapes that do not broadcast."),
-        Code("SH109", "wrong-rank", _E, "A layer or op gets a tensor of a rank it does not accept."),
-        Code("SH110", "dtype-mismatch", _E, "A tensor's dtype differs from the layer's parameters (e.g. float64 into float32)."),
+        Code(
+            "SH108",
+            "broadcast",
+            _E,
+            "An elementwise op (e.g. a residual add) gets shapes that do not broadcast.",
+        ),
+        Code(
+            "SH109", "wrong-rank", _E, "A layer or op gets a tensor of a rank it does not accept."
+        ),
+        Code(
+            "SH110",
+            "dtype-mismatch",
+            _E,
+            "A tensor's dtype differs from the layer's parameters (e.g. float64 into float32).",
+        ),
         Code("SH111", "dim-out-of-range", _E, "A dim argument is outside the tensor's rank."),
-        Code("SH112", "bad-argument", _E, "A layer or op argument is invalid for the shapes involved (e.g. groups, split sizes)."),
-        Code("SH113", "stride-drops-rows", _I, "A stride does not divide the window's travel: trailing rows/cols are dropped."),
-        Code("SH114", "missing-flatten", _W, "A dense layer gets a rank>2 tensor where a Flatten was likely meant."),
-        Code("SH115", "output-target", _E, "A model's output cannot match the target it is trained against."),
-        Code("SH116", "branch-mismatch", _E, "Shared-weight (Siamese) branches produce outputs that cannot be compared."),
-        Code("SH117", "loss-input", _E, "A loss function's input and target shapes are incompatible."),
-        Code("SH201", "verify-mismatch", _W, "verify: the runtime shape differs from the static one."),
+        Code(
+            "SH112",
+            "bad-argument",
+            _E,
+            "A layer or op argument is invalid for the shapes involved (e.g. groups, split sizes).",
+        ),
+        Code(
+            "SH113",
+            "stride-drops-rows",
+            _I,
+            "A stride does not divide the window's travel: trailing rows/cols are dropped.",
+        ),
+        Code(
+            "SH114",
+            "missing-flatten",
+            _W,
+            "A dense layer gets a rank>2 tensor where a Flatten was likely meant.",
+        ),
+        Code(
+            "SH115",
+            "output-target",
+            _E,
+            "A model's output cannot match the target it is trained against.",
+        ),
+        Code(
+            "SH116",
+            "branch-mismatch",
+            _E,
+            "Shared-weight (Siamese) branches produce outputs that cannot be compared.",
+        ),
+        Code(
+            "SH117", "loss-input", _E, "A loss function's input and target shapes are incompatible."
+        ),
+        Code(
+            "SH201", "verify-mismatch", _W, "verify: the runtime shape differs from the static one."
+        ),
         Code("SH202", "verify-error", _E, "verify: the forward pass raised at this line."),
-        Code("SH901", "internal-error", _W, "shape-lsp failed on this model; other models were still analysed."),
+        Code(
+            "SH901",
+            "internal-error",
+            _W,
+            "shape-lsp failed on this model; other models were still analysed.",
+        ),
     )
 }
 

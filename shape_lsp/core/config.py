@@ -13,8 +13,15 @@ from typing import Any
 from shape_lsp.core.codes import CODES
 from shape_lsp.core.types import Severity
 
-DEFAULT_SYMBOLS = {"batch": "B", "channels": "C", "height": "H", "width": "W", "length": "L",
-                   "depth": "D", "time": "T"}
+DEFAULT_SYMBOLS = {
+    "batch": "B",
+    "channels": "C",
+    "height": "H",
+    "width": "W",
+    "length": "L",
+    "depth": "D",
+    "time": "T",
+}
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,15 @@ class Settings:
 
 # key (kebab in pyproject, camelCase in LSP) -> attribute
 _KEYS = {
-    "ignore": "ignore", "severity": "severity", "inlay-hints": "inlay_hints",
-    "inlayHints": "inlay_hints", "symbols": "symbols", "input-shapes": "input_shapes",
-    "inputShapes": "input_shapes", "debounce-ms": "debounce_ms", "debounceMs": "debounce_ms",
+    "ignore": "ignore",
+    "severity": "severity",
+    "inlay-hints": "inlay_hints",
+    "inlayHints": "inlay_hints",
+    "symbols": "symbols",
+    "input-shapes": "input_shapes",
+    "inputShapes": "input_shapes",
+    "debounce-ms": "debounce_ms",
+    "debounceMs": "debounce_ms",
     "verify": "verify",
 }
 
@@ -119,15 +132,20 @@ def _apply(s: Settings, attr: str, value: Any, key: str, problems: list[str]) ->
             raise TypeError("expected a table of role = identifier")
         unknown = set(value) - set(DEFAULT_SYMBOLS)
         if unknown:
-            problems.append(f"{key}: unknown roles {sorted(unknown)} (known: {sorted(DEFAULT_SYMBOLS)})")
-        return replace(s, symbols={**DEFAULT_SYMBOLS, **{k: v for k, v in value.items() if k in DEFAULT_SYMBOLS}})
+            problems.append(
+                f"{key}: unknown roles {sorted(unknown)} (known: {sorted(DEFAULT_SYMBOLS)})"
+            )
+        return replace(
+            s,
+            symbols={**DEFAULT_SYMBOLS, **{k: v for k, v in value.items() if k in DEFAULT_SYMBOLS}},
+        )
     if attr == "input_shapes":
         if not isinstance(value, dict):
             raise TypeError("expected a table of ModelName = [[dims], ...]")
         shapes: dict[str, tuple[tuple[int | str, ...], ...]] = {}
-        for model, spec in value.items():
-            if isinstance(spec, list) and spec and all(isinstance(d, int | str) for d in spec):
-                spec = [spec]
+        for model, raw in value.items():
+            one = isinstance(raw, list) and raw and all(isinstance(d, int | str) for d in raw)
+            spec = [raw] if one else raw
             if not isinstance(spec, list) or not all(
                 isinstance(t, list) and all(isinstance(d, int | str) for d in t) for t in spec
             ):
@@ -143,10 +161,14 @@ def _apply(s: Settings, attr: str, value: Any, key: str, problems: list[str]) ->
                 s = replace(s, verify_python=v)
             elif k == "device" and v in ("auto", "cpu", "cuda", "mps", "meta"):
                 s = replace(s, verify_device=v)
-            elif k == "timeout" and isinstance(v, int | float) and not isinstance(v, bool) and v > 0:
+            elif (
+                k == "timeout" and isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+            ):
                 s = replace(s, verify_timeout=float(v))
-            elif k == "dims" and isinstance(v, dict) and all(
-                isinstance(n, int) and n > 0 for n in v.values()
+            elif (
+                k == "dims"
+                and isinstance(v, dict)
+                and all(isinstance(n, int) and n > 0 for n in v.values())
             ):
                 s = replace(s, verify_dims=dict(v))
             else:

@@ -49,7 +49,7 @@ def _plain_string(text: str) -> str | None:
     if i < len(text) and text[i] in "bBfF":
         return None
     raw = i > 0 and text[0] in "rR"
-    quote = text[i : i + 3] if text[i : i + 3] in ('"""', "\'\'\'") else text[i : i + 1]
+    quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else text[i : i + 1]
     body = text[i + len(quote) : len(text) - len(quote)]
     if not raw and "\\" in body:
         return None
@@ -263,7 +263,31 @@ def builtin(name: str, args: list[Value]) -> Value:
 
 
 BUILTIN_NAMES = frozenset(
-    {"int", "float", "min", "max", "abs", "len", "sum", "tuple", "list", "range", "reversed",
-     "enumerate", "zip", "round", "print", "isinstance", "super", "getattr", "setattr",
-     "hasattr", "dict", "str", "bool", "type", "OrderedDict"}
+    {
+        "int",
+        "float",
+        "min",
+        "max",
+        "abs",
+        "len",
+        "sum",
+        "tuple",
+        "list",
+        "range",
+        "reversed",
+        "enumerate",
+        "zip",
+        "round",
+        "print",
+        "isinstance",
+        "super",
+        "getattr",
+        "setattr",
+        "hasattr",
+        "dict",
+        "str",
+        "bool",
+        "type",
+        "OrderedDict",
+    }
 )

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from shape_lsp.core.recorder import Site
 
 
-def fixes_for(interp: Interpreter, hint: FixHint | None, layer: LayerValue, site: Site,
-              x: Tensor | None) -> tuple[Fix, ...]:
+def fixes_for(
+    interp: Interpreter, hint: FixHint | None, layer: LayerValue, site: Site, x: Tensor | None
+) -> tuple[Fix, ...]:
     """Fixes for a failed layer call; () when none can be made safely."""
     if hint is None:
         return ()
@@ -68,8 +69,9 @@ def _value_text(value: object) -> str | None:
     return None
 
 
-def _set_arg(interp: Interpreter, layer: LayerValue, name: str, value: object,
-             add_missing: bool = False) -> TextEdit | None:
+def _set_arg(
+    interp: Interpreter, layer: LayerValue, name: str, value: object, add_missing: bool = False
+) -> TextEdit | None:
     text = _value_text(value)
     if text is None or layer.chunk is None:
         return None
@@ -90,23 +92,25 @@ def _set_arg(interp: Interpreter, layer: LayerValue, name: str, value: object,
     return TextEdit(span, text)
 
 
-def _insert_flatten(interp: Interpreter, layer: LayerValue, site: Site,
-                    hint: FixHint) -> tuple[Fix, ...]:
+def _insert_flatten(
+    interp: Interpreter, layer: LayerValue, site: Site, hint: FixHint
+) -> tuple[Fix, ...]:
     edits: list[TextEdit] = []
     span = interp.rec.span(site.chunk, site.node)
     if span is None:
         return ()
     if site.entry:
         nn = local_name_for(interp.aliases, "torch.nn.Flatten") or "torch.nn.Flatten"
-        line = interp.parsed.lines[span.start_line] if span.start_line < len(
-            interp.parsed.lines) else ""
+        line = (
+            interp.parsed.lines[span.start_line]
+            if span.start_line < len(interp.parsed.lines)
+            else ""
+        )
         before = line[: span.start_col]
-        if before.strip() == "":
-            text = f"{nn}(),\n{before}"
-        else:
-            text = f"{nn}(), "
-        edits.append(TextEdit(Span(span.start_line, span.start_col, span.start_line,
-                                   span.start_col), text))
+        text = f"{nn}(),\n{before}" if before.strip() == "" else f"{nn}(), "
+        edits.append(
+            TextEdit(Span(span.start_line, span.start_col, span.start_line, span.start_col), text)
+        )
         title = f"Insert {nn}() before this layer"
     else:
         call = site.node
@@ -119,10 +123,10 @@ def _insert_flatten(interp: Interpreter, layer: LayerValue, site: Site,
         line = interp.parsed.lines[span.start_line]
         indent = line[: len(line) - len(line.lstrip())]
         torch_flatten = local_name_for(interp.aliases, "torch.flatten")
-        stmt = (f"{var} = {torch_flatten}({var}, 1)" if torch_flatten
-                else f"{var} = {var}.flatten(1)")
-        edits.append(TextEdit(Span(span.start_line, 0, span.start_line, 0),
-                              f"{indent}{stmt}\n"))
+        stmt = (
+            f"{var} = {torch_flatten}({var}, 1)" if torch_flatten else f"{var} = {var}.flatten(1)"
+        )
+        edits.append(TextEdit(Span(span.start_line, 0, span.start_line, 0), f"{indent}{stmt}\n"))
         title = f"Insert `{stmt}` before this call"
     if hint.value is not None and hint.arg:
         edit = _set_arg(interp, layer, hint.arg, hint.value)

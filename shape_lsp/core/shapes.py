@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 
 class Unknown:
@@ -38,7 +37,7 @@ class FloorDiv:
     den: int
 
 
-Atom = Union[str, FloorDiv]
+Atom = str | FloorDiv
 Monomial = tuple[Atom, ...]
 
 
@@ -75,7 +74,7 @@ class Expr:
         return render(self)
 
 
-Dim = Union[int, Expr, Unknown]
+Dim = int | Expr | Unknown
 Shape = tuple[Dim, ...]
 
 
@@ -300,9 +299,9 @@ def broadcast(a: Shape, b: Shape) -> tuple[Shape | None, tuple[int, Dim, Dim] | 
             out.append(x)
         elif x == 1:
             out.append(y)
-        elif isinstance(x, int) and isinstance(y, int):
-            return None, (n - i, x, y)
-        elif eq(x, y) is False and lt(1, x) and lt(1, y):
+        elif (isinstance(x, int) and isinstance(y, int)) or (
+            eq(x, y) is False and lt(1, x) and lt(1, y)
+        ):
             return None, (n - i, x, y)
         elif isinstance(y, int):
             out.append(y)  # x must be y or 1: either way the result is y

@@ -32,9 +32,12 @@ def render_summary(m: ModelSummary) -> str:
 
 def render_summary_markdown(m: ModelSummary) -> str:
     """Markdown table for hovers."""
-    out = [f"**{m.name}** — input {', '.join(f'`{i}`' for i in m.inputs) or '?'} "
-           f"({m.input_source})", "", "| module | layer | output | params |",
-           "|---|---|---|---:|"]
+    out = [
+        f"**{m.name}** — input {', '.join(f'`{i}`' for i in m.inputs) or '?'} ({m.input_source})",
+        "",
+        "| module | layer | output | params |",
+        "|---|---|---|---:|",
+    ]
     for r in m.rows:
         out.append(f"| `{r.module}` | {r.layer} | `{r.output}` | {_params(r.params)} |")
     out.append("")

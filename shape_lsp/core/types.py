@@ -166,5 +166,7 @@ class AnalysisResult:
     def facts_at(self, line: int, col: int) -> list[ShapeFact]:
         """Facts whose span contains the 0-based position, innermost first."""
         hits = [f for f in self.facts if f.span.contains(line, col)]
-        hits.sort(key=lambda f: (f.span.end_line - f.span.start_line, f.span.end_col - f.span.start_col))
+        hits.sort(
+            key=lambda f: (f.span.end_line - f.span.start_line, f.span.end_col - f.span.start_col)
+        )
         return hits

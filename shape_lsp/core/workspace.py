@@ -73,8 +73,13 @@ class Workspace:
             return hit[1]
         self._loading.add(path)
         try:
-            interp = Interpreter(parse_file(text, self.cache, origin=path), path, Settings(),
-                                 workspace=self, depth=depth)
+            interp = Interpreter(
+                parse_file(text, self.cache, origin=path),
+                path,
+                Settings(),
+                workspace=self,
+                depth=depth,
+            )
             interp.module_pass()
         finally:
             self._loading.discard(path)

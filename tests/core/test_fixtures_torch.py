@@ -38,12 +38,17 @@ TORCH_FILES = [p for p in FILES if p.parent.name == "torch"]
 def torch_outcomes() -> dict[str, str | None]:
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, *map(str, TORCH_FILES)],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("path", TORCH_FILES, ids=[str(p.relative_to(FIXTURES)) for p in TORCH_FILES])
+@pytest.mark.parametrize(
+    "path", TORCH_FILES, ids=[str(p.relative_to(FIXTURES)) for p in TORCH_FILES]
+)
 def test_torch_agrees(path: Path, torch_outcomes: dict[str, str | None]) -> None:
     want, _ = expectations(path.read_text(encoding="utf-8"))
     errors = {c for _, c in want if CODES[c].severity == Severity.ERROR}

@@ -40,10 +40,11 @@ def model(result: AnalysisResult, name: str) -> str:
 )
 def test_name_resolution_forms(imports: str, prefix: str) -> None:
     p = prefix
-    src = f"""
-{imports}
-net = {p}Sequential({p}Conv2d(3, 8, 3), {p}Flatten(), {p}Linear(8 * 30 * 29, 10))  # shape: (2, 3, 32, 32)
-"""
+    src = (
+        f"\n{imports}\n"
+        f"net = {p}Sequential({p}Conv2d(3, 8, 3), {p}Flatten(), {p}Linear(8 * 30 * 29, 10))"
+        "  # shape: (2, 3, 32, 32)\n"
+    )
     r = run(src)
     assert codes(r) == [(src.count("\n"), "SH101")], r.findings
 
@@ -277,12 +278,13 @@ def test_unknown_torch_layer_leaves_a_note() -> None:
 
 def _apply(src: str, f: Finding) -> str:
     lines = src.splitlines(keepends=True)
-    edits = sorted(f.fixes[0].edits, key=lambda e: (e.span.start_line, e.span.start_col),
-                   reverse=True)
+    edits = sorted(
+        f.fixes[0].edits, key=lambda e: (e.span.start_line, e.span.start_col), reverse=True
+    )
     for e in edits:
         s, t = e.span, e.span
         head = "".join(lines[: s.start_line]) + lines[s.start_line][: s.start_col]
-        tail = lines[t.end_line][t.end_col:] + "".join(lines[t.end_line + 1:])
+        tail = lines[t.end_line][t.end_col :] + "".join(lines[t.end_line + 1 :])
         lines = (head + e.new_text + tail).splitlines(keepends=True)
     return "".join(lines)
 

@@ -45,8 +45,9 @@ def test_analysis_loads_no_torch_and_runs_nothing(tmp_path: Path) -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
         "print('rc', rc)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "rc 1" in proc.stdout and "SH101" in proc.stdout, proc.stdout
     assert not marker.exists()

@@ -19,10 +19,13 @@ from tests.core.test_fixtures import FILES, FIXTURES, expectations
 pytest.importorskip("torch")
 
 CORRECT = [
-    p for p in FILES
+    p
+    for p in FILES
     if p.parent.name == "torch"
-    and not any(CODES[c].severity == Severity.ERROR
-                for _, c in expectations(p.read_text(encoding="utf-8"))[0])
+    and not any(
+        CODES[c].severity == Severity.ERROR
+        for _, c in expectations(p.read_text(encoding="utf-8"))[0]
+    )
 ]
 
 
@@ -54,8 +57,13 @@ print(json.dumps(out))
 
 
 def test_static_parameter_counts_match_torch() -> None:
-    proc = subprocess.run([sys.executable, "-c", PARAMS, *map(str, CORRECT)],
-                          capture_output=True, text=True, timeout=300, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", PARAMS, *map(str, CORRECT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     runtime = json.loads(proc.stdout.strip().splitlines()[-1])
     an = Analyzer()
     compared = 0
