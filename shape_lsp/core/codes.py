@@ -131,12 +131,6 @@ CODES: dict[str, Code] = {
             "SH201", "verify-mismatch", _W, "verify: the runtime shape differs from the static one."
         ),
         Code("SH202", "verify-error", _E, "verify: the forward pass raised at this line."),
-        Code(
-            "SH901",
-            "internal-error",
-            _W,
-            "shape-lsp failed on this model; other models were still analysed.",
-        ),
     )
 }
 
