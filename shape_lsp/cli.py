@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="run the model for real and diff against static shapes", add_help=False
     )
     sub.add_parser("serve", help="start the language server (stdio by default)", add_help=False)
-    sub.add_parser("rules", help="list the rule codes")
+    r = sub.add_parser("rules", help="list the rule codes")
+    r.add_argument("--format", choices=("text", "markdown"), default="text")
     return parser
 
 
@@ -95,8 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "summary":
         return summary(args)
     if args.command == "rules":
-        from shape_lsp.core.codes import CODES
+        from shape_lsp.core.codes import CODES, rules_markdown
 
+        if args.format == "markdown":
+            print(rules_markdown())
+            return 0
         for c in CODES.values():
             print(f"{c.code}  {c.name:<18} {c.severity.label:<11} {c.doc}")
         return 0

@@ -138,3 +138,17 @@ CODES: dict[str, Code] = {
 def get(code: str) -> Code:
     """The Code entry for `code` (KeyError when unknown)."""
     return CODES[code]
+
+
+def rules_markdown() -> str:
+    """The docs page (docs/rules.md): one anchored section per code."""
+    out = [
+        "# shape-lsp rules",
+        "",
+        "Silence one line with `# shape: ignore[CODE]`; configure severities under",
+        "`[tool.shape-lsp]` (`ignore = [...]`, `severity = {CODE = \"warning\"}`).",
+        "",
+    ]
+    for c in CODES.values():
+        out += [f"## {c.code}", "", f"**{c.name}** ({c.severity.label}): {c.doc}", ""]
+    return "\n".join(out)

@@ -51,3 +51,12 @@ def test_analysis_loads_no_torch_and_runs_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "rc 1" in proc.stdout and "SH101" in proc.stdout, proc.stdout
     assert not marker.exists()
+
+
+def test_rules_page_is_in_sync() -> None:
+    from shape_lsp.core.codes import rules_markdown
+
+    page = Path(__file__).parents[2] / "docs" / "rules.md"
+    assert page.read_text(encoding="utf-8").strip() == rules_markdown().strip(), (
+        "regenerate with: shape-lsp rules --format markdown > docs/rules.md"
+    )
