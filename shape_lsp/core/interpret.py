@@ -612,6 +612,8 @@ class Interpreter:
                 v.node, Frame(home.globals, v.chunk, record_facts=False, home=frame.home))
         if v is not _MISSING:
             return v
+        if name in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[name]
         if home is not self:
             if name in home.aliases:
                 q = home.aliases[name]
@@ -619,8 +621,6 @@ class Interpreter:
             return Qual(f"builtins.{name}")
         if name in self.aliases:
             return Qual(self.aliases[name])
-        if name in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[name]
         return Qual(f"builtins.{name}")
 
     def attribute(self, obj: Value, name: str, node: cst.CSTNode, frame: Frame) -> Value:
