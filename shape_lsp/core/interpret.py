@@ -1070,6 +1070,10 @@ class Interpreter:
                 return self._module_conversion(obj, name, args, kwargs)
             if name in ("forward", "__call__"):
                 return self.rec.module_call(obj, args, kwargs, node, frame)
+            if (name in ("keys", "values", "items") and isinstance(obj, ModuleInstance)
+                    and obj.cls.container == "ModuleDict"):  # a ModuleDict subclass's own items
+                d = {k: v for k, v in obj.attrs.items() if is_module(v)}
+                return tuple(getattr(d, name)())
             if name == "add_module" and len(args) == 2 and isinstance(obj, ModuleInstance):
                 key = str(args[0])
                 obj.attrs[key] = args[1]
