@@ -4,11 +4,13 @@ Runs in a subprocess under the user's interpreter (the client starts it with a t
 nothing of shape_lsp needs to be importable there; ``python -m shape_lsp.verifier.agent`` works
 too). It reads a JSON request on stdin and writes the JSON report to ``report_path`` (never to
 stdout, which belongs to the user's code and is captured by the client). Only stdlib and torch
-are used, and the code stays valid on Python 3.8 so older project interpreters can run it.
+are used (plus keras 3 on its torch backend for Keras files, imported lazily here), and the code
+stays valid on Python 3.8 so older project interpreters can run it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import importlib.util
 import inspect
@@ -16,6 +18,7 @@ import json
 import linecache
 import os
 import re
+import signal
 import sys
 import time
 import traceback
@@ -43,9 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     req = json.loads(sys.stdin.read())
     trace = open(req["trace_path"], "w")  # noqa: SIM115 - must outlive this frame for faulthandler
     faulthandler.enable(file=trace)
-    remaining = float(req.get("deadline") or 0) - time.time() - 0.4
-    if remaining > 0:
-        faulthandler.dump_traceback_later(remaining, exit=False, file=trace)
+    usr1 = getattr(signal, "SIGUSR1", None)
+    if usr1 is not None:  # the client asks for the stacks right before it kills us on timeout
+        faulthandler.register(usr1, file=trace, all_threads=True)
+    else:
+        remaining = float(req.get("deadline") or 0) - time.time() - 0.4
+        if remaining > 0:
+            faulthandler.dump_traceback_later(remaining, exit=False, file=trace)
     try:
         report = Agent(req).run()
     except BaseException as e:  # an agent bug or a user's SystemExit escaping: still report it
@@ -81,6 +88,10 @@ class Agent:
         self.dims.update(req.get("dims") or {})
         self.ctors: dict[str, str] = dict(req.get("ctors") or {})
         self.torch: Any = None
+        self.keras: Any = None
+        self.keras_device = "cpu"
+        self.tf_import: Callable[..., Any] | None = None
+        self.notes: list[str] = []
         self.module: ModuleType | None = None
 
     # -- setup -----------------------------------------------------------------------------
@@ -97,10 +108,17 @@ class Agent:
         device, problem = self.pick_device(str(self.req.get("device") or "auto"))
         if problem:
             return _report("unavailable", problem)
+        if self.req.get("keras"):
+            problem = self.load_keras(device)
+            if problem:
+                return _report("unavailable", problem, device=device)
+        with contextlib.suppress(OSError):  # the client's timeout starts now
+            open(str(self.req["report_path"]) + ".ready", "w").close()
         try:
             self.module = self.import_user()
         except Abort as a:
-            return _report("error", a.error["message"], device=device,
+            used = self.keras_device if self.keras is not None else device
+            return _report("error", a.error["message"], device=used,
                            models=[{"name": "", "calls": [], "error": a.error}])
         specs = list(self.req.get("models") or [])
         models: list[dict[str, Any]] = []
@@ -113,12 +131,13 @@ class Agent:
         for spec in specs:
             models.append(self.verify(spec, device))
         status = "error" if any(m.get("error") for m in models) else "ok"
-        notes = [m["note"] for m in models if m.get("note")]
+        notes = self.notes + [m["note"] for m in models if m.get("note")]
         used = next((m["device"] for m in models if m.get("device")), device)
         dtype = next((m["dtype"] for m in models if m.get("dtype")), None)
         msg = "; ".join(notes)
         if not models:
-            status, msg = "error", f"no nn.Module model found in {self.path}"
+            what = "nn.Module or keras.Model" if self.keras is not None else "nn.Module"
+            status, msg = "error", f"no {what} model found in {self.path}"
         return _report(status, msg, device=used, dtype=dtype, models=models)
 
     def pick_device(self, wanted: str) -> tuple[str, str]:
@@ -142,6 +161,41 @@ class Agent:
             return "", f"unknown device {wanted!r}; use auto, cpu, cuda, mps or meta"
         return wanted, ""
 
+    def load_keras(self, device: str) -> str:
+        """Import keras 3 on its torch backend (never TensorFlow); a problem message or ""."""
+        os.environ["KERAS_BACKEND"] = "torch"
+        # Keras places variables on its own default device, chosen when it is imported; it
+        # cannot run on meta (its layers need real tensors), so meta runs Keras models on cpu.
+        self.keras_device = "cpu" if device == "meta" else device
+        os.environ["KERAS_TORCH_DEVICE"] = self.keras_device
+        try:
+            import keras
+        except BaseException as e:
+            return (f"this file uses Keras but keras cannot be imported by {sys.executable}: "
+                    f"{type(e).__name__}: {_first_line(str(e))}. Install Keras 3 there "
+                    "(pip install 'keras>=3'); TensorFlow is not needed, verify runs Keras on "
+                    "its torch backend")
+        version = str(getattr(keras, "__version__", "0"))
+        major = version.split(".", 1)[0]
+        if not major.isdigit() or int(major) < 3:
+            return (f"keras {version} in {sys.executable} has no torch backend; verify needs "
+                    "Keras 3 (pip install 'keras>=3')")
+        backend = keras.backend.backend()
+        if backend != "torch":
+            return (f"keras in {sys.executable} runs on the {backend} backend although "
+                    "KERAS_BACKEND=torch was set (is keras configured by a sitecustomize?)")
+        # keep Keras's own frames, so errors map to the layer that raised
+        with contextlib.suppress(Exception):
+            keras.config.disable_traceback_filtering()
+        self.keras = keras
+        if importlib.util.find_spec("tensorflow") is None:
+            self.tf_import = _tf_importer(keras)
+            if re.search(r"^\s*(?:import|from)\s+tensorflow\b", self.req.get("source") or
+                         _read(self.path), re.M):
+                self.notes.append(f"tensorflow is not installed: tf.keras ran as keras "
+                                  f"{version} on torch")
+        return ""
+
     def import_user(self) -> ModuleType:
         """Import the file under a private name, so its `__main__` block does not run."""
         folder = os.path.dirname(self.path)
@@ -159,6 +213,10 @@ class Agent:
         else:
             mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
+        if self.tf_import is not None:  # `import tensorflow` in this file: keras on torch
+            import builtins
+
+            mod.__dict__["__builtins__"] = dict(vars(builtins), __import__=self.tf_import)
         try:
             if source is None:
                 assert spec is not None and spec.loader is not None
@@ -172,8 +230,15 @@ class Agent:
             if line is None:
                 line = self.user_line(e.__traceback__)
             what = "called sys.exit" if isinstance(e, SystemExit) else "failed"
+            module, layer, text = None, "", str(e)
+            if self.keras is not None:  # a Keras model built or run at import: which layer
+                found = _keras_raiser(self.keras, e.__traceback__)
+                if found is not None:
+                    module, layer = found.name, type(found).__name__
+                text = text.split("\n\nArguments received by", maxsplit=1)[0].strip()
             raise Abort(self.error("import", f"importing {os.path.basename(self.path)} {what}: "
-                                   f"{type(e).__name__}: {e}", line, e)) from None
+                                   f"{type(e).__name__}: {text}", line, e, module=module,
+                                   layer=layer)) from None
         return mod
 
     # -- model discovery and construction -----------------------------------------------------
@@ -187,7 +252,10 @@ class Agent:
         assert self.module is not None
         found: list[tuple[str, Any, dict[str, Any]]] = []
         failures: list[dict[str, Any]] = []
+        kl = self.keras.layers.Layer if self.keras is not None else ()
         for name, obj in list(vars(self.module).items()):
+            if isinstance(obj, kl) or (isinstance(obj, type) and kl and issubclass(obj, kl)):
+                continue  # Keras layers are torch modules too; discover_keras handles them
             if isinstance(obj, nn.Module):
                 found.append((name, obj, {"name": name, "kind": "sequential", "variable": name}))
             elif (isinstance(obj, type) and issubclass(obj, nn.Module)
@@ -201,21 +269,36 @@ class Agent:
                         name, ctor, e)})
                     continue
                 found.append((name, inst, {"name": name, "kind": "class", "ctor": ctor}))
-        inner_ids = set()
-        inner_types = set()
-        for _, inst, _ in found:
-            for sub in list(inst.modules())[1:]:
-                inner_ids.add(id(sub))
-                inner_types.add(type(sub))
-        var_types = {type(inst) for _, inst, s in found if s.get("variable")}
-        keep = []
-        for _name, inst, spec in found:
-            if spec.get("variable"):
-                if id(inst) not in inner_ids:
-                    keep.append(spec)
-            elif type(inst) not in inner_types and type(inst) not in var_types:
-                keep.append(spec)
+        keep = _outermost(found, lambda m: list(m.modules())[1:])
+        if self.keras is not None:
+            kfound, kfailures = self.discover_keras()
+            keep += _outermost(kfound, lambda m: list(m._flatten_layers(include_self=False)))
+            failures += kfailures
         return keep, ([] if keep else failures)
+
+    def discover_keras(self) -> tuple[list[tuple[str, Any, dict[str, Any]]],
+                                      list[dict[str, Any]]]:
+        """Module-level keras.Model instances and keras.Model subclasses of the file."""
+        keras = self.keras
+        assert self.module is not None
+        found: list[tuple[str, Any, dict[str, Any]]] = []
+        failures: list[dict[str, Any]] = []
+        for name, obj in list(vars(self.module).items()):
+            if isinstance(obj, keras.Model):
+                found.append((name, obj, {"name": name, "kind": "sequential", "variable": name,
+                                          "framework": "keras"}))
+            elif (isinstance(obj, type) and issubclass(obj, keras.Model)
+                  and obj.__module__ == self.module.__name__):
+                ctor = self.ctors.get(name) or f"{name}()"
+                try:
+                    inst = eval(ctor, self.module.__dict__)
+                except BaseException as e:
+                    failures.append({"name": name, "calls": [], "error": self.construct_error(
+                        name, ctor, e)})
+                    continue
+                found.append((name, inst, {"name": name, "kind": "class", "ctor": ctor,
+                                           "framework": "keras"}))
+        return found, failures
 
     def construct_error(self, name: str, ctor: str, e: BaseException) -> dict[str, Any]:
         hint = (f"supply the arguments: pass --ctor '{name}(...)' (or add `model = {name}(...)` "
@@ -350,6 +433,12 @@ class Agent:
     # -- the traced forward ------------------------------------------------------------------
     def verify(self, spec: dict[str, Any], device: str) -> dict[str, Any]:
         """Run one model; on meta, fall back to cpu when an op has no meta kernel."""
+        if self.is_keras(spec):
+            out = self.verify_keras(dict(spec))
+            if device == "meta":
+                out["note"] = (f"{out['name']}: Keras cannot run on the meta device (its layers "
+                               "need real tensors); ran on cpu instead")
+            return out
         out = self.verify_on(dict(spec), device)
         err = out.get("error")
         if device == "meta" and err and err.get("meta_specific"):
@@ -390,6 +479,125 @@ class Agent:
         result["calls"] = tracer.calls
         return result
 
+    # -- Keras (keras 3 on the torch backend) ------------------------------------------------
+    def is_keras(self, spec: dict[str, Any]) -> bool:
+        """Whether `spec` names a Keras model (the static side says so, or the object is one)."""
+        if self.keras is None:
+            return False
+        if spec.get("framework") == "keras":
+            return True
+        ns = self.module.__dict__ if self.module is not None else {}
+        key = spec.get("variable") or spec.get("name") or ""
+        if key not in ns and spec.get("ctor"):
+            key = str(spec["ctor"]).split("(", 1)[0].strip()
+        obj = ns.get(key)
+        layer = self.keras.layers.Layer
+        return isinstance(obj, layer) or (isinstance(obj, type) and issubclass(obj, layer))
+
+    def build_keras(self, spec: dict[str, Any]) -> Any:
+        """The Keras model: the module-level variable, the file's example ctor, or `Cls()`."""
+        keras = self.keras
+        assert self.module is not None
+        ns = self.module.__dict__
+        name = spec.get("name") or ""
+        ctor = spec.get("ctor")
+        variable = spec.get("variable")
+        if not ctor and not variable:
+            if name not in ns:
+                found = sorted(k for k, v in ns.items() if isinstance(v, keras.Model) or (
+                    isinstance(v, type) and issubclass(v, keras.Model)))
+                raise Abort(self.error("construct", f"no model named {name!r} in "
+                                       f"{os.path.basename(self.path)}; found: "
+                                       f"{', '.join(found) or 'none'}", None, None))
+            if isinstance(ns[name], keras.layers.Layer):
+                variable = name
+            else:
+                ctor = self.ctors.get(name) or f"{name}()"
+        if variable:
+            obj = ns.get(variable)
+            if not isinstance(obj, keras.layers.Layer):
+                raise Abort(self.error("construct", f"`{variable}` is not a Keras model "
+                                       f"({type(obj).__name__})", None, None))
+            return obj
+        ctor = str(ctor)
+        try:
+            model = eval(ctor, ns)  # the file's own example constructor
+        except BaseException as e:
+            raise Abort(self.construct_error(name or ctor, ctor, e)) from None
+        if not isinstance(model, keras.layers.Layer):
+            raise Abort(self.error("construct", f"`{ctor}` built a {type(model).__name__}, not "
+                                   "a keras.Model", None, None))
+        return model
+
+    def keras_inputs(self, model: Any, spec: dict[str, Any], device: str) -> list[Any]:
+        """Inputs from the static shapes (channels last), else from the model's own Inputs."""
+        torch = self.torch
+        shapes = spec.get("inputs")
+        dtypes = list(spec.get("input_dtypes") or [])
+        declared = _keras_input_shapes(model)
+        name = spec.get("name") or spec.get("variable") or "model"
+        if not shapes:
+            if declared is None or any(d is None for s in declared for d in s[1:]):
+                raise Abort(self.error("inputs", f"cannot tell the input shape of `{name}` (a "
+                                       "Keras model with no Input / input_shape); pass "
+                                       "--input-shape, batch first and channels last, e.g. "
+                                       "--input-shape 2,28,28,1 (once per input)", None, None))
+            shapes = [[self.dims["B"] if d is None else int(d) for d in s] for s in declared]
+            dtypes = _keras_input_dtypes(model)
+        elif spec.get("user_inputs") and declared is not None:
+            if len(shapes) != len(declared):
+                raise Abort(self.error("inputs", f"{len(shapes)} --input-shape given but "
+                                       f"`{name}` has {len(declared)} Keras input(s); give one "
+                                       "--input-shape per input", None, None))
+            for given, want in zip(shapes, declared):  # noqa: B905 (3.8)
+                if len(given) != len(want):
+                    example = ",".join(str(self.dims["B"] if d is None else d) for d in want)
+                    raise Abort(self.error("inputs", f"--input-shape "
+                                           f"{','.join(map(str, given))} has rank {len(given)} "
+                                           f"but `{name}` takes rank {len(want)} (batch first, "
+                                           f"channels last), e.g. --input-shape {example}",
+                                           None, None))
+        out = []
+        for i, shape in enumerate(shapes):
+            dname = dtypes[i] if i < len(dtypes) and dtypes[i] else "float32"
+            dt = _torch_dtype(torch, str(dname))
+            if dt.is_floating_point:  # Keras casts float64 NumPy data to its float32 itself
+                out.append(torch.randn(*shape, dtype=torch.float32, device=device))
+            else:
+                out.append(torch.zeros(*shape, dtype=dt, device=device))
+        spec["inputs"] = [list(s) for s in shapes]
+        return out
+
+    def verify_keras(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Build, run `model(x, training=False)` under no_grad with hooks on every layer."""
+        torch = self.torch
+        device = self.keras_device
+        name = spec.get("name") or spec.get("variable") or ""
+        result: dict[str, Any] = {"name": name, "calls": [], "error": None, "device": device,
+                                  "inputs": [], "note": "", "dtype": None}
+        try:
+            model = self.build_keras(spec)
+            inputs = self.keras_inputs(model, spec, device)
+        except Abort as a:
+            result["error"] = a.error
+            return result
+        except BaseException as e:
+            result["error"] = self.error("inputs", f"{type(e).__name__}: {e}",
+                                         self.user_line(e.__traceback__), e)
+            return result
+        result["inputs"] = spec["inputs"]
+        result["dtype"] = str(getattr(model, "compute_dtype", None) or "float32")
+        tracer = Tracer(self, model, modules=_keras_layers(self.keras, model), keras=True)
+        try:
+            with torch.no_grad():
+                _keras_call(self.keras, model, inputs)
+        except BaseException as e:
+            result["error"] = tracer.failure(e)
+        finally:
+            tracer.remove()
+        result["calls"] = tracer.finish()
+        return result
+
     # -- error mapping ---------------------------------------------------------------------
     def user_line(self, tb: TracebackType | None) -> int | None:
         """The line of the innermost traceback frame in the user's file."""
@@ -412,14 +620,18 @@ class Agent:
 class Tracer:
     """Forward pre-hooks keep a stack of the modules being called; forward hooks record calls."""
 
-    def __init__(self, agent: Agent, model: Any) -> None:
+    def __init__(self, agent: Agent, model: Any, modules: list[tuple[str, Any]] | None = None,
+                 keras: bool = False) -> None:
         self.agent = agent
         self.torch = agent.torch
+        self.keras = keras
         self.calls: list[dict[str, Any]] = []
         self.stack: list[tuple[str, str, list[Any], int]] = []
         self.handles: list[Any] = []
         self.root_line = _def_line(type(model), agent.path)
-        for name, mod in model.named_modules():
+        self.names: dict[int, str] = {}
+        for name, mod in modules if modules is not None else model.named_modules():
+            self.names[id(mod)] = name
             self.handles.append(mod.register_forward_pre_hook(self._pre(name)))
             self.handles.append(mod.register_forward_hook(self._post(name)))
 
@@ -436,12 +648,32 @@ class Tracer:
             if self.stack and self.stack[-1][0] == name:
                 line = self.stack.pop()[3]
             t = _first_tensor(self.torch, output)
-            self.calls.append({
+            call = {
                 "module": name, "line": line, "layer": type(mod).__name__,
                 "output": None if t is None else [int(d) for d in t.shape],
                 "dtype": None if t is None else _dtype_name(t.dtype),
-            })
+            }
+            if self.keras:
+                if t is None or t.device.type == "meta":
+                    return  # Keras's symbolic shape inference (meta tensors), not the real run
+                call["occ"] = _graph_occurrence(mod, sys._getframe(1))
+            self.calls.append(call)
         return hook
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The calls; a Keras layer shared by several graph nodes keeps its calls in the order
+        its nodes were created (the source order), not the order the graph ran them."""
+        groups: dict[str, list[int]] = {}
+        for i, c in enumerate(self.calls):
+            if c.get("occ") is not None:
+                groups.setdefault(c["module"], []).append(i)
+        for idxs in groups.values():
+            ordered = sorted((self.calls[i] for i in idxs), key=lambda c: c["occ"])
+            for i, c in zip(idxs, ordered):  # noqa: B905 (3.8)
+                self.calls[i] = c
+        for c in self.calls:
+            c.pop("occ", None)
+        return self.calls
 
     def call_line(self, frame: FrameType | None) -> int:
         while frame is not None:
@@ -460,6 +692,13 @@ class Tracer:
             module, layer, inputs, call_line = self.stack[-1]
             line = line or call_line or None
         msg = str(e).strip() or type(e).__name__
+        if self.keras:  # Keras checks inputs in Layer.__call__, before the torch hooks run
+            found = _raising_layer(e.__traceback__, self.names)
+            if found is not None and found[0] != module:
+                module, mod, args = found
+                layer = type(mod).__name__
+                inputs = [_shape_of(self.torch, a) for a in args]
+            msg = msg.split("\n\nArguments received by", maxsplit=1)[0].strip()
         if isinstance(e, SystemExit):
             msg = f"the forward pass called sys.exit({e.code!r})"
         return self.agent.error("forward", msg, line, e, module=module, inputs=inputs,
@@ -468,6 +707,206 @@ class Tracer:
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
+
+
+def _outermost(found: list[tuple[str, Any, dict[str, Any]]],
+               parts: Callable[[Any], list[Any]]) -> list[dict[str, Any]]:
+    """Specs of the found models that are not a part (or the class of a part) of another."""
+    inner_ids = set()
+    inner_types = set()
+    for _, inst, _ in found:
+        for sub in parts(inst):
+            inner_ids.add(id(sub))
+            inner_types.add(type(sub))
+    var_types = {type(inst) for _, inst, s in found if s.get("variable")}
+    keep = []
+    for _name, inst, spec in found:
+        if spec.get("variable"):
+            if id(inst) not in inner_ids:
+                keep.append(spec)
+        elif type(inst) not in inner_types and type(inst) not in var_types:
+            keep.append(spec)
+    return keep
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+# -- Keras helpers (keras 3, torch backend; only called once keras is imported) ---------------
+def _is_graph(keras: Any, layer: Any) -> bool:
+    """Sequential and functional models: their layers are keyed by `layer.name`."""
+    return isinstance(layer, keras.Sequential) or hasattr(layer, "_nodes_by_depth")
+
+
+def _keras_layers(keras: Any, model: Any) -> list[tuple[str, Any]]:
+    """(name, layer) for the model and every layer inside it, named like the static side:
+    graph models' layers by `layer.name`, subclassed models' by attribute path."""
+    out: list[tuple[str, Any]] = [("", model)]
+    seen = {id(model)}
+    layer_cls = keras.layers.Layer
+    input_cls = keras.layers.InputLayer
+
+    def walk(layer: Any, prefix: str) -> None:
+        children: list[tuple[str, Any]] = []
+        if _is_graph(keras, layer):
+            children = [(c.name, c) for c in layer.layers]
+        else:
+            children = [(k, c) for k, c in layer.named_children() if isinstance(c, layer_cls)]
+            known = {id(c) for _, c in children}
+            children += [(c.name, c) for c in getattr(layer, "_layers", [])
+                         if isinstance(c, layer_cls) and id(c) not in known]
+        for key, child in children:
+            if id(child) in seen or isinstance(child, input_cls):
+                continue
+            seen.add(id(child))
+            name = f"{prefix}.{key}" if prefix else key
+            out.append((name, child))
+            walk(child, name)
+
+    walk(model, "")
+    return out
+
+
+def _keras_input_shapes(model: Any) -> list[list[int | None]] | None:
+    try:
+        inputs = model.inputs
+    except BaseException:
+        return None
+    if not inputs:
+        return None
+    return [[None if d is None else int(d) for d in t.shape] for t in inputs]
+
+
+def _keras_input_dtypes(model: Any) -> list[str | None]:
+    try:
+        return [str(t.dtype) for t in model.inputs]
+    except BaseException:
+        return []
+
+
+def _keras_call(keras: Any, model: Any, inputs: list[Any]) -> Any:
+    """`model(x, training=False)`; several inputs as a list (graph models) or positionally."""
+    if len(inputs) == 1:
+        return model(inputs[0], training=False)
+    if _is_graph(keras, model):
+        return model(list(inputs), training=False)
+    try:
+        params = inspect.signature(model.call).parameters.values()
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                      and p.name not in ("training", "mask")]
+    except (TypeError, ValueError):
+        positional = []
+    if len(positional) >= len(inputs):
+        return model(*inputs, training=False)
+    return model(list(inputs), training=False)
+
+
+def _graph_occurrence(layer: Any, frame: FrameType | None) -> int | None:
+    """Which of `layer`'s nodes in the running functional graph this call is (0 = first made)."""
+    depth = 0
+    while frame is not None and depth < 60:
+        if frame.f_code.co_name == "_run_through_graph":
+            node = frame.f_locals.get("node")
+            graph = frame.f_locals.get("self")
+            nodes = getattr(graph, "_nodes", None)
+            if node is None or nodes is None:
+                return None
+            mine = [n for n in getattr(layer, "_inbound_nodes", []) if n in nodes]
+            return next((i for i, n in enumerate(mine) if n is node), None)
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
+def _raising_layer(tb: TracebackType | None, names: dict[int, str]) -> tuple[str, Any, Any] | None:
+    """(name, layer, args) of the innermost traced layer whose method is in the traceback."""
+    found = None
+    while tb is not None:
+        loc = tb.tb_frame.f_locals
+        obj = loc.get("self")
+        if obj is not None and id(obj) in names:
+            args = loc.get("args")
+            found = (names[id(obj)], obj, args if isinstance(args, tuple) else ())
+        tb = tb.tb_next
+    return found
+
+
+def _keras_raiser(keras: Any, tb: TracebackType | None) -> Any:
+    """The innermost Keras layer (not a whole model) with a method in the traceback."""
+    found = None
+    while tb is not None:
+        obj = tb.tb_frame.f_locals.get("self")
+        if isinstance(obj, keras.layers.Layer) and not isinstance(obj, keras.Model):
+            found = obj
+        tb = tb.tb_next
+    return found
+
+
+_TF_DTYPES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64",
+              "uint8", "bool", "complex64", "complex128", "string")
+
+
+class _TFErrors(ModuleType):
+    """`tf.errors.X`: a ValueError subclass per name, so `except tf.errors.X:` still parses."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        cls = type(name, (ValueError,), {})
+        setattr(self, name, cls)
+        return cls
+
+
+class _TFShim(ModuleType):
+    """`tensorflow` when it is not installed: tf.keras is keras 3, tf.<op> is keras.ops.<op>."""
+
+    def __getattr__(self, name: str) -> Any:
+        keras = self.__dict__["keras"]
+        if name in _TF_DTYPES:
+            return name
+        if name == "random":
+            return keras.random
+        if not name.startswith("__") and hasattr(keras.ops, name):
+            return getattr(keras.ops, name)
+        raise AttributeError(f"tensorflow is not installed: shape-lsp verify runs tf.keras as "
+                             f"keras 3 on torch and maps tf.<op> to keras.ops, which has no "
+                             f"{name!r}")
+
+
+def _tf_importer(keras: Any) -> Callable[..., Any]:
+    """An `__import__` for the user's file only: `tensorflow` (when it is not installed) is a
+    stand-in over keras 3, `tensorflow.keras.X` is `keras.X`; everything else imports as usual.
+    Only the user's module sees it, so Keras's own "is TensorFlow installed?" checks stay false."""
+    import builtins
+
+    real_import = builtins.__import__
+    tf = _TFShim("tensorflow", "shape-lsp verify: keras 3 on torch standing in for tensorflow")
+    tf.__dict__.update(keras=keras, errors=_TFErrors("tensorflow.errors"),
+                       __version__="0+keras-on-torch")
+
+    def tf_import(name: str, globals: Any = None, locals: Any = None,
+                  fromlist: Any = (), level: int = 0) -> Any:
+        if level == 0 and name.split(".", 1)[0] == "tensorflow":
+            if name == "tensorflow":
+                return tf
+            if name == "tensorflow.keras" or name.startswith("tensorflow.keras."):
+                mod = importlib.import_module("keras" + name[len("tensorflow.keras"):])
+                return mod if fromlist else tf
+            raise ImportError(f"tensorflow is not installed: shape-lsp verify runs tf.keras as "
+                              f"keras 3 on torch, but `{name}` has no keras equivalent",
+                              name=name)
+        return real_import(name, globals, locals, fromlist, level)
+
+    return tf_import
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -41,6 +41,7 @@ _BOOTSTRAP = (
     "raise SystemExit(m.main())\n"
 )
 _TAIL = 4000
+STARTUP_LIMIT = 120.0  # seconds for the agent's interpreter to import torch (and keras)
 _KERAS = re.compile(r"^\s*(?:import|from)\s+(?:tf_)?keras\b|tensorflow\.keras", re.M)
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 
@@ -151,7 +152,7 @@ def _plan(path: str, source: str, *, model: str | None,
         requests.append(ModelRequest(
             name=m.name, kind=m.kind, ctor=(ctor if model else None) or m.ctor or ctors.get(m.name),
             variable=m.variable, inputs=inputs, input_dtypes=list(m.input_dtypes),
-            user_inputs=user,
+            user_inputs=user, framework=m.framework,
         ))
     if ctor and not model:
         head = ctor.split("(", 1)[0].strip()
@@ -166,7 +167,8 @@ def _plan(path: str, source: str, *, model: str | None,
         ))
     req = VerifyRequest(
         path=path, report_path="", trace_path="", device=device,
-        keras=bool(_KERAS.search(source)), dims=dims, ctors=ctors, models=requests,
+        keras=bool(_KERAS.search(source)) or any(m.framework == "keras" for m in static),
+        dims=dims, ctors=ctors, models=requests,
         inputs=[list(s) for s in input_shapes] if input_shapes and not requests else None,
     )
     return _Plan(req, static, source)
@@ -218,19 +220,23 @@ def _spawn(req: VerifyRequest, tmp: str, python: str, timeout: float) -> VerifyR
         except OSError as e:
             return VerifyReport("unavailable", message=f"cannot start the verify interpreter "
                                 f"{python!r}: {e}; set verify.python / --python")
-        timed_out = False
         try:
             assert proc.stdin is not None
             with contextlib.suppress(BrokenPipeError):
                 proc.stdin.write(req.to_json().encode())
                 proc.stdin.close()
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            timed_out = _wait(proc, req.report_path + ".ready", timeout)
+            if timed_out:
+                _ask_for_stacks(proc, req.trace_path)
         finally:
             _kill_group(proc)
     stdout, stderr = _tail(out_path), _tail(err_path)
     trace = _tail(req.trace_path)
+    if timed_out and not os.path.exists(req.report_path + ".ready"):
+        return VerifyReport("timeout", message=f"the verify interpreter {python} did not finish "
+                            f"importing torch{' and keras' if req.keras else ''} within "
+                            f"{max(timeout, STARTUP_LIMIT):g} s and was killed",
+                            stdout=stdout, stderr=_join(stderr, trace))
     if timed_out:
         return VerifyReport("timeout", message=f"the verify run did not finish within "
                             f"{timeout:g} s and was killed{_where(trace, req.path)}; raise the "
@@ -246,6 +252,45 @@ def _spawn(req: VerifyRequest, tmp: str, python: str, timeout: float) -> VerifyR
                             , stdout=stdout, stderr=_join(stderr, trace))
     report.stdout, report.stderr = stdout, stderr
     return report
+
+
+def _wait(proc: subprocess.Popen[bytes], ready: str, timeout: float) -> bool:
+    """Wait for the agent; True when it ran past its time. The timeout counts from the moment the
+    agent has imported torch (and keras) and is about to import the user's file, so a slow
+    interpreter start does not eat the model's time; the start itself gets STARTUP_LIMIT s."""
+    start = time.monotonic()
+    ready_at: float | None = None
+    while proc.poll() is None:
+        now = time.monotonic()
+        if ready_at is None and os.path.exists(ready):
+            ready_at = now
+        limit = ready_at + timeout if ready_at is not None else start + max(timeout,
+                                                                             STARTUP_LIMIT)
+        if now >= limit:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _ask_for_stacks(proc: subprocess.Popen[bytes], trace_path: str) -> None:
+    """SIGUSR1 makes the agent's faulthandler dump every thread's stack to the trace file (at
+    kill time, so the user's line is where the run really hung); wait briefly for it."""
+    usr1 = getattr(signal, "SIGUSR1", None)
+    if usr1 is None:
+        return
+    try:
+        before = os.path.getsize(trace_path)
+    except OSError:
+        before = 0
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(proc.pid, usr1)
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if os.path.getsize(trace_path) > before:
+                time.sleep(0.05)  # let the dump finish
+                return
+        time.sleep(0.02)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

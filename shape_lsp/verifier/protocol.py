@@ -12,7 +12,11 @@ request (stdin)::
      "source": str | null (unsaved editor text to run instead of the file on disk),
      "models": [{"name": str | null, "kind": str, "ctor": str | null, "variable": str | null,
                  "inputs": [[int, ...], ...] | null, "input_dtypes": [str | null, ...],
-                 "user_inputs": bool}]}
+                 "user_inputs": bool, "framework": "torch" | "keras"}]}
+
+With ``keras`` set the agent imports keras 3 with ``KERAS_BACKEND=torch`` (never TensorFlow) and
+runs Keras models on cpu / cuda / mps (meta falls back to cpu); inputs are batch first, channels
+last, and calls are keyed by ``layer.name`` (graph models) or attribute path (subclassed).
 
 report (written to ``report_path``): a ``VerifyReport`` without findings and facts (the client
 adds those from the static diff) and with ``static_output`` / ``agrees`` still null.
@@ -42,6 +46,7 @@ class ModelRequest:
     inputs: list[list[int]] | None = None
     input_dtypes: list[str | None] = field(default_factory=list)
     user_inputs: bool = False
+    framework: str = "torch"
 
 
 @dataclass

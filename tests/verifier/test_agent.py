@@ -87,7 +87,7 @@ def test_hanging_forward_is_killed_at_the_timeout() -> None:
     assert r.status == "timeout"
     assert "did not finish within 3 s" in r.message
     assert "line 11 of hang.py" in r.message or "line 10 of hang.py" in r.message
-    assert 2.5 < elapsed < 8
+    assert 2.5 < elapsed < 15  # the 3 s count once torch is imported (slow on a loaded box)
     assert r.findings and r.findings[0].code == "SH202"
 
 
