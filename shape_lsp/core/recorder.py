@@ -8,6 +8,7 @@ verifier's diff.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -383,7 +384,7 @@ class Recorder:
         if self.quiet or not rc.warnings:
             return
         span = self.span(chunk or frame.chunk, node)
-        for code, msg in rc.warnings:
+        for code, msg in _merge_axes(rc.warnings):
             fixer = WARNING_FIXES.get(code) if layer is not None and site is not None else None
             self.add(code, span, msg, fixes=fixer(self.interp, layer, site) if fixer else ())
 
@@ -457,6 +458,25 @@ class Recorder:
 
 
 UNKNOWN_TENSOR = Tensor(None, None)
+
+
+_AXIS = re.compile(r" along ([A-Z]) ")
+
+
+def _merge_axes(warnings: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One message for the same warning on several axes ("along H and W")."""
+    out: list[tuple[str, str]] = []
+    axes: dict[tuple[str, str], list[str]] = {}
+    for code, msg in warnings:
+        m = _AXIS.search(msg)
+        key = (code, _AXIS.sub(" along {} ", msg) if m else msg)
+        if m and key in axes:
+            axes[key].append(m.group(1))
+            continue
+        axes[key] = [m.group(1)] if m else []
+        out.append(key)
+    return [(c, t.replace("{}", " and ".join(axes[(c, t)])) if axes[(c, t)] else t)
+            for c, t in out]
 
 
 def _foreign(site: Site) -> str:
