@@ -630,6 +630,13 @@ class Tracer:
         self.handles: list[Any] = []
         self.root_line = _def_line(type(model), agent.path)
         self.names: dict[int, str] = {}
+        self.symbolic: Callable[[], bool] = lambda: False
+        if keras:
+            try:
+                from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+                self.symbolic = in_symbolic_scope
+            except ImportError:
+                pass
         for name, mod in modules if modules is not None else model.named_modules():
             self.names[id(mod)] = name
             self.handles.append(mod.register_forward_pre_hook(self._pre(name)))
@@ -654,8 +661,8 @@ class Tracer:
                 "dtype": None if t is None else _dtype_name(t.dtype),
             }
             if self.keras:
-                if t is None or t.device.type == "meta":
-                    return  # Keras's symbolic shape inference (meta tensors), not the real run
+                if t is None or t.device.type == "meta" or self.symbolic():
+                    return  # Keras's symbolic shape inference (meta or filler tensors)
                 call["occ"] = _graph_occurrence(mod, sys._getframe(1))
             self.calls.append(call)
         return hook
@@ -816,11 +823,11 @@ def _graph_occurrence(layer: Any, frame: FrameType | None) -> int | None:
     while frame is not None and depth < 60:
         if frame.f_code.co_name == "_run_through_graph":
             node = frame.f_locals.get("node")
-            graph = frame.f_locals.get("self")
-            nodes = getattr(graph, "_nodes", None)
-            if node is None or nodes is None:
+            by_depth = getattr(frame.f_locals.get("self"), "_nodes_by_depth", None)
+            if node is None or not isinstance(by_depth, dict):
                 return None
-            mine = [n for n in getattr(layer, "_inbound_nodes", []) if n in nodes]
+            ids = {id(n) for ns in by_depth.values() for n in ns}
+            mine = [n for n in getattr(layer, "_inbound_nodes", []) if id(n) in ids]
             return next((i for i, n in enumerate(mine) if n is node), None)
         frame = frame.f_back
         depth += 1
@@ -835,7 +842,10 @@ def _raising_layer(tb: TracebackType | None, names: dict[int, str]) -> tuple[str
         obj = loc.get("self")
         if obj is not None and id(obj) in names:
             args = loc.get("args")
-            found = (names[id(obj)], obj, args if isinstance(args, tuple) else ())
+            if isinstance(args, tuple):
+                found = (names[id(obj)], obj, args)
+            elif found is None or found[1] is not obj:  # build() etc.: keep __call__'s args
+                found = (names[id(obj)], obj, ())
         tb = tb.tb_next
     return found
 
