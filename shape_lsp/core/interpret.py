@@ -128,6 +128,40 @@ class Frame:
     home: Interpreter | None = None  # whose module names this code sees (None: this file)
 
 
+def _set_module_item(obj: Container | ModuleInstance, key: Value, value: Value,
+                     by_name: bool = False) -> None:
+    """`seq[i] = m`, `mdict[k] = m`, `seq.name = m`: replace (or add) a container's child."""
+    if isinstance(obj, ModuleInstance):
+        names = [k for k, v in obj.attrs.items() if is_module(v)]
+        if (obj.cls.container in ("Sequential", "ModuleList") and isinstance(key, int)
+                and -len(names) <= key < len(names)):
+            name = names[key]
+            obj.attrs[name] = value
+            assign_path(value, f"{obj.path}.{name}" if obj.path else name)
+        return
+    if obj.framework != "torch":
+        return
+    keys = [k for k, _ in obj.items]
+    if isinstance(key, str) and (by_name or obj.kind == "ModuleDict"):
+        name = key
+    elif (isinstance(key, int) and not isinstance(key, bool) and obj.kind != "ModuleDict"
+          and -len(keys) <= key < len(keys)):
+        name = keys[key]
+    else:
+        return
+    node = value.node if isinstance(value, LayerValue) and isinstance(value.node, cst.CSTNode) \
+        else None
+    if name in keys:
+        i = keys.index(name)
+        obj.items[i] = (name, value)
+        if i < len(obj.item_nodes):
+            obj.item_nodes[i] = node
+    else:
+        obj.items.append((name, value))
+        obj.item_nodes.append(node)
+    assign_path(obj, obj.path)
+
+
 class Interpreter:
     """Interprets one file; results accumulate in `rec`."""
 
@@ -420,6 +454,8 @@ class Interpreter:
                 obj.attrs[name] = value
                 if frame.record_facts and isinstance(value, Tensor):
                     self.rec.tensor_fact(frame.chunk, target, _src(target), value)
+            elif isinstance(obj, Container) and is_module(value):
+                _set_module_item(obj, name, value, by_name=True)  # model.heads.head = ...
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
             key = self._index_value(target, frame)
@@ -428,6 +464,8 @@ class Interpreter:
                     obj[key] = value
                 except TypeError:
                     pass
+            elif isinstance(obj, Container | ModuleInstance) and is_module(value):
+                _set_module_item(obj, key, value)  # model.classifier[-1] = nn.Linear(...)
 
     def unpack(self, value: Value, n: int) -> list[Value] | None:
         """Items for tuple assignment (tuples, tensor unbinding by first dim, torch.Size)."""
@@ -665,6 +703,10 @@ class Interpreter:
             if name in obj.args:
                 return obj.args[name]
             return BoundMethod(obj, name)
+        if isinstance(obj, Container) and obj.framework == "torch":
+            hit = dict(obj.items).get(name)
+            if hit is not None:  # nn.Sequential(OrderedDict(head=...)).head
+                return hit
         if isinstance(obj, Container | list | dict):
             return BoundMethod(obj, name)
         if isinstance(obj, tuple) and name in ("count", "index"):
@@ -719,6 +761,9 @@ class Interpreter:
                     return obj.items[key][1]
                 if isinstance(key, slice):
                     return Container(obj.kind, obj.items[key], obj.path, obj.span)
+            if (isinstance(obj, ModuleInstance) and isinstance(key, int)
+                    and obj.cls.container in ("Sequential", "ModuleList")):
+                return [v for v in obj.attrs.values() if is_module(v)][key]
         except (IndexError, TypeError, ValueError):
             return UNKNOWN
         return UNKNOWN
