@@ -1,12 +1,17 @@
 """Latency of the real language server over stdio, as an editor sees it.
 
 Starts `python -m shape_lsp.server`, opens a model file, makes random edits inside its
-forward methods and times didChange -> publishDiagnostics for that version; times hovers and
-inlay hints; start-up to `initialize` answered (next to a bare `import pygls.lsp.server` in the
-same interpreter); RSS after opening 20 model files. Prints one JSON line.
+forward methods (half: a code line inserted / removed again, which shifts every line below;
+half: a trailing comment added / removed) and times didChange -> publishDiagnostics for that
+version, checking that every version is published with its number; sends bursts of edits
+without waiting and checks that the last version of each burst is published; times hovers
+and inlay hints; start-up to `initialize` answered (interleaved with a bare
+`import pygls.lsp.server` in the same interpreter); RSS after opening 20 different real model
+files of the corpus (`benchmarks/fetch_corpus.py`). Prints one JSON line.
 
     .venv/bin/python benchmarks/lsp_latency.py                  # built-in 20-line model
-    .venv/bin/python benchmarks/lsp_latency.py --file benchmarks/.corpus/vision_transformer.py
+    .venv/bin/python benchmarks/lsp_latency.py \
+        --file benchmarks/.corpus/src/timm/models/vision_transformer.py
 """
 
 from __future__ import annotations
@@ -155,14 +160,28 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def bare_pygls_import_s(repeat: int = 5) -> float:
-    """Median wall time of `python -c "import pygls.lsp.server"` in this interpreter."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import pygls.lsp.server"], check=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def bare_pygls_import_s() -> float:
+    """Wall time of `python -c "import pygls.lsp.server"` in this interpreter."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import pygls.lsp.server"], check=True)
+    return time.perf_counter() - t
+
+
+CORPUS = Path(__file__).resolve().parent / ".corpus" / "src"
+
+
+def corpus_models(exclude: Path | None, n: int = 20) -> list[Path]:
+    """n different real model files (timm and torchvision `models/`, largest-first mix)."""
+    files = [
+        f
+        for d in ("timm/models", "torchvision/models")
+        for f in sorted((CORPUS / d).glob("*.py"))
+        if not f.name.startswith("_") and f != exclude and "def forward" in f.read_text("utf-8")
+    ]
+    if len(files) < n:
+        raise SystemExit(f"need {n} model files under {CORPUS}: run benchmarks/fetch_corpus.py")
+    step = len(files) / n
+    return [files[int(i * step)] for i in range(n)]
 
 
 CAPS = {
@@ -207,14 +226,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if not targets:
         raise SystemExit("no forward() lines to edit in the file")
 
-    pygls_s = bare_pygls_import_s()
-    startups = []
-    for _ in range(args.startups):
+    pygls_times, startups = [], []
+    for _ in range(args.startups):  # interleaved, so that both see the same machine load
+        pygls_times.append(bare_pygls_import_s())
         c, s = await start(root)
         startups.append(s)
         await c.request("shutdown", None)
         c.notify("exit", None)
         await c.proc.wait()
+    pygls_s = statistics.median(pygls_times)
 
     client, _ = await start(root)
     lines = text.split("\n")
@@ -228,31 +248,56 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     open_s = first - t_open
 
     edit_times: list[float] = []
+    kinds: dict[str, list[float]] = {"code_line": [], "comment": []}
+    missing: list[int] = []  # versions whose diagnostics never came
+    inserted: int | None = None  # line of our inserted code line, if any
     commented: dict[int, int] = {}  # line -> length of the comment we appended
-    for _ in range(args.edits):
-        line = rng.choice(targets)
-        end = len(lines[line])
-        if line in commented:  # remove our comment again
-            n = commented.pop(line)
-            change = {
-                "range": {
-                    "start": {"line": line, "character": end - n},
-                    "end": {"line": line, "character": end},
-                },
-                "text": "",
+
+    def next_change() -> tuple[str, dict[str, Any]]:
+        """Every other edit undoes the previous one, so the file stays close to the original."""
+        nonlocal inserted
+        if inserted is not None:  # remove our code line again
+            line, inserted = inserted, None
+            del lines[line]
+            rng_ = {
+                "start": {"line": line, "character": 0},
+                "end": {"line": line + 1, "character": 0},
             }
+            return "code_line", {"range": rng_, "text": ""}
+        if commented:  # remove our comment again
+            line, n = commented.popitem()
+            end = len(lines[line])
             lines[line] = lines[line][: end - n]
-        else:
-            comment = f"  # e{rng.randrange(1000)}"
-            change = {
-                "range": {
-                    "start": {"line": line, "character": end},
-                    "end": {"line": line, "character": end},
-                },
-                "text": comment,
+            rng_ = {
+                "start": {"line": line, "character": end - n},
+                "end": {"line": line, "character": end},
             }
-            lines[line] += comment
-            commented[line] = len(comment)
+            return "comment", {"range": rng_, "text": ""}
+        line = rng.choice(targets)
+        if rng.random() < 0.5:  # insert a code line below `line`
+            src = lines[line]
+            indent = src[: len(src) - len(src.lstrip())]
+            new = f"{indent}_edit_{rng.randrange(1000)} = {rng.randrange(1, 64)} * 2"
+            lines.insert(line + 1, new)
+            inserted = line + 1
+            pos = {"line": line + 1, "character": 0}
+            return "code_line", {"range": {"start": pos, "end": pos}, "text": new + "\n"}
+        end = len(lines[line])
+        comment = f"  # e{rng.randrange(1000)}"
+        lines[line] += comment
+        commented[line] = len(comment)
+        pos = {"line": line, "character": end}
+        return "comment", {"range": {"start": pos, "end": pos}, "text": comment}
+
+    async def wait(version: int) -> float | None:
+        try:
+            return await asyncio.wait_for(client.wait_published(uri, version), args.wait_s)
+        except TimeoutError:
+            missing.append(version)
+            return None
+
+    for _ in range(args.edits):
+        kind, change = next_change()
         version += 1
         t = time.perf_counter()
         waiter = client.wait_published(uri, version)
@@ -260,9 +305,35 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "textDocument/didChange",
             {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
         )
-        edit_times.append(await waiter - t)
+        try:
+            got = await asyncio.wait_for(waiter, args.wait_s)
+        except TimeoutError:
+            missing.append(version)
+            continue
+        edit_times.append(got - t)
+        kinds[kind].append(got - t)
         if args.pause_ms:
             await asyncio.sleep(args.pause_ms / 1000)
+
+    # Bursts: edits sent back to back; stale versions may be skipped, the last never.
+    burst_last_ok = 0
+    burst_published = 0
+    burst_sent = 0
+    for _ in range(args.bursts):
+        first_v = version + 1
+        for _ in range(5):
+            _, change = next_change()
+            version += 1
+            client.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+            )
+        burst_sent += 5
+        if await wait(version) is not None:
+            burst_last_ok += 1
+        burst_published += sum((uri, v) in client.published for v in range(first_v, version + 1))
+    final_text = "\n".join(lines)
+    assert final_text.count("\n") + 1 == len(lines)
 
     hover_times: list[float] = []
     hover_hits = 0
@@ -297,9 +368,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         inlay_times.append(time.perf_counter() - t)
         hints = max(hints, len(res or []))
 
-    # 20 model files open at once (distinct texts so nothing is shared by accident).
-    for i in range(20):
-        u = (root / f"bench_copy_{i}.py").as_uri()
+    # 20 different real model files open at once, at their real paths.
+    others = corpus_models(path, args.open_files)
+    t_many = time.perf_counter()
+    for i, f in enumerate(others):
+        u = f.as_uri()
         client.notify(
             "textDocument/didOpen",
             {
@@ -307,11 +380,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "uri": u,
                     "languageId": "python",
                     "version": 1,
-                    "text": f"# copy {i}\n" + "\n".join(lines),
+                    "text": f.read_text("utf-8"),
                 }
             },
         )
-        await client.wait_published(u, 1)
+        try:
+            await asyncio.wait_for(client.wait_published(u, 1), args.wait_s * 10)
+        except TimeoutError:
+            missing.append(-1 - i)
+    open_many_s = time.perf_counter() - t_many
+    await asyncio.sleep(0.5)  # let dependents' re-analysis settle
     rss = rss_mb(client.proc.pid)
 
     await client.request("shutdown", None)
@@ -326,6 +404,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "p50": pct(edit_times, 50),
             "p95": pct(edit_times, 95),
             "max": pct(edit_times, 100),
+            "code_line_p50": pct(kinds["code_line"], 50),
+            "comment_p50": pct(kinds["comment"], 50),
+        },
+        "every_version_published": not missing,
+        "missing_versions": missing[:10],
+        "bursts": {
+            "n": args.bursts,
+            "last_version_published": burst_last_ok,
+            "versions_published": burst_published,
+            "versions_sent": burst_sent,
         },
         "open_to_diagnostics_ms": round(open_s * 1000, 1),
         "hover_ms": {
@@ -342,7 +430,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "startup_to_initialize_ms": round(statistics.median(startups) * 1000, 1),
         "bare_pygls_import_ms": round(pygls_s * 1000, 1),
         "startup_over_pygls_ms": round((statistics.median(startups) - pygls_s) * 1000, 1),
-        "rss_after_20_files_mb": rss,
+        "rss_after_open_files_mb": rss,
+        "open_files": [str(f.relative_to(CORPUS)) for f in others],
+        "open_files_s": round(open_many_s, 1),
+        "startup_ms_all": [round(x * 1000) for x in startups],
+        "bare_pygls_ms_all": [round(x * 1000) for x in pygls_times],
         "python": sys.version.split()[0],
     }
 
@@ -357,6 +449,9 @@ def main() -> None:
     p.add_argument("--startups", type=int, default=5)
     p.add_argument("--pause-ms", type=float, default=0.0, help="pause between edits")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--bursts", type=int, default=10, help="bursts of 5 edits sent at once")
+    p.add_argument("--open-files", type=int, default=20, help="real model files opened for RSS")
+    p.add_argument("--wait-s", type=float, default=30.0, help="give up on a version after this")
     args = p.parse_args()
     sys.stdout.write(json.dumps(asyncio.run(run(args))) + "\n")
 
