@@ -7,6 +7,7 @@ the others analysable. Positions are computed per chunk and only when asked for.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -178,12 +179,54 @@ class ParseCache:
 
 
 def _parse(text: str) -> ParsedChunk:
+    too_deep = _too_deep(text)
+    if too_deep is not None:
+        return ParsedChunk(text, None, too_deep)
     try:
         return ParsedChunk(text, cst.parse_module(text), None)
     except cst.ParserSyntaxError as e:
         return ParsedChunk(text, None, _describe_error(text, e))
     except (RecursionError, MemoryError, ValueError) as e:
         return ParsedChunk(text, None, (0, 0, f"cannot parse: {type(e).__name__}"))
+
+
+# libcst's native parser recurses on the C stack: a few thousand nested brackets or unary
+# operators, or a long `and` / `or` chain, overflow it and kill the process (SIGSEGV); long
+# operator or subscript chains take seconds (superlinear). CPython's parser refuses most of these
+# cleanly (RecursionError, "too many nested parentheses"); an AST depth walk catches the rest.
+# Short chunks cannot nest deep enough to matter and skip the check.
+_DEEP_CHECK_CHARS = 2000
+_MAX_DEPTH = 1000
+
+
+def _too_deep(text: str) -> tuple[int, int, str] | None:
+    """Why a chunk is too deeply nested to hand to libcst, or None."""
+    if len(text) < _DEEP_CHECK_CHARS:
+        return None
+    try:
+        tree = compile(text, "<chunk>", "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+    except SyntaxError as e:
+        if "too many nested" not in (e.msg or ""):
+            return None  # an ordinary syntax error: libcst reports it
+        return max((e.lineno or 1) - 1, 0), max((e.offset or 1) - 1, 0), e.msg
+    except (RecursionError, MemoryError):
+        return 0, 0, "too deeply nested to analyse"
+    except ValueError:
+        return None
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            line = max(getattr(node, "lineno", 1) - 1, 0)
+            return line, getattr(node, "col_offset", 0), (
+                f"too deeply nested to analyse (over {_MAX_DEPTH} levels)")
+        step = 1
+        if isinstance(node, ast.BoolOp):
+            step = len(node.values)  # libcst nests what ast keeps flat
+        elif isinstance(node, ast.Compare):
+            step = len(node.ops)
+        stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
+    return None
 
 
 def _describe_error(text: str, e: cst.ParserSyntaxError) -> tuple[int, int, str]:

@@ -1,0 +1,62 @@
+"""Regressions found by benchmarks/crashfree.py and benchmarks/fuzz.py.
+
+Cases that crashed the process run in a subprocess, so that a regression fails the test instead
+of killing pytest. Open bugs in the interpreter are marked xfail(strict=False) with a comment.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from shape_lsp.core.api import Analyzer
+
+# libcst's native parser overflowed the C stack (SIGSEGV) or took seconds to minutes on these;
+# found by the fuzzer (`1 + 1 + ...` 20,000 terms in a long line).
+DEEP = {
+    "binop": "x = " + "1 + " * 20_000 + "1\n",
+    "parens": "x = " + "(" * 5_000 + "1" + ")" * 5_000 + "\n",
+    "lists": "x = " + "[" * 5_000 + "1" + "]" * 5_000 + "\n",
+    "calls": "x = " + "f(" * 5_000 + "1" + ")" * 5_000 + "\n",
+    "attributes": "x = a" + ".b" * 20_000 + "\n",
+    "unary": "x = " + "-" * 20_000 + "1\n",
+    "not": "x = " + "not " * 20_000 + "1\n",
+    "subscripts": "x = a" + "[0]" * 5_000 + "\n",
+    "and-chain": "x = " + "a and " * 20_000 + "b\n",
+    "lambdas": "x = " + "lambda: " * 5_000 + "1\n",
+    "power": "x = " + "2 ** " * 20_000 + "1\n",
+    "ternary": "x = " + "1 if a else " * 5_000 + "1\n",
+}
+
+_RUN = textwrap.dedent(
+    """
+    import sys, time
+    from shape_lsp.core.api import Analyzer
+    src = sys.stdin.read()
+    text = "import torch.nn as nn\\n" + src + "net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\\n"
+    t = time.monotonic()
+    r = Analyzer().analyze(text, "deep.py")
+    codes = sorted({f.code for f in r.findings})
+    print("codes", codes, "seconds", round(time.monotonic() - t, 2))
+    """
+)
+
+
+@pytest.mark.parametrize("kind", list(DEEP))
+def test_deep_nesting_is_a_syntax_problem_not_a_crash(kind: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", _RUN], input=DEEP[kind], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
+    # the deep statement is reported, and the rest of the file is still analysed
+    assert "SH001" in proc.stdout and "SH101" in proc.stdout, proc.stdout
+
+
+def test_nesting_python_accepts_is_still_analysed() -> None:
+    src = "import torch.nn as nn\nx = " + "(" * 150 + "1" + ")" * 150 + "\n"
+    src += "y = " + " + ".join(["1"] * 500) + "\n"
+    src += "net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
+    r = Analyzer().analyze(src, "ok.py")
+    assert [f.code for f in r.findings] == ["SH101"]
