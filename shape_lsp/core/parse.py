@@ -297,8 +297,8 @@ def _scan_run(lines: list[str], a: int, b: int, in_triple: str | None,
     key = (text, in_triple, depth)
     hit = _RUN_CACHE.get(key)
     if hit is None:
-        for j in range(a, b):
-            in_triple, depth = _scan(lines[j].rstrip("\r\n"), in_triple, depth)
+        for j in range(a, b):  # not through _scan: its per-line memo would cost memory
+            in_triple, depth = _scan_line(lines[j].rstrip("\r\n"), in_triple, depth)
         if _RUN_CACHE_CHARS[0] > MAX_RUN_CACHE_CHARS:
             _RUN_CACHE.clear()
             _RUN_CACHE_CHARS[0] = 0
