@@ -7,7 +7,8 @@ version, checking that every version is published with its number; sends bursts 
 without waiting and checks that the last version of each burst is published; times hovers
 and inlay hints; start-up to `initialize` answered (interleaved with a bare
 `import pygls.lsp.server` in the same interpreter); RSS after opening 20 different real model
-files of the corpus (`benchmarks/fetch_corpus.py`). Prints one JSON line.
+files of the corpus (`benchmarks/fetch_corpus.py`), right after the last one's diagnostics and
+after 2 s idle. Prints one JSON line.
 
     .venv/bin/python benchmarks/lsp_latency.py                  # built-in 20-line model
     .venv/bin/python benchmarks/lsp_latency.py \
@@ -389,7 +390,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         except TimeoutError:
             missing.append(-1 - i)
     open_many_s = time.perf_counter() - t_many
-    await asyncio.sleep(0.5)  # let dependents' re-analysis settle
+    rss_busy = rss_mb(client.proc.pid)  # right after the last file's diagnostics
+    await asyncio.sleep(2.0)  # idle: importers' re-analysis settles, the server trims its heap
     rss = rss_mb(client.proc.pid)
 
     await client.request("shutdown", None)
@@ -431,6 +433,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "bare_pygls_import_ms": round(pygls_s * 1000, 1),
         "startup_over_pygls_ms": round((statistics.median(startups) - pygls_s) * 1000, 1),
         "rss_after_open_files_mb": rss,
+        "rss_right_after_last_publish_mb": rss_busy,
         "open_files": [str(f.relative_to(CORPUS)) for f in others],
         "open_files_s": round(open_many_s, 1),
         "startup_ms_all": [round(x * 1000) for x in startups],

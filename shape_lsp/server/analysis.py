@@ -77,6 +77,43 @@ class Engine:
         return Analysed(version, epoch, text, lines, result, settings, diagnostics)
 
 
+IDLE_TRIM_S = 1.0
+
+
+def _malloc_trim() -> None:
+    """Give the C heap's free pages back to the OS (glibc only; a no-op elsewhere): the
+    analyses of freshly opened files free a lot, and glibc keeps it (about 18 MB of RSS after
+    opening 20 model files). About 2 ms; run in the worker when the server is idle."""
+    global _libc  # noqa: PLW0603 - loaded once, on first use
+    if _libc is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc.malloc_trim  # noqa: B018 - AttributeError where it does not exist
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
+_libc: Any = None
+
+
+def trim_when_idle(server: ShapeServer) -> None:
+    """(Re)arm a timer that trims the heap once no analysis ran for IDLE_TRIM_S."""
+    if server.trim_timer is not None:
+        server.trim_timer.cancel()
+    loop = asyncio.get_running_loop()
+
+    def fire() -> None:
+        server.trim_timer = None
+        loop.run_in_executor(server.engine.executor, _malloc_trim)
+
+    server.trim_timer = loop.call_later(IDLE_TRIM_S, fire)
+
+
 def schedule(server: ShapeServer, state: DocState, *, force: bool = False) -> None:
     """Mark a document for (re-)analysis; `force` re-analyses an unchanged version too."""
     if force:
@@ -125,6 +162,7 @@ async def _run(server: ShapeServer, state: DocState) -> None:
                 state.dirty = True
                 continue
             _store(server, state, analysed, version_changed=cur is None or cur.version != version)
+            trim_when_idle(server)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -43,6 +43,7 @@ class ShapeServer(LanguageServer):
         self._dependents_task: asyncio.Task[None] | None = None
         self._changed_modules: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.trim_timer: asyncio.TimerHandle | None = None
 
     # -- plumbing -----------------------------------------------------------------------
 
