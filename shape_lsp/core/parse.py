@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -197,8 +198,9 @@ def _parse(text: str) -> ParsedChunk:
         return ParsedChunk(text, cst.parse_module(text), None)
     except cst.ParserSyntaxError as e:
         return ParsedChunk(text, None, _describe_error(text, e))
-    except (RecursionError, MemoryError, ValueError) as e:
-        return ParsedChunk(text, None, (0, 0, f"cannot parse: {type(e).__name__}"))
+    except (RecursionError, MemoryError, ValueError, cst.CSTValidationError) as e:
+        # CSTValidationError: e.g. `'a' b'b'` ("Cannot concatenate string and bytes")
+        return ParsedChunk(text, None, (0, 0, f"cannot parse: {type(e).__name__}: {e}"))
 
 
 # libcst's native parser recurses on the C stack: a few thousand nested brackets or unary
@@ -208,6 +210,7 @@ def _parse(text: str) -> ParsedChunk:
 # Short chunks cannot nest deep enough to matter and skip the check.
 _DEEP_CHECK_CHARS = 2000
 _MAX_DEPTH = 1000
+_OPERATORS = re.compile(r"[-+*/%@&|^~<>=!.([{]|\b(?:and|or|not|lambda|if|await)\b")
 
 
 def _too_deep(text: str) -> tuple[int, int, str] | None:
@@ -215,11 +218,16 @@ def _too_deep(text: str) -> tuple[int, int, str] | None:
     if len(text) < _DEEP_CHECK_CHARS:
         return None
     try:
-        tree = compile(text, "<chunk>", "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal", not ours to print
+            warnings.simplefilter("ignore")
+            tree = compile(text, "<chunk>", "exec", flags=0x400, dont_inherit=True)  # ONLY_AST
     except SyntaxError as e:
-        if "too many nested" not in (e.msg or ""):
-            return None  # an ordinary syntax error: libcst reports it
-        return max((e.lineno or 1) - 1, 0), max((e.offset or 1) - 1, 0), e.msg
+        # An ordinary syntax error: libcst fails too and Python's message is the one reported
+        # (see _describe_error), so libcst is only worth its risk on chunks it may still parse
+        # (newer syntax than this Python's), i.e. with too few operators to nest deeply.
+        if "too many nested" not in (e.msg or "") and len(_OPERATORS.findall(text)) < _MAX_DEPTH:
+            return None
+        return max((e.lineno or 1) - 1, 0), max((e.offset or 1) - 1, 0), e.msg or "invalid syntax"
     except (RecursionError, MemoryError):
         return 0, 0, "too deeply nested to analyse"
     except ValueError:

@@ -29,6 +29,9 @@ DEEP = {
     "lambdas": "x = " + "lambda: " * 5_000 + "1\n",
     "power": "x = " + "2 ** " * 20_000 + "1\n",
     "ternary": "x = " + "1 if a else " * 5_000 + "1\n",
+    # the same with a syntax error further on: CPython stops at the error, libcst still recursed
+    "binop, then a syntax error": "x = (" + "1 + " * 20_000 + "1\nclass\n",
+    "and-chain, then a syntax error": "x = " + "a and " * 20_000 + "b +\n",
 }
 
 _RUN = textwrap.dedent(
@@ -60,3 +63,10 @@ def test_nesting_python_accepts_is_still_analysed() -> None:
     src += "net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
     r = Analyzer().analyze(src, "ok.py")
     assert [f.code for f in r.findings] == ["SH101"]
+
+
+def test_string_bytes_concatenation_is_a_syntax_problem() -> None:
+    # libcst raised CSTValidationError (not a ParserSyntaxError), which escaped `analyze`
+    src = "x = 'a' b'b'\nimport torch.nn as nn\nnet = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
+    r = Analyzer().analyze(src, "concat.py")
+    assert [f.code for f in r.findings] == ["SH001", "SH101"]
