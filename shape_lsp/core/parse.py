@@ -262,9 +262,14 @@ def _describe_error(text: str, e: cst.ParserSyntaxError) -> tuple[int, int, str]
     return min(max(e.raw_line - 1, 0), last), max(e.raw_column, 0), msg
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def split_lines(source: str) -> list[str]:
-    """Lines with their endings (\\n, \\r\\n or \\r)."""
-    return source.splitlines(keepends=True)
+    """Lines with their endings (\\n, \\r\\n or \\r), as Python and LSP count them: not
+    str.splitlines, which also breaks at \\f, \\v, \\x1c-\\x1e, \\x85, \\u2028 and \\u2029 and
+    so shifted every later span (a form feed between functions is common in older code)."""
+    return _LINE.findall(source)
 
 
 def chunk_boundaries(lines: list[str]) -> list[int]:

@@ -70,3 +70,11 @@ def test_string_bytes_concatenation_is_a_syntax_problem() -> None:
     src = "x = 'a' b'b'\nimport torch.nn as nn\nnet = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
     r = Analyzer().analyze(src, "concat.py")
     assert [f.code for f in r.findings] == ["SH001", "SH101"]
+
+
+@pytest.mark.parametrize("sep", ["\x0c", "\x0b", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_only_newlines_end_lines(sep: str) -> None:
+    # str.splitlines also broke lines at these, shifting every later span by one line
+    src = f"import torch.nn as nn\n# page{sep}break\nnet = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
+    (f,) = Analyzer().analyze(src, "ff.py").findings
+    assert (f.code, f.span.start_line) == ("SH101", 2)
