@@ -10,7 +10,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from shape_lsp import __version__
 from shape_lsp.server.analysis import Engine, schedule
@@ -24,12 +26,30 @@ F = TypeVar("F", bound=Callable[..., Any])
 LOG_REPEAT_S = 30.0
 
 
+class ShapeProtocol(LanguageServerProtocol):
+    """pygls' protocol, but a request whose params do not deserialize gets an InvalidParams
+    error back (pygls only logs it, and the client would wait for an answer forever)."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Deserialize; answer malformed requests instead of dropping them."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                log.warning("invalid params for %s: answering with an error", data["method"])
+                self._send_response(data["id"], error=exc.to_response_error())
+            raise
+
+
 class ShapeServer(LanguageServer):
     """pygls server holding the open documents, settings and the analysis engine."""
 
     def __init__(self) -> None:
         super().__init__(
-            "shape-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+            "shape-lsp",
+            __version__,
+            protocol_cls=ShapeProtocol,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
         )
         self.docs: dict[str, DocState] = {}
         self.engine = Engine()

@@ -109,6 +109,15 @@ def test_verify_returns_a_result(run: dict[str, Any]) -> None:
     assert any(d["code"] in {"SH201", "SH202"} for d in run["diagnostics_after_verify"]), run
 
 
+def test_code_action_inserts_flatten(run: dict[str, Any]) -> None:
+    # The quick fix is applied by Neovim itself; the text it leaves, and the server's answer.
+    assert run.get("applied"), (run.get("actions"), run.get("action_error"))
+    assert run["fixed_line"] == (
+        "seq = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(7200, 10))"
+    ), run["fixed_line"]
+    assert run["fix_cleared"] is True, "the SH101 on the fixed line should go away"
+
+
 def test_plugin_start_paths_and_helpers(nvim: str, tmp_path: Path) -> None:
     """editors/nvim/test/unit.lua: the 0.11 / 0.8+ / 0.7 start paths with stubbed vim.lsp entry
     points (only 0.7 is installed here), options, and the class finder."""

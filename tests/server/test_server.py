@@ -95,3 +95,54 @@ async def test_tcp_help() -> None:
     )
     out, _ = await proc.communicate()
     assert b"--tcp" in out and proc.returncode == 0
+
+
+def test_malformed_request_gets_an_error_not_silence() -> None:
+    """A request whose params do not deserialize is answered (InvalidParams); pygls alone
+    would only log it and the editor would wait forever."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shape_lsp", "serve"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def send(obj: dict[str, object]) -> None:
+        body = json.dumps(obj).encode()
+        proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # type: ignore[union-attr]
+        proc.stdin.flush()  # type: ignore[union-attr]
+
+    def recv() -> dict[str, object]:
+        header = b""
+        while not header.endswith(b"\r\n\r\n"):
+            header += proc.stdout.read(1)  # type: ignore[union-attr]
+        length = int(header.split(b"Content-Length:")[1].split(b"\r\n")[0])
+        return json.loads(proc.stdout.read(length))  # type: ignore[union-attr,no-any-return]
+
+    try:
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"capabilities": {}, "processId": None, "rootUri": None}})
+        while recv().get("id") != 1:
+            pass
+        bad_diag = {"code": "SH101"}  # no range, no message
+        send({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction",
+              "params": {"textDocument": {"uri": "file:///x.py"},
+                         "range": {"start": {"line": 0, "character": 0},
+                                   "end": {"line": 0, "character": 1}},
+                         "context": {"diagnostics": [bad_diag]}}})
+        send({"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover",
+              "params": {"textDocument": {"uri": "file:///x.py"},
+                         "position": {"line": 0, "character": 0}}})
+        got: dict[object, dict[str, object]] = {}
+        while len(got) < 2:
+            msg = recv()
+            if msg.get("id") in (2, 3):
+                got[msg["id"]] = msg
+        assert got[2]["error"]["code"] == -32602  # type: ignore[index]
+        assert "result" in got[3]  # and the server goes on answering
+    finally:
+        proc.kill()
+        proc.wait()

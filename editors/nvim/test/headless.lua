@@ -106,6 +106,57 @@ local function main()
   end
   step("hover")
 
+  -- Quick fix on the bare Sequential: ask for code actions on its line, apply "Insert ...
+  -- Flatten()", and record the buffer text and the diagnostics that follow.
+  local sl = find_line(buf, "seq = nn.Sequential(")
+  local line_text = vim.api.nvim_buf_get_lines(buf, sl, sl + 1, false)[1]
+  local ctx = {}
+  for _, d in ipairs(vim.diagnostic.get(buf, { lnum = sl })) do
+    -- Back to LSP form (as Neovim's own code-action request does).
+    table.insert(ctx, {
+      range = {
+        start = { line = d.lnum, character = d.col },
+        ["end"] = { line = d.end_lnum or d.lnum, character = d.end_col or d.col },
+      },
+      message = d.message,
+      severity = d.severity,
+      code = d.code or (d.user_data and d.user_data.lsp and d.user_data.lsp.code),
+      source = d.source,
+    })
+  end
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(buf) },
+    range = { start = { line = sl, character = 0 }, ["end"] = { line = sl, character = #line_text } },
+    context = { diagnostics = ctx },
+  }
+  local resp, req_err = vim.lsp.buf_request_sync(buf, "textDocument/codeAction", params, timeout)
+  results.action_error = req_err and tostring(req_err) or nil
+  resp = resp or {}
+  results.actions = {}
+  local chosen
+  for _, r in pairs(resp) do
+    for _, a in ipairs(r.result or {}) do
+      table.insert(results.actions, a.title)
+      if not chosen and a.edit and a.title:find("Flatten", 1, true) then
+        chosen = a
+      end
+    end
+  end
+  if chosen then
+    vim.lsp.util.apply_workspace_edit(chosen.edit, "utf-16")
+    results.applied = chosen.title
+  end
+  results.fixed_line = vim.api.nvim_buf_get_lines(buf, sl, sl + 1, false)[1]
+  results.fix_cleared = vim.wait(timeout, function()
+    for _, d in ipairs(vim.diagnostic.get(buf, { lnum = sl })) do
+      if (d.code or (d.user_data and d.user_data.lsp and d.user_data.lsp.code)) == "SH101" then
+        return false
+      end
+    end
+    return true
+  end, 50)
+  step("code action")
+
   -- :ShapeSummary with the cursor inside class Net.
   local cl = find_line(buf, "class Net")
   vim.api.nvim_win_set_cursor(win, { cl + 2, 0 })
@@ -131,6 +182,7 @@ local function main()
   end, 100)
   results.diagnostics_after_verify = diag_list(buf)
   step("verify")
+
 end
 
 local ok, err = xpcall(main, debug.traceback)
