@@ -30,8 +30,8 @@ def literal(node: cst.BaseExpression) -> Value:
             if fast is not None:
                 return fast
         if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
-            v = node.evaluated_value
-            return v if isinstance(v, str) else UNKNOWN
+            text = node.evaluated_value
+            return text if isinstance(text, str) else UNKNOWN
         if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.value]
         if isinstance(node, cst.Ellipsis):

@@ -80,13 +80,13 @@ def _set_arg(
     if arg is None:
         if not add_missing or not isinstance(layer.node, cst.Call):
             return None
-        span = interp.rec.span(chunk, layer.node)  # type: ignore[arg-type]
+        span = interp.rec.span(chunk, layer.node)
         if span is None:
             return None
         end = Span(span.end_line, span.end_col - 1, span.end_line, span.end_col - 1)
         sep = ", " if layer.node.args else ""
         return TextEdit(end, f"{sep}{name}={text}")
-    span = interp.rec.span(chunk, arg.value)  # type: ignore[arg-type]
+    span = interp.rec.span(chunk, arg.value)
     if span is None:
         return None
     return TextEdit(span, text)

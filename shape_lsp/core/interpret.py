@@ -8,6 +8,7 @@ cascades into others. Nothing is executed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -78,8 +79,21 @@ METHOD_HOOKS: list[MethodHook] = []
 """Method-call hooks tried in order before the built-in ones; return NotImplemented to pass."""
 
 
-_LIBRARIES = ("torch.", "keras.", "numpy.", "tensorflow.", "builtins.", "math.", "typing.",
-              "collections.", "functools.", "os.", "sys.", "jaxtyping.", "einops.")
+_LIBRARIES = (
+    "torch.",
+    "keras.",
+    "numpy.",
+    "tensorflow.",
+    "builtins.",
+    "math.",
+    "typing.",
+    "collections.",
+    "functools.",
+    "os.",
+    "sys.",
+    "jaxtyping.",
+    "einops.",
+)
 LAZY_LITERAL = 32
 HUGE_LITERAL = 256
 
@@ -128,13 +142,17 @@ class Frame:
     home: Interpreter | None = None  # whose module names this code sees (None: this file)
 
 
-def _set_module_item(obj: Container | ModuleInstance, key: Value, value: Value,
-                     by_name: bool = False) -> None:
+def _set_module_item(
+    obj: Container | ModuleInstance, key: Value, value: Value, by_name: bool = False
+) -> None:
     """`seq[i] = m`, `mdict[k] = m`, `seq.name = m`: replace (or add) a container's child."""
     if isinstance(obj, ModuleInstance):
         names = [k for k, v in obj.attrs.items() if is_module(v)]
-        if (obj.cls.container in ("Sequential", "ModuleList") and isinstance(key, int)
-                and -len(names) <= key < len(names)):
+        if (
+            obj.cls.container in ("Sequential", "ModuleList")
+            and isinstance(key, int)
+            and -len(names) <= key < len(names)
+        ):
             name = names[key]
             obj.attrs[name] = value
             assign_path(value, f"{obj.path}.{name}" if obj.path else name)
@@ -144,13 +162,20 @@ def _set_module_item(obj: Container | ModuleInstance, key: Value, value: Value,
     keys = [k for k, _ in obj.items]
     if isinstance(key, str) and (by_name or obj.kind == "ModuleDict"):
         name = key
-    elif (isinstance(key, int) and not isinstance(key, bool) and obj.kind != "ModuleDict"
-          and -len(keys) <= key < len(keys)):
+    elif (
+        isinstance(key, int)
+        and not isinstance(key, bool)
+        and obj.kind != "ModuleDict"
+        and -len(keys) <= key < len(keys)
+    ):
         name = keys[key]
     else:
         return
-    node = value.node if isinstance(value, LayerValue) and isinstance(value.node, cst.CSTNode) \
+    node = (
+        value.node
+        if isinstance(value, LayerValue) and isinstance(value.node, cst.CSTNode)
         else None
+    )
     if name in keys:
         i = keys.index(name)
         obj.items[i] = (name, value)
@@ -165,8 +190,14 @@ def _set_module_item(obj: Container | ModuleInstance, key: Value, value: Value,
 class Interpreter:
     """Interprets one file; results accumulate in `rec`."""
 
-    def __init__(self, parsed: ParsedFile, path: str, settings: Settings,
-                 workspace: Workspace | None = None, depth: int = 0) -> None:
+    def __init__(
+        self,
+        parsed: ParsedFile,
+        path: str,
+        settings: Settings,
+        workspace: Workspace | None = None,
+        depth: int = 0,
+    ) -> None:
         self.parsed = parsed
         self.path = path
         self.workspace = workspace
@@ -206,8 +237,9 @@ class Interpreter:
 
     def global_value(self, name: str) -> Value | None:
         """A module-level name as another file imports it (None when not defined here)."""
-        frame = Frame(self.globals, self.parsed.chunks[0] if self.parsed.chunks else None,
-                      record_facts=False)  # type: ignore[arg-type]
+        if not self.parsed.chunks:
+            return None
+        frame = Frame(self.globals, self.parsed.chunks[0], record_facts=False)
         if name in self.globals:
             v = self.lookup(name, frame)
         elif name in self.aliases:
@@ -292,10 +324,13 @@ class Interpreter:
     def exec_small(self, small: cst.BaseSmallStatement, frame: Frame) -> None:
         """Run one simple statement."""
         if isinstance(small, cst.Assign):
-            if (frame.env is self.globals and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Name)
-                    and isinstance(small.value, cst.Dict | cst.List | cst.Set)
-                    and len(small.value.elements) > LAZY_LITERAL):
+            if (
+                frame.env is self.globals
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+                and isinstance(small.value, cst.Dict | cst.List | cst.Set)
+                and len(small.value.elements) > LAZY_LITERAL
+            ):
                 # Large module-level tables (timm's default_cfgs): evaluated only if used.
                 frame.env[small.targets[0].target.value] = _Lazy(small.value, frame.chunk)
                 return
@@ -307,9 +342,16 @@ class Interpreter:
                 self.assign(small.target, self.eval(small.value, frame), frame)
         elif isinstance(small, cst.AugAssign):
             name = type(small.operator).__name__.removesuffix("Assign")
-            op = {"Add": "+", "Subtract": "-", "Multiply": "*", "Divide": "/",
-                  "FloorDivide": "//", "Modulo": "%", "Power": "**",
-                  "MatrixMultiply": "@"}.get(name)
+            op = {
+                "Add": "+",
+                "Subtract": "-",
+                "Multiply": "*",
+                "Divide": "/",
+                "FloorDivide": "//",
+                "Modulo": "%",
+                "Power": "**",
+                "MatrixMultiply": "@",
+            }.get(name)
             left = self.eval(small.target, frame)
             right = self.eval(small.value, frame)
             result = self.binary(op, left, right, small, frame) if op else UNKNOWN
@@ -407,10 +449,8 @@ class Interpreter:
     def exec_loop_once(self, body: cst.BaseSuite, frame: Frame) -> None:
         """A loop of unknown trip count: values it changes become their join with before."""
         before = dict(frame.env)
-        try:
+        with contextlib.suppress(_LoopExit):
             self.exec_block(body, frame)
-        except _LoopExit:
-            pass
         frame.env.update(join_envs(before, frame.env))
 
     def iterate(self, v: Value) -> list[Value] | None:
@@ -460,10 +500,8 @@ class Interpreter:
             obj = self.eval(target.value, frame)
             key = self._index_value(target, frame)
             if isinstance(obj, dict) and not isinstance(key, Unknown):
-                try:
+                with contextlib.suppress(TypeError):
                     obj[key] = value
-                except TypeError:
-                    pass
             elif isinstance(obj, Container | ModuleInstance) and is_module(value):
                 _set_module_item(obj, key, value)  # model.classifier[-1] = nn.Linear(...)
 
@@ -502,7 +540,11 @@ class Interpreter:
             elif isinstance(b, ClassRef) and b.info.framework:
                 framework = b.info.framework
         method_chunks: dict[int, Chunk] = {}
-        if frame.chunk.members and frame.chunk.module is not None and node in frame.chunk.module.body:
+        if (
+            frame.chunk.members
+            and frame.chunk.module is not None
+            and node in frame.chunk.module.body
+        ):
             for member in frame.chunk.members:
                 if member.module is None:
                     continue
@@ -515,14 +557,12 @@ class Interpreter:
         info.home = home
         info.container = container
         body = Frame({}, frame.chunk, record_facts=False, home=frame.home)
-        for st in _block_statements(node.body):
-            if isinstance(st, cst.SimpleStatementLine):
-                for small in st.body:
+        for class_stmt in _block_statements(node.body):
+            if isinstance(class_stmt, cst.SimpleStatementLine):
+                for small in class_stmt.body:
                     if isinstance(small, cst.Assign | cst.AnnAssign) and small.value is not None:
-                        try:
+                        with contextlib.suppress(Budget, _Return, _LoopExit):
                             self.exec_small(small, body)
-                        except (Budget, _Return, _LoopExit):
-                            pass
         info.attrs = body.env
         frame.env[node.name.value] = ClassRef(info)
         if frame.env is self.globals:
@@ -646,8 +686,13 @@ class Interpreter:
             v = _MISSING
         if isinstance(v, _Lazy):
             huge = len(getattr(v.node, "elements", ())) > HUGE_LITERAL  # data, not config
-            v = home.globals[name] = UNKNOWN if huge else self.eval(
-                v.node, Frame(home.globals, v.chunk, record_facts=False, home=frame.home))
+            v = home.globals[name] = (
+                UNKNOWN
+                if huge
+                else self.eval(
+                    v.node, Frame(home.globals, v.chunk, record_facts=False, home=frame.home)
+                )
+            )
         if v is not _MISSING:
             return v
         if name in ("True", "False", "None"):
@@ -761,8 +806,11 @@ class Interpreter:
                     return obj.items[key][1]
                 if isinstance(key, slice):
                     return Container(obj.kind, obj.items[key], obj.path, obj.span)
-            if (isinstance(obj, ModuleInstance) and isinstance(key, int)
-                    and obj.cls.container in ("Sequential", "ModuleList")):
+            if (
+                isinstance(obj, ModuleInstance)
+                and isinstance(key, int)
+                and obj.cls.container in ("Sequential", "ModuleList")
+            ):
                 return [v for v in obj.attrs.values() if is_module(v)][key]
         except (IndexError, TypeError, ValueError):
             return UNKNOWN
@@ -777,16 +825,20 @@ class Interpreter:
         if isinstance(sl, cst.Index):
             return self.eval(sl.value, frame)
         if isinstance(sl, cst.Slice):
-            parts = [self.eval(p, frame) if p is not None else None
-                     for p in (sl.lower, sl.upper, sl.step)]
+            parts = [
+                self.eval(p, frame) if p is not None else None
+                for p in (sl.lower, sl.upper, sl.step)
+            ]
             if all(p is None or isinstance(p, int) for p in parts):
                 return slice(*parts)
-            return slice(*(p if p is None or isinstance(p, int | S.Expr) else UNKNOWN
-                           for p in parts))
+            return slice(
+                *(p if p is None or isinstance(p, int | S.Expr) else UNKNOWN for p in parts)
+            )
         return UNKNOWN
 
-    def comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp,
-                      frame: Frame) -> Value:
+    def comprehension(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: Frame
+    ) -> Value:
         """[expr for target in static_iterable if cond] with one for clause."""
         comp = node.for_in
         if comp.inner_for_in is not None:
@@ -794,8 +846,14 @@ class Interpreter:
         items = self.iterate(self.eval(comp.iter, frame))
         if items is None or len(items) > MAX_SEQ:
             return UNKNOWN
-        inner = Frame(dict(frame.env), frame.chunk, frame.self_obj, frame.owner,
-                      record_facts=False, home=frame.home)
+        inner = Frame(
+            dict(frame.env),
+            frame.chunk,
+            frame.self_obj,
+            frame.owner,
+            record_facts=False,
+            home=frame.home,
+        )
         out: list[Value] = []
         for item in items:
             self.assign(comp.target, item, inner)
@@ -809,8 +867,7 @@ class Interpreter:
                 out.append(self.eval(node.elt, inner))
         return out
 
-    def binary(self, op: str | None, a: Value, b: Value, node: cst.CSTNode,
-               frame: Frame) -> Value:
+    def binary(self, op: str | None, a: Value, b: Value, node: cst.CSTNode, frame: Frame) -> Value:
         """Arithmetic: tensors through the elementwise/matmul rules, the rest statically."""
         if op is None:
             return UNKNOWN
@@ -836,7 +893,9 @@ class Interpreter:
 
     # ------------------------------------------------------------------ calls
 
-    def call_args(self, node: cst.Call, frame: Frame) -> tuple[list[Value], dict[str, Value]] | None:
+    def call_args(
+        self, node: cst.Call, frame: Frame
+    ) -> tuple[list[Value], dict[str, Value]] | None:
         """Positional and keyword argument values; None when a star-arg is not static."""
         args: list[Value] = []
         kwargs: dict[str, Value] = {}
@@ -878,9 +937,13 @@ class Interpreter:
         if not name.startswith(_LIBRARIES) and self.external(name) is not None:
             return False
         return not (
-            name in LAYERS or name in FUNCTIONS or name in CONTAINERS or name in SPECIAL_CALLS
+            name in LAYERS
+            or name in FUNCTIONS
+            or name in CONTAINERS
+            or name in SPECIAL_CALLS
             or name.startswith(("builtins.", "collections.", "math.", "numpy."))
-            or name == "torch.nn.Parameter" or _is_layer_namespace(name)
+            or name == "torch.nn.Parameter"
+            or _is_layer_namespace(name)
         )
 
     def _opaque_call(self, func: Value) -> Value:
@@ -888,8 +951,9 @@ class Interpreter:
             return OpaqueModule(func.name, None)
         return UNKNOWN
 
-    def call(self, func: Value, args: list[Value], kwargs: dict[str, Value],
-             node: cst.Call, frame: Frame) -> Value:
+    def call(
+        self, func: Value, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+    ) -> Value:
         """Dispatch a call on any callable value."""
         if isinstance(func, Qual):
             return self.call_qual(func.name, args, kwargs, node, frame)
@@ -905,8 +969,9 @@ class Interpreter:
             return UNKNOWN
         return UNKNOWN
 
-    def call_qual(self, name: str, args: list[Value], kwargs: dict[str, Value],
-                  node: cst.Call, frame: Frame) -> Value:
+    def call_qual(
+        self, name: str, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+    ) -> Value:
         """A call of a library name: containers, layers, functions, builtins."""
         hook = SPECIAL_CALLS.get(name)
         if hook is not None:
@@ -922,7 +987,7 @@ class Interpreter:
         if frule is not None:
             return self.apply_function(frule, args, kwargs, node, frame)
         if name.startswith("builtins."):
-            short = name[len("builtins."):]
+            short = name[len("builtins.") :]
             if short == "super":
                 if frame.owner is not None:
                     return SuperRef(frame.owner, frame.self_obj)
@@ -933,7 +998,7 @@ class Interpreter:
                 return _isinstance(args[0], args[1])
             if short in ("getattr", "isinstance", "hasattr", "eval", "exec"):
                 return UNKNOWN
-            if short == "OrderedDict" or short == "dict":
+            if short in {"OrderedDict", "dict"}:
                 return self._make_dict(args, kwargs)
             return builtin(short, args)
         if name in ("collections.OrderedDict",):
@@ -964,8 +1029,7 @@ class Interpreter:
         out.update(kwargs)
         return out
 
-    def make_container(self, kind: str, args: list[Value], node: cst.Call,
-                       frame: Frame) -> Value:
+    def make_container(self, kind: str, args: list[Value], node: cst.Call, frame: Frame) -> Value:
         """nn.Sequential(*layers) / nn.Sequential(OrderedDict) / ModuleList([...]) / ModuleDict."""
         items: list[tuple[str, Value]] = []
         nodes: list[cst.CSTNode | None] = []
@@ -999,13 +1063,13 @@ class Interpreter:
         for i, (_, v) in enumerate(items):
             if nodes[i] is None and isinstance(v, LayerValue) and v.node is not None:
                 nodes[i] = v.node
-        c = Container(kind, items, "", self.rec.span(frame.chunk, node), nodes, node,
-                      frame.chunk)
+        c = Container(kind, items, "", self.rec.span(frame.chunk, node), nodes, node, frame.chunk)
         assign_path(c, "")
         return c
 
-    def construct_layer(self, name: str, args: list[Value], kwargs: dict[str, Value],
-                        node: cst.Call, frame: Frame) -> Value:
+    def construct_layer(
+        self, name: str, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+    ) -> Value:
         """Bind constructor arguments; constructor-time checks become findings."""
         rule = LAYERS[name]
         try:
@@ -1013,8 +1077,9 @@ class Interpreter:
         except BindError:
             return OpaqueModule(name, self.rec.span(frame.chunk, node))
         dtype = dtype_of(bound.get("dtype")) or "float32"
-        layer = LayerValue(rule, bound, self.rec.span(frame.chunk, node), "", dtype, node,
-                           frame.chunk)
+        layer = LayerValue(
+            rule, bound, self.rec.span(frame.chunk, node), "", dtype, node, frame.chunk
+        )
         if rule.validate is not None:
             try:
                 rule.validate(Args(bound))
@@ -1022,8 +1087,14 @@ class Interpreter:
                 self.rec.constructor_error(layer, e)
         return layer
 
-    def apply_function(self, rule: object, args: list[Value], kwargs: dict[str, Value],
-                       node: cst.CSTNode, frame: Frame) -> Value:
+    def apply_function(
+        self,
+        rule: object,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.CSTNode,
+        frame: Frame,
+    ) -> Value:
         """Apply a function rule; its ShapeError becomes a finding at this call."""
         from shape_lsp.core.rules.base import FunctionRule
 
@@ -1047,12 +1118,21 @@ class Interpreter:
         if isinstance(out, Tensor):
             step = f"line {self._line(frame.chunk, node)}: {rule.names[0]} → {out.describe()}"
             src = tensors[0].trace if tensors else ()
-            out = replace(out, trace=(*src, step)[-10:],
-                          assumed=out.assumed or any(t.assumed for t in tensors))
+            out = replace(
+                out,
+                trace=(*src, step)[-10:],
+                assumed=out.assumed or any(t.assumed for t in tensors),
+            )
         return out
 
-    def call_method(self, m: BoundMethod, args: list[Value], kwargs: dict[str, Value],
-                    node: cst.Call, frame: Frame) -> Value:
+    def call_method(
+        self,
+        m: BoundMethod,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.Call,
+        frame: Frame,
+    ) -> Value:
         """Methods on tensors, lists, containers and modules."""
         for hook in METHOD_HOOKS:
             got = hook(self, m, args, kwargs, node, frame)
@@ -1110,13 +1190,25 @@ class Interpreter:
         if isinstance(obj, ModuleInstance) and name == "__container_init__":
             return self._container_init(obj, args)
         if isinstance(obj, ModuleInstance | LayerValue):
-            if name in ("double", "half", "float", "to", "cuda", "cpu", "eval", "train",
-                        "requires_grad_"):
+            if name in (
+                "double",
+                "half",
+                "float",
+                "to",
+                "cuda",
+                "cpu",
+                "eval",
+                "train",
+                "requires_grad_",
+            ):
                 return self._module_conversion(obj, name, args, kwargs)
             if name in ("forward", "__call__"):
                 return self.rec.module_call(obj, args, kwargs, node, frame)
-            if (name in ("keys", "values", "items") and isinstance(obj, ModuleInstance)
-                    and obj.cls.container == "ModuleDict"):  # a ModuleDict subclass's own items
+            if (
+                name in ("keys", "values", "items")
+                and isinstance(obj, ModuleInstance)
+                and obj.cls.container == "ModuleDict"
+            ):  # a ModuleDict subclass's own items
                 d = {k: v for k, v in obj.attrs.items() if is_module(v)}
                 return tuple(getattr(d, name)())
             if name == "add_module" and len(args) == 2 and isinstance(obj, ModuleInstance):
@@ -1146,8 +1238,9 @@ class Interpreter:
         return None
 
     @staticmethod
-    def _module_conversion(obj: Value, name: str, args: list[Value],
-                           kwargs: dict[str, Value]) -> Value:
+    def _module_conversion(
+        obj: Value, name: str, args: list[Value], kwargs: dict[str, Value]
+    ) -> Value:
         target = {"double": "float64", "half": "float16", "float": "float32"}.get(name)
         if name == "to":
             for a in [*args, *kwargs.values()]:
@@ -1156,17 +1249,28 @@ class Interpreter:
             set_dtype(obj, target)
         return obj
 
-    def call_function(self, fn: FunctionRef, args: list[Value], kwargs: dict[str, Value],
-                      frame: Frame, record_facts: bool | None = None,
-                      symbolic_missing: bool = False) -> Value:
+    def call_function(
+        self,
+        fn: FunctionRef,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+        record_facts: bool | None = None,
+        symbolic_missing: bool = False,
+    ) -> Value:
         """Interpret a local function or method body with bound parameters."""
         if self.depth >= MAX_DEPTH:
             raise Budget
         env = self.bind_params(fn, args, kwargs, frame, symbolic_missing)
         home = _home_of(fn)
-        new = Frame(env, fn.chunk, fn.self_obj, fn.owner,
-                    record_facts=frame.record_facts if record_facts is None else record_facts,
-                    home=None if home is None or home is self else home)
+        new = Frame(
+            env,
+            fn.chunk,
+            fn.self_obj,
+            fn.owner,
+            record_facts=frame.record_facts if record_facts is None else record_facts,
+            home=None if home is None or home is self else home,
+        )
         self.depth += 1
         try:
             self.exec_block(fn.node.body, new)
@@ -1179,12 +1283,18 @@ class Interpreter:
         if not new.returns:
             return None
         out = new.returns[0]
-        for r in new.returns[1:]:
-            out = join_values(out, r)
+        for ret in new.returns[1:]:
+            out = join_values(out, ret)
         return out
 
-    def bind_params(self, fn: FunctionRef, args: list[Value], kwargs: dict[str, Value],
-                    frame: Frame, symbolic_missing: bool = False) -> dict[str, Value]:
+    def bind_params(
+        self,
+        fn: FunctionRef,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+        symbolic_missing: bool = False,
+    ) -> dict[str, Value]:
         """Parameter name -> value (missing ones: default, else UNKNOWN, or a symbol named
         after the parameter when a model is analysed on its own)."""
         missing: Value = UNKNOWN
@@ -1196,8 +1306,9 @@ class Interpreter:
             env[positional[0].name.value] = fn.self_obj
             positional = positional[1:]
         home = _home_of(fn) or self
-        def_frame = Frame(home.globals, fn.chunk, record_facts=False,
-                          home=None if home is self else home)
+        def_frame = Frame(
+            home.globals, fn.chunk, record_facts=False, home=None if home is self else home
+        )
         for p in positional:
             pname = p.name.value
             if pos:
@@ -1222,9 +1333,15 @@ class Interpreter:
             env[params.star_kwarg.name.value] = dict(kwargs)
         return env
 
-    def instantiate(self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value],
-                    node: cst.Call | None, frame: Frame | None,
-                    symbolic_missing: bool = False) -> Value:
+    def instantiate(
+        self,
+        info: ClassInfo,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.Call | None,
+        frame: Frame | None,
+        symbolic_missing: bool = False,
+    ) -> Value:
         """Run a local class's __init__ on a fresh instance."""
         if info.framework is None:
             return UNKNOWN
@@ -1237,14 +1354,16 @@ class Interpreter:
             owner, fn = hit
             caller = frame or Frame(self.globals, info.chunk)
             if info.home is not None and info.home is not self:
-                caller = Frame(caller.env, caller.chunk, record_facts=False,
-                               home=info.home)  # type: ignore[arg-type]
-            try:
-                self.call_function(FunctionRef(fn, owner.chunk_for(fn), owner, inst), args, kwargs,
-                                   caller, record_facts=False,
-                                   symbolic_missing=symbolic_missing)
-            except Budget:
-                pass
+                caller = Frame(caller.env, caller.chunk, record_facts=False, home=info.home)  # type: ignore[arg-type]
+            with contextlib.suppress(Budget):
+                self.call_function(
+                    FunctionRef(fn, owner.chunk_for(fn), owner, inst),
+                    args,
+                    kwargs,
+                    caller,
+                    record_facts=False,
+                    symbolic_missing=symbolic_missing,
+                )
         assign_path(inst, "")
         return inst
 
@@ -1253,10 +1372,17 @@ class Interpreter:
 
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
-    "builtins.list": (list,), "builtins.tuple": (tuple,), "builtins.int": (int,),
-    "builtins.float": (float,), "builtins.str": (str,), "builtins.bool": (bool,),
-    "builtins.dict": (dict,), "typing.Sequence": (list, tuple), "typing.List": (list,),
-    "typing.Tuple": (tuple,), "collections.abc.Sequence": (list, tuple),
+    "builtins.list": (list,),
+    "builtins.tuple": (tuple,),
+    "builtins.int": (int,),
+    "builtins.float": (float,),
+    "builtins.str": (str,),
+    "builtins.bool": (bool,),
+    "builtins.dict": (dict,),
+    "typing.Sequence": (list, tuple),
+    "typing.List": (list,),
+    "typing.Tuple": (tuple,),
+    "collections.abc.Sequence": (list, tuple),
 }
 
 
@@ -1295,8 +1421,12 @@ def join_values(a: Value, b: Value) -> Value:
     if a is b:
         return a
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return Tensor(S.join_shapes(a.shape, b.shape), a.dtype if a.dtype == b.dtype else None,
-                      a.numpy and b.numpy, a.trace)
+        return Tensor(
+            S.join_shapes(a.shape, b.shape),
+            a.dtype if a.dtype == b.dtype else None,
+            a.numpy and b.numpy,
+            a.trace,
+        )
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join_values(x, y) for x, y in zip(a, b, strict=True))
     try:
@@ -1332,9 +1462,7 @@ def _imports(stmt: cst.CSTNode, table: dict[str, str]) -> None:
 
 
 def _block_statements(body: cst.BaseSuite) -> Iterator[cst.CSTNode]:
-    if isinstance(body, cst.IndentedBlock):
-        yield from body.body
-    elif isinstance(body, cst.SimpleStatementSuite):
+    if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
         yield from body.body
 
 
@@ -1362,8 +1490,9 @@ def _src(node: cst.CSTNode) -> str:
     return _CODE_MODULE.code_for_node(node)
 
 
-def run_file(parsed: ParsedFile, path: str, settings: Settings,
-             workspace: Workspace | None = None) -> AnalysisResult:
+def run_file(
+    parsed: ParsedFile, path: str, settings: Settings, workspace: Workspace | None = None
+) -> AnalysisResult:
     """Interpret every model in the file."""
     return Interpreter(parsed, path, settings, workspace).run()
 

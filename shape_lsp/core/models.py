@@ -26,9 +26,19 @@ if TYPE_CHECKING:
     from shape_lsp.core.modules import FunctionRef
 
 _JAX_DTYPES = {
-    "Float": "float32", "Float32": "float32", "Float64": "float64", "Float16": "float16",
-    "BFloat16": "bfloat16", "Int": "int64", "Int64": "int64", "Int32": "int32",
-    "Integer": "int64", "Bool": "bool", "Shaped": None, "Num": None, "Real": None,
+    "Float": "float32",
+    "Float32": "float32",
+    "Float64": "float64",
+    "Float16": "float16",
+    "BFloat16": "bfloat16",
+    "Int": "int64",
+    "Int64": "int64",
+    "Int32": "int32",
+    "Integer": "int64",
+    "Bool": "bool",
+    "Shaped": None,
+    "Num": None,
+    "Real": None,
     "UInt8": "uint8",
 }
 _COMMENT = re.compile(r"#\s*shape:\s*(?!ignore)(?P<spec>.+)$")
@@ -65,8 +75,13 @@ def _run_factories(interp: Interpreter) -> None:
     seen: set[tuple[str, frozenset[str]]] = set()
     probed = 0
     for name, fn in list(interp.globals.items()):
-        if (not isinstance(fn, FunctionRef) or name.startswith("_") or fn.owner is not None
-                or fn.chunk.origin != interp.rec.origin or _required(fn.node)):
+        if (
+            not isinstance(fn, FunctionRef)
+            or name.startswith("_")
+            or fn.owner is not None
+            or fn.chunk.origin != interp.rec.origin
+            or _required(fn.node)
+        ):
             continue
         if probed >= MAX_FACTORIES:
             break
@@ -74,10 +89,10 @@ def _run_factories(interp: Interpreter) -> None:
         frame = Frame(interp.globals, fn.chunk, record_facts=False)
         built: list[Value] = []
 
-        def probe(f: FunctionRef = fn, fr: Frame = frame) -> None:
+        def probe(f: FunctionRef = fn, fr: Frame = frame, out: list[Value] = built) -> None:
             interp.rec.discovery = {}  # quiet: building the model reports nothing yet
             try:
-                built.append(interp.call_function(f, [], {}, fr, record_facts=False))
+                out.append(interp.call_function(f, [], {}, fr, record_facts=False))
             finally:
                 interp.rec.discovery = None
 
@@ -107,8 +122,9 @@ def _run_built(interp: Interpreter, name: str, model: Value, fn: FunctionRef) ->
         return
     span = interp.rec.span(fn.chunk, fn.node.name)
     interp.rec.expect(model, name=f"{name}()", span=span, source="symbolic")
-    interp.rec.module_call(model, list(inputs), {}, fn.node.name, frame,
-                           Site(fn.chunk, fn.node.name))
+    interp.rec.module_call(
+        model, list(inputs), {}, fn.node.name, frame, Site(fn.chunk, fn.node.name)
+    )
 
 
 def _required(fn: cst.FunctionDef) -> bool:
@@ -121,8 +137,11 @@ def _structure(v: Value, depth: int = 0) -> set[str]:
     out = {type_name(v)}
     if depth > 6:
         return out
-    children = v.children() if isinstance(v, ModuleInstance) else (
-        v.items if isinstance(v, Container) else [])
+    children = (
+        v.children()
+        if isinstance(v, ModuleInstance)
+        else (v.items if isinstance(v, Container) else [])
+    )
     for _, c in children:
         out |= _structure(c, depth + 1)
     return out
@@ -145,8 +164,13 @@ def _guard(interp: Interpreter, fn: object) -> None:
         interp.rec.discovery = None
 
 
-def _run_class(interp: Interpreter, info: ClassInfo, inst: ModuleInstance | None,
-               frame_cls: type[Frame], budget: type[Exception]) -> None:
+def _run_class(
+    interp: Interpreter,
+    info: ClassInfo,
+    inst: ModuleInstance | None,
+    frame_cls: type[Frame],
+    budget: type[Exception],
+) -> None:
     frame = frame_cls(interp.globals, info.chunk)
     fresh = inst is None
     if inst is None:
@@ -168,8 +192,9 @@ def _run_class(interp: Interpreter, info: ClassInfo, inst: ModuleInstance | None
         return
     span = interp.rec.span(info.chunk, info.node.name) or inst.span
     interp.rec.expect(inst, name=info.name, span=span, source=source)
-    interp.rec.module_call(inst, list(inputs), {}, info.node.name, frame,
-                           Site(info.chunk, info.node.name))
+    interp.rec.module_call(
+        inst, list(inputs), {}, info.node.name, frame, Site(info.chunk, info.node.name)
+    )
     del fresh
 
 
@@ -205,8 +230,9 @@ def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:
     return [p for p in params[1:] if p.default is None]
 
 
-def _inputs_for(interp: Interpreter, name: str, fn: cst.FunctionDef, params: list[cst.Param],
-                chunk: Chunk) -> tuple[list[Value] | None, str]:
+def _inputs_for(
+    interp: Interpreter, name: str, fn: cst.FunctionDef, params: list[cst.Param], chunk: Chunk
+) -> tuple[list[Value] | None, str]:
     configured = interp.settings.input_shapes.get(name)
     if configured:
         return [Tensor(_dims(spec)) for spec in configured], "config"
@@ -256,8 +282,9 @@ def _annotation_input(p: cst.Param) -> Tensor | None:
     return Tensor(tuple(dims), _JAX_DTYPES[short] or "float32")
 
 
-def _comment_inputs(interp: Interpreter, line: int, n: int,
-                    fn: cst.FunctionDef | None = None) -> list[Value] | None:
+def _comment_inputs(
+    interp: Interpreter, line: int, n: int, fn: cst.FunctionDef | None = None
+) -> list[Value] | None:
     """`# shape: x=(B, 3, 32, 32), y=(B, 10)` on, above or just below the line."""
     lines = interp.parsed.lines
     for ln in (line, line - 1, line + 1):
@@ -270,8 +297,8 @@ def _comment_inputs(interp: Interpreter, line: int, n: int,
         ordered: list[Tensor] = []
         for part in _ONE.finditer(m.group("spec")):
             dims: list[Dim] = []
-            for tok in part.group("dims").split(","):
-                tok = tok.strip()
+            for raw in part.group("dims").split(","):
+                tok = raw.strip()
                 if not tok:
                     continue
                 if tok.lstrip("-").isdigit():
@@ -317,13 +344,14 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
         if i not in rec.templates:
             out.append(Tensor(None))  # an input no first layer describes stays unknown
             continue
-        shape, layer_name = rec.templates[i]  # type: ignore[misc]
+        shape, layer_name = rec.templates[i]
         dims = tuple(_rename(d, renames) for d in shape)  # type: ignore[attr-defined]
         exact = bool(_EXACT_RANK.match(str(layer_name)))
         if rank is not None and not exact and len(dims) < rank:
             # (B, F) from a Linear, but the code unpacks `b, n, c = x.shape`: (B, N, F).
             extra = _EXTRA_AXES.get(rank - len(dims)) or tuple(
-                f"D{k}" for k in range(1, rank - len(dims) + 1))
+                f"D{k}" for k in range(1, rank - len(dims) + 1)
+            )
             dims = (dims[0], *(S.sym(a) for a in extra), *dims[1:])
             exact = True
         out.append(Tensor(dims, assumed=not exact))
@@ -340,8 +368,15 @@ _EXACT_RANK = re.compile(
 )
 
 
-_ROLES = {"B": "batch", "C": "channels", "H": "height", "W": "width", "L": "length",
-          "D": "depth", "T": "time"}
+_ROLES = {
+    "B": "batch",
+    "C": "channels",
+    "H": "height",
+    "W": "width",
+    "L": "length",
+    "D": "depth",
+    "T": "time",
+}
 
 
 def _renames(interp: Interpreter) -> dict[str, str]:

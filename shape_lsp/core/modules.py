@@ -195,10 +195,10 @@ def param_count(v: Value, seen: set[int] | None = None) -> Dim | None:
         parts = [x for x in v.attrs.values() if is_module(x) or isinstance(x, Parameter)]
     total: Dim = 0
     for p in parts:
-        n = param_count(p, seen)
-        if n is None:
+        count = param_count(p, seen)
+        if count is None:
             return None
-        total = S.add(total, n)
+        total = S.add(total, count)
     return total
 
 

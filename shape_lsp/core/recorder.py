@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -65,7 +65,7 @@ class Session:
     """One top-level model invocation being recorded."""
 
     name: str
-    calls: list[list[object]] = field(default_factory=list)  # [path, line, output, layer, dtype]
+    calls: list[list[Any]] = field(default_factory=list)  # [path, line, output, layer, dtype]
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -94,7 +94,7 @@ class Recorder:
         self.templates: dict[int, tuple[object, ...]] = {}
         self.ranks: dict[int, int] = {}  # input index -> rank seen in `a, b, c = x.shape`
         self.sessions_for: dict[int, str] = {}
-        self._pending: dict[int, dict[str, object]] = {}
+        self._pending: dict[int, dict[str, Any]] = {}
         self.origin = interp.parsed.chunks[0].origin if interp.parsed.chunks else ""
         self.local_sites: list[Span] = []  # call sites in this file, innermost last
 
@@ -115,14 +115,22 @@ class Recorder:
             log.debug("position lookup failed", exc_info=True)
             return None
 
-    def internal(self, message: str, chunk: Chunk | None = None,
-                 node: cst.CSTNode | None = None) -> None:
+    def internal(
+        self, message: str, chunk: Chunk | None = None, node: cst.CSTNode | None = None
+    ) -> None:
         """An internal error: logged and kept, never raised."""
         self.errors.append(message)
 
-    def add(self, code: str, span: Span | None, message: str, trace: tuple[str, ...] = (),
-            related: tuple[Related, ...] = (), fixes: tuple[object, ...] = (),
-            tensors: tuple[Tensor | None, ...] = ()) -> None:
+    def add(
+        self,
+        code: str,
+        span: Span | None,
+        message: str,
+        trace: tuple[str, ...] = (),
+        related: tuple[Related, ...] = (),
+        fixes: tuple[Fix, ...] = (),
+        tensors: tuple[Tensor | None, ...] = (),
+    ) -> None:
         """Record a finding (deduplicated); rank-dependent ones are dropped on guessed ranks."""
         if self.quiet or span is None:
             return
@@ -131,8 +139,9 @@ class Recorder:
         key = (code, span, message)
         if key in self.findings:
             return
-        self.findings[key] = Finding(code, self.settings.severity_of(code), span, message,
-                                     trace, related, tuple(fixes))  # type: ignore[arg-type]
+        self.findings[key] = Finding(
+            code, self.settings.severity_of(code), span, message, trace, related, fixes
+        )
 
     def fact(self, fact: ShapeFact) -> None:
         """Record a shape fact (deduplicated)."""
@@ -148,14 +157,22 @@ class Recorder:
         span = self.span(chunk, node)
         if span is None:
             return
-        self.fact(ShapeFact(span, "tensor", label, S.render_shape(value.shape), value.dtype,
-                            inlay=True))
+        self.fact(
+            ShapeFact(span, "tensor", label, S.render_shape(value.shape), value.dtype, inlay=True)
+        )
 
     # ------------------------------------------------------------------ module calls
 
-    def module_call(self, mod: Value, args: list[Value], kwargs: dict[str, Value],
-                    node: cst.CSTNode | None, frame: Frame, site: Site | None = None,
-                    session_name: str | None = None) -> Value:
+    def module_call(
+        self,
+        mod: Value,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.CSTNode | None,
+        frame: Frame,
+        site: Site | None = None,
+        session_name: str | None = None,
+    ) -> Value:
         """Call a layer / container / user module; records the call and its facts."""
         site = site or Site(frame.chunk, node)
         started = False
@@ -201,8 +218,15 @@ class Recorder:
         span = self.span(site.chunk, site.node)
         return span.start_line + 1 if span else 0
 
-    def _dispatch(self, mod: Value, args: list[Value], kwargs: dict[str, Value],
-                  node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
+    def _dispatch(
+        self,
+        mod: Value,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.CSTNode | None,
+        frame: Frame,
+        site: Site,
+    ) -> Value:
         if isinstance(mod, LayerValue):
             return self.layer_call(mod, args, kwargs, frame, site)
         if isinstance(mod, Container):
@@ -212,29 +236,60 @@ class Recorder:
         if isinstance(mod, OpaqueModule):
             span = self.span(site.chunk, site.node)
             if span is not None and not self.quiet:
-                self.fact(ShapeFact(span, "note", mod.name, "unknown", detail=(
-                    f"`{mod.name}` is not known to shape-lsp: shapes after it are unknown",)))
+                self.fact(
+                    ShapeFact(
+                        span,
+                        "note",
+                        mod.name,
+                        "unknown",
+                        detail=(
+                            f"`{mod.name}` is not known to shape-lsp: shapes after it are unknown",
+                        ),
+                    )
+                )
             return UNKNOWN_TENSOR
         return UNKNOWN_TENSOR
 
-    def layer_call(self, layer: LayerValue, args: list[Value], kwargs: dict[str, Value],
-                   frame: Frame, site: Site) -> Value:
+    def layer_call(
+        self,
+        layer: LayerValue,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame,
+        site: Site,
+    ) -> Value:
         """Apply a library layer's rule to its inputs."""
         x = args[0] if args else kwargs.get("input")
-        if self.discovery is not None:
-            if isinstance(x, Tensor) and id(x) in self.discovery and layer.rule.template:
-                idx = self.discovery.pop(id(x))
-                shape = layer.rule.template(Args(layer.args))
-                if shape is not None:
-                    self.templates[idx] = (shape, layer.rule.names[0])
+        if (
+            self.discovery is not None
+            and isinstance(x, Tensor)
+            and id(x) in self.discovery
+            and layer.rule.template
+        ):
+            idx = self.discovery.pop(id(x))
+            shape = layer.rule.template(Args(layer.args))
+            if shape is not None:
+                self.templates[idx] = (shape, layer.rule.names[0])
         x_t = x if isinstance(x, Tensor) else None
-        if (x_t is not None and layer.rule.has_weights and x_t.dtype in _FLOATS
-                and x_t.dtype != layer.dtype):
-            self.layer_error(layer, ShapeError(
-                "SH110",
-                f"{layer.type_name} has {layer.dtype} parameters but gets a {x_t.dtype} input "
-                f"{S.render_shape(x_t.shape)}; convert the input (e.g. `.float()`) or the model",
-            ), x_t, RuleCall(Args(layer.args)), frame, site)
+        if (
+            x_t is not None
+            and layer.rule.has_weights
+            and x_t.dtype in _FLOATS
+            and x_t.dtype != layer.dtype
+        ):
+            self.layer_error(
+                layer,
+                ShapeError(
+                    "SH110",
+                    f"{layer.type_name} has {layer.dtype} parameters but gets a {x_t.dtype} "
+                    f"input {S.render_shape(x_t.shape)}; convert the input (e.g. `.float()`) "
+                    "or the model",
+                ),
+                x_t,
+                RuleCall(Args(layer.args)),
+                frame,
+                site,
+            )
             return unknown_tensor(x_t.dtype)
         rc = RuleCall(Args(layer.args), tuple(args), dict(kwargs), layer_name=layer.type_name)
         try:
@@ -253,13 +308,15 @@ class Recorder:
             label = f"{layer.path or layer.type_name} ({layer.type_name})"
             step = f"line {line}: {label} → {first.describe()}"
             trace = (*(x_t.trace if x_t else ()), step)[-10:]
-            new_first = replace(first, trace=trace,
-                                assumed=first.assumed or bool(x_t and x_t.assumed))
+            new_first = replace(
+                first, trace=trace, assumed=first.assumed or bool(x_t and x_t.assumed)
+            )
             out = (new_first, *out[1:]) if isinstance(out, tuple) else new_first
         return out
 
-    def _layer_facts(self, layer: LayerValue, x: Tensor | None, out: Tensor, rc: RuleCall,
-                     site: Site) -> None:
+    def _layer_facts(
+        self, layer: LayerValue, x: Tensor | None, out: Tensor, rc: RuleCall, site: Site
+    ) -> None:
         params = param_count(layer)
         n = params if isinstance(params, int) else None
         label = f"{layer.path or 'layer'}: {layer.type_name}"
@@ -277,8 +334,15 @@ class Recorder:
         if layer.span is not None and layer.span != span:
             self.fact(ShapeFact(layer.span, "layer", **common))  # type: ignore[arg-type]
 
-    def container_call(self, c: Container, args: list[Value], kwargs: dict[str, Value],
-                       node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
+    def container_call(
+        self,
+        c: Container,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.CSTNode | None,
+        frame: Frame,
+        site: Site,
+    ) -> Value:
         """nn.Sequential runs its items in order; errors land on the offending entry."""
         if c.kind in CONTAINER_CALLS:
             return CONTAINER_CALLS[c.kind](self, c, args, kwargs, node, frame, site)
@@ -294,12 +358,15 @@ class Recorder:
             chunk = c.chunk if c.chunk is not None else site.chunk
             if item_node is None and isinstance(item, LayerValue) and item.node is not None:
                 item_node, chunk = item.node, item.chunk  # type: ignore[assignment]
-            item_site = Site(chunk, item_node, call_related, True) if item_node is not None else site
+            item_site = (
+                Site(chunk, item_node, call_related, True) if item_node is not None else site
+            )
             out = self.module_call(item, [out], {}, item_node, frame, item_site)
         return out
 
-    def instance_call(self, inst: ModuleInstance, args: list[Value],
-                      kwargs: dict[str, Value], frame: Frame) -> Value:
+    def instance_call(
+        self, inst: ModuleInstance, args: list[Value], kwargs: dict[str, Value], frame: Frame
+    ) -> Value:
         """Interpret the user module's forward (or Keras call) on its instance."""
         from shape_lsp.core.modules import FunctionRef
 
@@ -310,8 +377,13 @@ class Recorder:
         if hit is None:
             return UNKNOWN_TENSOR
         owner, fn = hit
-        return self.interp.call_function(FunctionRef(fn, owner.chunk_for(fn), owner, inst), args,
-                                         kwargs, frame, record_facts=True)
+        return self.interp.call_function(
+            FunctionRef(fn, owner.chunk_for(fn), owner, inst),
+            args,
+            kwargs,
+            frame,
+            record_facts=True,
+        )
 
     def _run_children(self, inst: ModuleInstance, x: Value, frame: Frame) -> Value:
         """nn.Sequential.forward of a subclass: children in registration order."""
@@ -319,15 +391,25 @@ class Recorder:
         for _, child in inst.children():
             node = child.node if isinstance(child, LayerValue) else None
             chunk = child.chunk if isinstance(child, LayerValue) else None
-            site = (Site(chunk, node, (), True)  # type: ignore[arg-type]
-                    if node is not None and chunk is not None else Site(frame.chunk, None))
+            site = (
+                Site(chunk, node, (), True)
+                if node is not None and chunk is not None
+                else Site(frame.chunk, None)
+            )
             out = self.module_call(child, [out], {}, node, frame, site)
         return out
 
     # ------------------------------------------------------------------ errors
 
-    def layer_error(self, layer: LayerValue, e: ShapeError, x: Tensor | None, rc: RuleCall,
-                    frame: Frame, site: Site) -> None:
+    def layer_error(
+        self,
+        layer: LayerValue,
+        e: ShapeError,
+        x: Tensor | None,
+        rc: RuleCall,
+        frame: Frame,
+        site: Site,
+    ) -> None:
         """A layer rule failed: finding at the call site, related info at the constructor."""
         if self.quiet:
             return
@@ -347,29 +429,54 @@ class Recorder:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
         prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
-        self.add(e.code, span, prefix + e.message + where, trace, tuple(related),
-                 fixes if not where else (), (x,))
+        self.add(
+            e.code,
+            span,
+            prefix + e.message + where,
+            trace,
+            tuple(related),
+            fixes if not where else (),
+            (x,),
+        )
         if span is not None and not where:
             # Hover at the failing call still shows what goes in.
-            self.fact(ShapeFact(span, "layer", f"{layer.path or 'layer'}: {layer.type_name}",
-                                "error", x.dtype if x else None,
-                                S.render_shape(x.shape) if x is not None else None,
-                                (e.message, *rc.notes), _int_or_none(param_count(layer))))
+            self.fact(
+                ShapeFact(
+                    span,
+                    "layer",
+                    f"{layer.path or 'layer'}: {layer.type_name}",
+                    "error",
+                    x.dtype if x else None,
+                    S.render_shape(x.shape) if x is not None else None,
+                    (e.message, *rc.notes),
+                    _int_or_none(param_count(layer)),
+                )
+            )
 
     def constructor_error(self, layer: LayerValue, e: ShapeError) -> None:
         """A constructor-time check failed (torch raises when the layer is built)."""
         self.add(e.code, layer.span, f"{layer.type_name}: {e.message}")
 
-    def function_error(self, name: str, e: ShapeError, rc: RuleCall, tensors: list[Tensor],
-                       node: cst.CSTNode, frame: Frame) -> None:
+    def function_error(
+        self,
+        name: str,
+        e: ShapeError,
+        rc: RuleCall,
+        tensors: list[Tensor],
+        node: cst.CSTNode,
+        frame: Frame,
+    ) -> None:
         """A function rule failed at this call."""
         if self.quiet:
             return
         trace: tuple[str, ...] = ()
         for t in tensors[:2]:
             trace = (*trace, *t.trace)
-        trace = (*trace, *rc.notes, *(f"input {i}: {t.describe()}" for i, t in
-                                      enumerate(tensors[:4])))
+        trace = (
+            *trace,
+            *rc.notes,
+            *(f"input {i}: {t.describe()}" for i, t in enumerate(tensors[:4])),
+        )
         span = self.span(frame.chunk, node)
         message = e.message
         if span is None and self.local_sites and frame.chunk.origin != self.origin:
@@ -377,9 +484,15 @@ class Recorder:
             message += f" (inside {_foreign(Site(frame.chunk, node))})"
         self.add(e.code, span, message, trace, tensors=tuple(tensors))
 
-    def warnings(self, rc: RuleCall, node: cst.CSTNode | None, frame: Frame,
-                 chunk: Chunk | None = None, layer: LayerValue | None = None,
-                 site: Site | None = None) -> None:
+    def warnings(
+        self,
+        rc: RuleCall,
+        node: cst.CSTNode | None,
+        frame: Frame,
+        chunk: Chunk | None = None,
+        layer: LayerValue | None = None,
+        site: Site | None = None,
+    ) -> None:
         """Non-fatal findings a rule reported (with a framework's quick fix when one exists)."""
         if self.quiet or not rc.warnings:
             return
@@ -399,18 +512,25 @@ class Recorder:
         if not info and isinstance(mod, ModuleInstance):
             info = {"span": self.span(mod.cls.chunk, mod.cls.node.name)}
         elif not info and isinstance(mod, Container):
-            info = {"span": mod.span, "variable": session.name if session.name in
-                    self.interp.globals else None}
+            info = {
+                "span": mod.span,
+                "variable": session.name if session.name in self.interp.globals else None,
+            }
         span = info.get("span") or self.span(site.chunk, site.node) or Span(0, 0, 0, 0)
         calls = tuple(
-            ModelCall(str(p), int(line), _json_shape(out), str(layer), dtype)  # type: ignore[arg-type]
+            ModelCall(str(p), int(line), _json_shape(out), str(layer), dtype)
             for p, line, out, layer, dtype in session.calls
         )
         rows = tuple(
-            SummaryRow(c.module, c.layer, c.module.count(".") + 1,
-                       S.render_shape(out) if out is not None else "unknown",  # type: ignore[arg-type]
-                       _int_or_none(param_count(_resolve(mod, c.module))))
-            for c, (_, _, out, _, _) in zip(calls, session.calls, strict=True) if c.module
+            SummaryRow(
+                c.module,
+                c.layer,
+                c.module.count(".") + 1,
+                S.render_shape(out) if out is not None else "unknown",
+                _int_or_none(param_count(_resolve(mod, c.module))),
+            )
+            for c, (_, _, out, _, _) in zip(calls, session.calls, strict=True)
+            if c.module
         )
         root_out = session.calls[0][2] if session.calls else None
         inputs = [a for a in args if isinstance(a, Tensor)]
@@ -419,23 +539,26 @@ class Recorder:
         ):
             return  # an example with unknown inputs: the model is run symbolically instead
         total = param_count(mod)
-        self.models.append(ModelSummary(
-            name=info.get("name") or session.name,
-            span=span,
-            kind="class" if isinstance(mod, ModuleInstance) else "sequential",
-            input_source=info.get("source", "example"),
-            inputs=tuple(t.describe() for t in inputs),
-            output=S.render_shape(root_out) if root_out is not None else "unknown",  # type: ignore[arg-type]
-            calls=calls,
-            rows=rows,
-            total_params=_int_or_none(total),
-            input_shapes=tuple(_json_shape(t.shape) for t in inputs),
-            input_dtypes=tuple(t.dtype for t in inputs),
-            ctor=mod.ctor_text if isinstance(mod, ModuleInstance) else None,
-            variable=info.get("variable"),
-            framework=(mod.framework if isinstance(mod, Container) else None)
-            or getattr(getattr(mod, "cls", None), "framework", None) or "torch",
-        ))
+        self.models.append(
+            ModelSummary(
+                name=info.get("name") or session.name,
+                span=span,
+                kind="class" if isinstance(mod, ModuleInstance) else "sequential",
+                input_source=info.get("source", "example"),
+                inputs=tuple(t.describe() for t in inputs),
+                output=S.render_shape(root_out) if root_out is not None else "unknown",
+                calls=calls,
+                rows=rows,
+                total_params=_int_or_none(total),
+                input_shapes=tuple(_json_shape(t.shape) for t in inputs),
+                input_dtypes=tuple(t.dtype for t in inputs),
+                ctor=mod.ctor_text if isinstance(mod, ModuleInstance) else None,
+                variable=info.get("variable"),
+                framework=(mod.framework if isinstance(mod, Container) else None)
+                or getattr(getattr(mod, "cls", None), "framework", None)
+                or "torch",
+            )
+        )
 
     def expect(self, mod: Value, **info: object) -> None:
         """Attach metadata (name, span, input source, variable) to mod's next session."""
@@ -453,8 +576,9 @@ class Recorder:
             known = [f for f in group if f.shape != "unknown"]
             facts.extend(known or group[:1])
         facts.sort(key=lambda f: (f.span, _informativeness(f)))
-        return AnalysisResult(path, tuple(findings), tuple(facts), tuple(self.models), True,
-                              tuple(self.errors))
+        return AnalysisResult(
+            path, tuple(findings), tuple(facts), tuple(self.models), True, tuple(self.errors)
+        )
 
 
 UNKNOWN_TENSOR = Tensor(None, None)
@@ -475,8 +599,7 @@ def _merge_axes(warnings: list[tuple[str, str]]) -> list[tuple[str, str]]:
             continue
         axes[key] = [m.group(1)] if m else []
         out.append(key)
-    return [(c, t.replace("{}", " and ".join(axes[(c, t)])) if axes[(c, t)] else t)
-            for c, t in out]
+    return [(c, t.replace("{}", " and ".join(axes[(c, t)])) if axes[(c, t)] else t) for c, t in out]
 
 
 def _foreign(site: Site) -> str:
@@ -498,6 +621,7 @@ def _informativeness(f: ShapeFact) -> tuple[int, int]:
     unknown = f.shape.count("?")
     symbolic = any(ch.isalpha() for ch in f.shape)
     return (2 if unknown else 1 if symbolic else 0, unknown)
+
 
 # Codes whose check reads only trailing dims or dtypes: valid even when the rank was guessed.
 RANK_FREE = frozenset({"SH101", "SH110", "SH001"})

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 from shape_lsp.core.shapes import UNKNOWN, Dim, Expr, Shape, Unknown, render_shape
 
 if TYPE_CHECKING:
+    import libcst as cst
+
+    from shape_lsp.core.parse import Chunk
     from shape_lsp.core.rules.base import LayerRule
     from shape_lsp.core.types import Span
 
@@ -83,8 +86,8 @@ class LayerValue:
     span: Span | None
     path: str = ""
     dtype: str = "float32"
-    node: object = None
-    chunk: object = None
+    node: cst.CSTNode | None = None
+    chunk: Chunk | None = None
 
     @property
     def type_name(self) -> str:

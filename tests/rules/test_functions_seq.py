@@ -734,7 +734,7 @@ def _check(ours: object, theirs: object) -> None:
     with_h0=st.booleans(),
     h0_off=st.sampled_from([0, 0, 1]),
 )
-def test_recurrent_property(  # noqa: PLR0917 - hypothesis arguments
+def test_recurrent_property(
     kind: str,
     layers: int,
     bidir: bool,
@@ -771,7 +771,7 @@ def test_recurrent_property(  # noqa: PLR0917 - hypothesis arguments
     bias_kv=st.booleans(),
     bad_batch=st.booleans(),
 )
-def test_attention_property(  # noqa: PLR0917 - hypothesis arguments
+def test_attention_property(
     heads: int,
     batch_first: bool,
     batched: bool,

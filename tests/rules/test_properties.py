@@ -52,7 +52,7 @@ small = st.integers(1, 4)
     groups=st.sampled_from([1, 2]),
     batched=st.booleans(),
 )
-def test_conv(  # noqa: PLR0917 - the arguments of torch's formula
+def test_conv(
     n: int, size: int, k: int, s: int, p: int, d: int, groups: int, batched: bool
 ) -> None:
     ctor = f"nn.Conv{n}d(4, 6, {k}, stride={s}, padding={p}, dilation={d}, groups={groups})"
@@ -71,7 +71,7 @@ def test_conv(  # noqa: PLR0917 - the arguments of torch's formula
     d=st.integers(1, 3),
     groups=st.sampled_from([1, 2]),
 )
-def test_conv_transpose(  # noqa: PLR0917 - the arguments of torch's formula
+def test_conv_transpose(
     n: int, size: int, k: int, s: int, p: int, op: int, d: int, groups: int
 ) -> None:
     ctor = (
@@ -91,7 +91,7 @@ def test_conv_transpose(  # noqa: PLR0917 - the arguments of torch's formula
     d=st.integers(1, 3),
     ceil=st.booleans(),
 )
-def test_max_pool(  # noqa: PLR0917 - the arguments of torch's formula
+def test_max_pool(
     n: int, size: int, k: int, s: int | None, p: int, d: int, ceil: bool
 ) -> None:
     if n == 3:
@@ -110,7 +110,7 @@ def test_max_pool(  # noqa: PLR0917 - the arguments of torch's formula
     ceil=st.booleans(),
     include=st.booleans(),
 )
-def test_avg_pool(  # noqa: PLR0917 - the arguments of torch's formula
+def test_avg_pool(
     n: int, size: int, k: int, s: int | None, p: int, ceil: bool, include: bool
 ) -> None:
     if n == 3:

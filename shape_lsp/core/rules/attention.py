@@ -91,7 +91,7 @@ def _check_embed(c: RuleCall, x: Tensor, want: Dim, what: str, arg: str) -> None
         )
 
 
-def mha_apply(  # noqa: PLR0917 - mirrors torch's arguments
+def mha_apply(
     c: RuleCall,
     q: Value,
     k: Value,

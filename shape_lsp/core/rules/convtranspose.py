@@ -26,7 +26,7 @@ CONVT_SIG = (
 )
 
 
-def convt_out(  # noqa: PLR0917 - the arguments of torch's formula
+def convt_out(
     c: RuleCall, axis: str, size: Dim, k: Dim, s: Dim, p: Dim, op: Dim, d: Dim, what: str
 ) -> Dim:
     """(size - 1)*s - 2p + d(k-1) + output_padding + 1, SH104 when below 0.
@@ -89,7 +89,7 @@ def validate_convt(a: Args) -> None:
         )
 
 
-def convt_apply(  # noqa: PLR0917 - the arguments of torch's formula
+def convt_apply(
     c: RuleCall, x: Tensor | None, n: int, cin: Dim, cout: Dim, what: str
 ) -> Value:
     """The shared transposed-convolution shape function (cin: channels expected)."""

@@ -82,7 +82,7 @@ def embedding(c: RuleCall) -> Value:
     )
 
 
-def bag_apply(  # noqa: PLR0917 - mirrors torch's arguments
+def bag_apply(
     c: RuleCall,
     x: Tensor | None,
     offsets: Value,

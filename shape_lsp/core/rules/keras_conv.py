@@ -69,7 +69,7 @@ def assemble(x: Tensor, a: Args, spatial: list[Dim], channels: Dim) -> Shape:
     return (x.shape[0], *spatial, channels)
 
 
-def window(c: RuleCall,  # noqa: PLR0917 - mirrors spatial.conv_out
+def window(c: RuleCall,
             axis: str, size: Dim, k: Dim, s: Dim, d: Dim, pad: str | None,
            what: str) -> Dim:
     """Output size of a Keras window: 'valid' as torch padding=0, 'same' = ceil(size/stride)."""
@@ -147,7 +147,7 @@ def conv_forward(n: int, kind: str, c: RuleCall) -> Value:
     return out(x, assemble(x, a, sizes, channels))
 
 
-def _deconv(c: RuleCall,  # noqa: PLR0917 - one argument per window property
+def _deconv(c: RuleCall,
              axis: str, size: Dim, k: Dim, s: Dim, d: Dim, pad: str | None,
             i: int) -> Dim:
     """keras deconv_output_length."""

@@ -111,7 +111,7 @@ def _template(a: Args) -> Shape | None:
     return (b, t, a.dim("input_size")) if bf else (t, b, a.dim("input_size"))
 
 
-def _check_hidden(  # noqa: PLR0917
+def _check_hidden(
     c: RuleCall, what: str, h: Value, want: Shape, batched: bool, which: str = "hidden"
 ) -> None:
     if not isinstance(h, Tensor) or h.shape is None:

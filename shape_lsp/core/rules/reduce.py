@@ -296,7 +296,7 @@ def argmax(c: RuleCall) -> Value:
     return _reduce(c, "argmax", "int64", c.args.get("dim"), c.args.get("keepdim"))
 
 
-def _k_along(  # noqa: PLR0917
+def _k_along(
     c: RuleCall, what: str, k: Value, dim: Value, keep: bool, kth: bool
 ) -> Value:
     x = c.args.tensor("input")

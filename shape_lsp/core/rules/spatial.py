@@ -9,7 +9,7 @@ from shape_lsp.core.shapes import Dim
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-def conv_out(  # noqa: PLR0917 - the arguments of torch's formula
+def conv_out(
     c: RuleCall,
     axis: str,
     size: Dim,
@@ -55,7 +55,7 @@ def conv_out(  # noqa: PLR0917 - the arguments of torch's formula
     return out
 
 
-def pool_out(  # noqa: PLR0917 - the arguments of torch's formula
+def pool_out(
     c: RuleCall,
     axis: str,
     size: Dim,
