@@ -43,7 +43,7 @@ class Analyzer:
             Finding(
                 "SH001",
                 settings.severity_of("SH001"),
-                Span(p.line, p.col, p.line, p.col + 1),
+                _problem_span(p.line, p.col, parsed.lines),
                 f"syntax error: {p.message}",
             )
             for p in parsed.problems
@@ -63,6 +63,17 @@ class Analyzer:
             )
         )
         return replace(result, path=path, findings=kept, parsed=not parsed.problems)
+
+
+def _problem_span(line: int, col: int, lines: list[str]) -> Span:
+    """One character at a syntax problem, kept inside the text (Python places errors at the
+    end of the input one or two columns past the last character)."""
+    if not lines:
+        return Span(0, 0, 0, 0)
+    line = min(max(line, 0), len(lines) - 1)
+    text = lines[line].rstrip("\r\n")
+    col = min(max(col, 0), max(len(text) - 1, 0))
+    return Span(line, col, line, min(col + 1, len(text)))
 
 
 def _suppressed(f: Finding, lines: list[str]) -> bool:
