@@ -64,6 +64,7 @@ def analyze_models(interp: Interpreter) -> None:
 
 
 MAX_FACTORIES = 24
+MAX_FACTORY_MISSES = 3
 
 
 def _run_factories(interp: Interpreter) -> None:
@@ -73,7 +74,7 @@ def _run_factories(interp: Interpreter) -> None:
     from shape_lsp.core.modules import FunctionRef
 
     seen: set[tuple[str, frozenset[str]]] = set()
-    probed = 0
+    probed = misses = 0
     for name, fn in list(interp.globals.items()):
         if (
             not isinstance(fn, FunctionRef)
@@ -99,7 +100,11 @@ def _run_factories(interp: Interpreter) -> None:
         _guard(interp, probe)
         model = built[0] if built else None
         if not isinstance(model, ModuleInstance | Container):
+            misses += 1
+            if misses >= MAX_FACTORY_MISSES:
+                break  # e.g. timm: factories go through an opaque builder; stop early
             continue
+        misses = 0
         key = (type_name(model), frozenset(_structure(model)))
         if key in seen:
             continue
