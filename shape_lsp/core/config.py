@@ -81,7 +81,7 @@ def settings_from_mapping(data: Any, where: str = "settings") -> tuple[Settings,
             continue
         try:
             s = _apply(s, attr, value, f"{where}.{key}", problems)
-        except (TypeError, ValueError, KeyError) as e:
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
             problems.append(f"{where}.{key}: {e}; using the default")
     return s, problems
 
@@ -168,7 +168,7 @@ def _apply(s: Settings, attr: str, value: Any, key: str, problems: list[str]) ->
             elif (
                 k == "dims"
                 and isinstance(v, dict)
-                and all(isinstance(n, int) and n > 0 for n in v.values())
+                and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in v.values())
             ):
                 s = replace(s, verify_dims=dict(v))
             else:

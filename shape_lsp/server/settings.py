@@ -24,7 +24,7 @@ _TABLES = {"severity", "symbols", "input-shapes", "verify"}
 
 
 def _kebab(key: str) -> str:
-    return re.sub(r"[A-Z]", lambda m: "-" + m.group(0).lower(), key)
+    return re.sub(r"[A-Z]", lambda m: "-" + m.group(0).lower(), str(key))
 
 
 def client_section(data: Any) -> dict[str, Any] | None:

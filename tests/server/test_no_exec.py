@@ -18,7 +18,6 @@ from lsprotocol import types as lsp
 
 from tests.server.conftest import TIMEOUT, Session
 
-pytestmark = pytest.mark.asyncio
 VERIFIER_FIXTURES = Path(__file__).parents[1] / "verifier" / "fixtures"
 
 
@@ -62,6 +61,7 @@ def markers(marker: Path) -> list[str]:
     return sorted(p.name for p in marker.parent.glob(marker.name + ".*"))
 
 
+@pytest.mark.asyncio
 async def test_analysis_over_lsp_runs_nothing_and_only_verify_does(
     push_session: Session, tmp_path: Path
 ) -> None:
@@ -112,6 +112,7 @@ HAZARDS = {
 }
 
 
+@pytest.mark.asyncio
 async def test_hazardous_models_leave_the_server_alive(push_session: Session) -> None:
     s = push_session
     await s.initialize({"verify": {"timeout": 4, "device": "cpu"}})
