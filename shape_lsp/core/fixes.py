@@ -28,12 +28,14 @@ def fixes_for(
         return ()
     try:
         if hint.kind == "set_arg":
-            edit = _set_arg(interp, layer, hint.arg, hint.value)
+            factors = x.factors if x is not None else None
+            edit = _set_arg(interp, layer, hint.arg, hint.value, factors=factors)
             if edit is None:
                 return ()
             return (Fix(f"Set {hint.arg}={edit.new_text}", (edit,), preferred=True),)
         if hint.kind == "insert_flatten":
-            return _insert_flatten(interp, layer, site, hint)
+            factors = tuple(x.shape[1:]) if x is not None and x.shape else None
+            return _insert_flatten(interp, layer, site, hint, factors)
         if hint.kind == "set_padding":
             edit = _set_arg(interp, layer, "padding", hint.value, add_missing=True)
             if edit is None:
@@ -70,12 +72,25 @@ def _value_text(value: object) -> str | None:
 
 
 def _set_arg(
-    interp: Interpreter, layer: LayerValue, name: str, value: object, add_missing: bool = False
+    interp: Interpreter,
+    layer: LayerValue,
+    name: str,
+    value: object,
+    add_missing: bool = False,
+    factors: tuple[object, ...] | None = None,
 ) -> TextEdit | None:
     text = _value_text(value)
     if text is None or layer.chunk is None:
         return None
     arg = _arg_node(layer, name)
+    if arg is not None and factors and _written_as_product(arg.value):
+        # The user wrote e.g. `16 * 4 * 4`: answer in the same form, `16 * 5 * 5`.
+        ints = [f for f in factors if isinstance(f, int) and not isinstance(f, bool)]
+        prod = 1
+        for f in ints:
+            prod *= f
+        if len(ints) == len(factors) > 1 and prod == value:
+            text = " * ".join(str(f) for f in ints)
     chunk = layer.chunk
     if arg is None:
         if not add_missing or not isinstance(layer.node, cst.Call):
@@ -92,8 +107,49 @@ def _set_arg(
     return TextEdit(span, text)
 
 
+def _written_as_product(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply)
+
+
+def padding_fix(interp: Interpreter, operands: list[Tensor]) -> tuple[Fix, ...]:
+    """A skip connection whose branch went through an unpadded, stride-1 convolution with an
+    odd kernel: `padding=k//2` keeps the size, so both sides agree again."""
+    for t in operands:
+        if t.producer is None:
+            continue
+        conv, shape_in = t.producer
+        if not conv.rule.names[0].startswith("torch.nn.Conv") or shape_in is None:
+            continue
+        others = [o for o in operands if o is not t and o.shape is not None]
+        n = int(conv.rule.names[0][-2])
+        args = conv.args
+        k = args.get("kernel_size")
+        ks = (k,) * n if isinstance(k, int) else k
+        stride, pad, dil = args.get("stride", 1), args.get("padding", 0), args.get("dilation", 1)
+        if (stride not in (1, (1,) * n) or pad not in (0, (0,) * n)
+                or dil not in (1, (1,) * n) or not isinstance(ks, tuple) or len(ks) != n
+                or not all(isinstance(v, int) and v % 2 == 1 for v in ks)):
+            continue
+        if not any(o.shape is not None and tuple(o.shape[-n:]) == tuple(shape_in[-n:])
+                   for o in others):
+            continue
+        value: object = ks[0] // 2 if len(set(ks)) == 1 else tuple(v // 2 for v in ks)
+        if not isinstance(value, int):
+            continue
+        edit = _set_arg(interp, conv, "padding", value, add_missing=True)
+        if edit is not None:
+            where = conv.path or conv.type_name
+            return (Fix(f"Set padding={value} on {where} (keeps the size for the skip "
+                        "connection)", (edit,), preferred=True),)
+    return ()
+
+
 def _insert_flatten(
-    interp: Interpreter, layer: LayerValue, site: Site, hint: FixHint
+    interp: Interpreter,
+    layer: LayerValue,
+    site: Site,
+    hint: FixHint,
+    factors: tuple[object, ...] | None = None,
 ) -> tuple[Fix, ...]:
     edits: list[TextEdit] = []
     span = interp.rec.span(site.chunk, site.node)
@@ -129,7 +185,7 @@ def _insert_flatten(
         edits.append(TextEdit(Span(span.start_line, 0, span.start_line, 0), f"{indent}{stmt}\n"))
         title = f"Insert `{stmt}` before this call"
     if hint.value is not None and hint.arg:
-        edit = _set_arg(interp, layer, hint.arg, hint.value)
+        edit = _set_arg(interp, layer, hint.arg, hint.value, factors=factors)
         if edit is not None:
             edits.append(edit)
             title += f" and set {hint.arg}={edit.new_text}"

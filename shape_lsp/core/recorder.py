@@ -17,7 +17,7 @@ import libcst as cst
 
 from shape_lsp.core import shapes as S
 from shape_lsp.core.config import Settings
-from shape_lsp.core.fixes import fixes_for
+from shape_lsp.core.fixes import fixes_for, padding_fix
 from shape_lsp.core.modules import (
     Container,
     ModuleInstance,
@@ -308,8 +308,14 @@ class Recorder:
             label = f"{layer.path or layer.type_name} ({layer.type_name})"
             step = f"line {line}: {label} → {first.describe()}"
             trace = (*(x_t.trace if x_t else ()), step)[-10:]
+            changed = x_t is None or first.shape != x_t.shape
             new_first = replace(
-                first, trace=trace, assumed=first.assumed or bool(x_t and x_t.assumed)
+                first,
+                trace=trace,
+                assumed=first.assumed or bool(x_t and x_t.assumed),
+                producer=(layer, x_t.shape if x_t else None)
+                if changed
+                else (x_t.producer if x_t is not None else None),
             )
             out = (new_first, *out[1:]) if isinstance(out, tuple) else new_first
         return out
@@ -482,7 +488,8 @@ class Recorder:
         if span is None and self.local_sites and frame.chunk.origin != self.origin:
             span = self.local_sites[-1]
             message += f" (inside {_foreign(Site(frame.chunk, node))})"
-        self.add(e.code, span, message, trace, tensors=tuple(tensors))
+        fixes = padding_fix(self.interp, tensors) if e.code == "SH108" else ()
+        self.add(e.code, span, message, trace, fixes=fixes, tensors=tuple(tensors))
 
     def warnings(
         self,

@@ -35,6 +35,10 @@ class Tensor:
     assumed: bool = field(default=False, compare=False)
     """The rank was guessed from a rank-agnostic first layer (Linear: (B, F)); checks that
     depend on the rank are not trusted on such tensors."""
+    factors: tuple[Dim, ...] | None = field(default=None, compare=False)
+    """The dims a flatten merged into the last dim (quick fixes write `16 * 5 * 5`)."""
+    producer: tuple[LayerValue, Shape | None] | None = field(default=None, compare=False)
+    """The last layer that changed the shape, and its input shape (padding quick fixes)."""
 
     @property
     def rank(self) -> int | None:
@@ -44,7 +48,15 @@ class Tensor:
     def with_shape(self, shape: Shape | None, step: str | None = None) -> Tensor:
         """A copy with a new shape, the step appended to the trace."""
         trace = self.trace if step is None else (*self.trace, step)[-TRACE_LIMIT:]
-        return replace(self, shape=shape, trace=trace)
+        same_last = bool(shape and self.shape and shape[-1] == self.shape[-1])
+        same = shape == self.shape
+        return replace(
+            self,
+            shape=shape,
+            trace=trace,
+            factors=self.factors if same_last else None,
+            producer=self.producer if same else None,
+        )
 
     def with_dtype(self, dtype: str | None) -> Tensor:
         """A copy with another dtype."""

@@ -110,7 +110,25 @@ def actions_for(
                     edit=_workspace_edit(server, state.uri, snap, [edit]),
                 )
             )
-    return out + ignores
+    return out + ignores + verify_actions(state, snap, first)
+
+
+def verify_actions(state: DocState, snap: Analysed, line: int) -> list[lsp.CodeAction]:
+    """"Verify shapes" for the model defined closest above the cursor (runs it for real)."""
+    above = [m for m in snap.result.models if m.span.start_line <= line]
+    if not above:
+        return []
+    model = max(above, key=lambda m: m.span.start_line)
+    return [
+        lsp.CodeAction(
+            title=f"Verify shapes of {model.name} (runs a real forward pass)",
+            kind=lsp.CodeActionKind.Source,
+            command=lsp.Command(
+                title="Verify shapes", command="shape-lsp.verify",
+                arguments=[state.uri, model.name],
+            ),
+        )
+    ]
 
 
 def register(server: ShapeServer) -> None:
@@ -119,15 +137,15 @@ def register(server: ShapeServer) -> None:
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
         lsp.CodeActionOptions(
-            code_action_kinds=[lsp.CodeActionKind.QuickFix], resolve_provider=False
+            code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.Source],
+            resolve_provider=False,
         ),
     )
     @server.guarded("codeAction", list)
     def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         only = params.context.only
-        if only and not any(
-            str(k.value if hasattr(k, "value") else k).startswith("quickfix") for k in only
-        ):
+        kinds = {str(k.value if hasattr(k, "value") else k) for k in only or ()}
+        if only and not any(k.startswith(("quickfix", "source")) for k in kinds):
             return []
         state = server.docs.get(params.text_document.uri)
         doc = server.workspace.text_documents.get(params.text_document.uri)
@@ -135,4 +153,10 @@ def register(server: ShapeServer) -> None:
             return []
         if (doc.version or 0) != state.current.version:
             return []  # edits computed for an older text would land in the wrong place
-        return actions_for(server, state, state.current, params)
+        actions = actions_for(server, state, state.current, params)
+        if only:
+            actions = [
+                a for a in actions
+                if any(str(getattr(a.kind, "value", a.kind)).startswith(k) for k in kinds)
+            ]
+        return actions

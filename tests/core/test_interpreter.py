@@ -327,3 +327,45 @@ def test_fix_set_in_features_and_flatten_in_forward() -> None:
     assert "        x = torch.flatten(x, 1)\n        return self.fc(x)" in fixed
     assert "nn.Linear(144, 10)" in fixed
     assert _an.analyze(fixed).findings == ()
+
+
+def test_fix_keeps_the_product_form_of_in_features() -> None:
+    src = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 16, 3)
+                self.fc = nn.Linear(16 * 4 * 4, 10)
+
+            def forward(self, x):  # shape: x=(2, 3, 7, 7)
+                x = torch.flatten(self.conv(x), 1)
+                return self.fc(x)
+    """)
+    (f,) = _an.analyze(src).findings
+    assert f.fixes[0].title == "Set in_features=16 * 5 * 5"
+    fixed = _apply(src, f)
+    assert "nn.Linear(16 * 5 * 5, 10)" in fixed
+    assert _an.analyze(fixed).findings == ()
+
+
+def test_fix_pads_the_conv_of_a_skip_connection() -> None:
+    src = textwrap.dedent("""\
+        import torch.nn as nn
+
+        class Res(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(16, 16, kernel_size=3)
+                self.bn = nn.BatchNorm2d(16)
+
+            def forward(self, x):  # shape: x=(2, 16, 8, 8)
+                return x + self.bn(self.conv(x))
+    """)
+    (f,) = _an.analyze(src).findings
+    assert f.code == "SH108" and "padding=1" in f.fixes[0].title
+    fixed = _apply(src, f)
+    assert "nn.Conv2d(16, 16, kernel_size=3, padding=1)" in fixed
+    assert _an.analyze(fixed).findings == ()

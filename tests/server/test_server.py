@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from lsprotocol import types as lsp
@@ -95,6 +96,75 @@ async def test_tcp_help() -> None:
     )
     out, _ = await proc.communicate()
     assert b"--tcp" in out and proc.returncode == 0
+
+
+class RawClient:
+    """A bare JSON-RPC client over the server's stdio: the bytes as an editor sees them."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "shape_lsp", "serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    def send(self, obj: dict[str, object]) -> None:
+        import json
+
+        body = json.dumps(obj).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+
+    def recv(self) -> dict[str, object]:
+        import json
+
+        header = b""
+        while not header.endswith(b"\r\n\r\n"):
+            header += self.proc.stdout.read(1)  # type: ignore[union-attr]
+        length = int(header.split(b"Content-Length:")[1].split(b"\r\n")[0])
+        return json.loads(self.proc.stdout.read(length))  # type: ignore[union-attr,no-any-return]
+
+    def request(self, rid: int, method: str, params: dict[str, object]) -> dict[str, object]:
+        self.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
+        while True:
+            msg = self.recv()
+            if msg.get("id") == rid and "method" not in msg:
+                return msg
+            if "id" in msg and "method" in msg:  # a server->client request: answer it
+                self.send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_verify_offered_as_a_code_action(tmp_path: Path) -> None:
+    from tests.server.fixtures import NET, NET_FC_LINE
+
+    path = tmp_path / "net.py"
+    path.write_text(NET)
+    uri = path.as_uri()
+    c = RawClient()
+    try:
+        c.request(1, "initialize", {"capabilities": {}, "processId": None, "rootUri": None})
+        c.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        c.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": NET}}})
+        while c.recv().get("method") != "textDocument/publishDiagnostics":
+            pass
+        res = c.request(2, "textDocument/codeAction", {
+            "textDocument": {"uri": uri},
+            "range": {"start": {"line": NET_FC_LINE, "character": 0},
+                      "end": {"line": NET_FC_LINE, "character": 1}},
+            "context": {"diagnostics": []}})
+        verify = [a for a in res["result"] if a["kind"] == "source"]  # type: ignore[union-attr,index]
+        assert len(verify) == 1, res
+        assert verify[0]["command"] == {  # type: ignore[index]
+            "title": "Verify shapes", "command": "shape-lsp.verify", "arguments": [uri, "Net"]}
+    finally:
+        c.close()
 
 
 def test_malformed_request_gets_an_error_not_silence() -> None:

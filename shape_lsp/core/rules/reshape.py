@@ -3,6 +3,8 @@ expand/repeat: nn layers (Flatten, Unflatten), torch functions and tensor method
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     FixHint,
@@ -115,7 +117,10 @@ def flatten_apply(c: RuleCall, x: Tensor | None, start: Value, end: Value, what:
     merged = S.numel(shape[s : e + 1])
     out = (*shape[:s], merged, *shape[e + 1 :])
     c.note(f"{fmt_shape(x.shape)} → {fmt_shape(out)}")
-    return x.with_shape(out, f"{what} → {fmt_shape(out)}")
+    flat = x.with_shape(out, f"{what} → {fmt_shape(out)}")
+    if e == rank - 1 and e > s:
+        flat = replace(flat, factors=tuple(shape[s : e + 1]))
+    return flat
 
 
 @layer(
