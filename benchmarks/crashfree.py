@@ -50,19 +50,33 @@ def fetch_corpus() -> None:
             continue
         wheels = sorted(dl.glob(f"{name}-{version}-*.whl"))
         if not wheels:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps",
-                            "--only-binary=:all:", "--dest", str(dl), f"{name}=={version}"],
-                           check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--dest",
+                    str(dl),
+                    f"{name}=={version}",
+                ],
+                check=True,
+            )
             wheels = sorted(dl.glob(f"{name}-{version}-*.whl"))
         with zipfile.ZipFile(wheels[0]) as zf:
-            zf.extractall(src, [m for m in zf.namelist()
-                                if m.startswith(f"{name}/") and m.endswith(".py")])
+            zf.extractall(
+                src, [m for m in zf.namelist() if m.startswith(f"{name}/") and m.endswith(".py")]
+            )
 
 
 def corpus_roots(only: list[str] | None) -> dict[str, Path]:
-    roots = {"torch": _site_packages() / "torch",
-             "timm": CORPUS / "src" / "timm",
-             "torchvision": CORPUS / "src" / "torchvision"}
+    roots = {
+        "torch": _site_packages() / "torch",
+        "timm": CORPUS / "src" / "timm",
+        "torchvision": CORPUS / "src" / "torchvision",
+    }
     wanted = {k: v for k, v in roots.items() if not only or k in only}
     if any(k in wanted for k in PACKAGES):
         fetch_corpus()
@@ -85,8 +99,13 @@ def bad_spans(result: Any, lines: list[str]) -> list[str]:
     items = [("finding", f.code, f.span) for f in result.findings]
     items += [("fact", f.label, f.span) for f in result.facts]
     for kind, name, s in items:
-        ok = (0 <= s.start_line <= s.end_line and (s.start_line, s.start_col) <= (s.end_line, s.end_col)
-              and s.start_col >= 0 and s.end_col >= 0 and s.end_line <= max(n, 1))
+        ok = (
+            0 <= s.start_line <= s.end_line
+            and (s.start_line, s.start_col) <= (s.end_line, s.end_col)
+            and s.start_col >= 0
+            and s.end_col >= 0
+            and s.end_line <= max(n, 1)
+        )
         if ok and s.end_line < n:
             ok = s.end_col <= len(lines[s.end_line]) and s.start_col <= len(lines[s.start_line])
         if not ok:
@@ -126,7 +145,7 @@ def _serve(conn: Connection, mem_mb: int) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         try:
             result = analyzer.analyze(source, path)
-        except BaseException as e:  # noqa: BLE001 - this is what we count
+        except BaseException as e:
             rec["seconds"] = time.perf_counter() - t0
             rec["cpu"] = time.process_time() - c0
             rec["exception"] = f"{type(e).__name__}: {e}"[:500]
@@ -164,8 +183,9 @@ class Slot:
         self.conn.close()
 
 
-def run(files: list[tuple[str, Path]], jobs: int, timeout: float, mem_mb: int,
-        progress: bool) -> list[dict[str, Any]]:
+def run(
+    files: list[tuple[str, Path]], jobs: int, timeout: float, mem_mb: int, progress: bool
+) -> list[dict[str, Any]]:
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     todo = list(reversed(files))
     pkg_of = {str(p): pkg for pkg, p in files}
@@ -193,8 +213,11 @@ def run(files: list[tuple[str, Path]], jobs: int, timeout: float, mem_mb: int,
                 try:
                     rec = s.conn.recv()
                 except (EOFError, OSError):
-                    rec = {"path": s.path, "died": f"worker exit code {s.proc.exitcode}",
-                           "seconds": time.monotonic() - s.started}
+                    rec = {
+                        "path": s.path,
+                        "died": f"worker exit code {s.proc.exitcode}",
+                        "seconds": time.monotonic() - s.started,
+                    }
                     s.kill()
                     slots[i] = s = Slot(ctx, mem_mb)
             elif time.monotonic() >= s.deadline:
@@ -205,8 +228,11 @@ def run(files: list[tuple[str, Path]], jobs: int, timeout: float, mem_mb: int,
                 rec["package"] = pkg_of.get(rec["path"], "?")
                 records.append(rec)
                 if progress and len(records) % 100 == 0:
-                    print(f"  {len(records)}/{len(files)} files, {time.monotonic() - t0:.0f} s",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"  {len(records)}/{len(files)} files, {time.monotonic() - t0:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 feed(s)
     for s in slots:
         try:
@@ -232,39 +258,61 @@ def report(records: list[dict[str, Any]], wall: float, timeout: float) -> dict[s
         p = by_pkg.setdefault(r["package"], {"files": 0, "lines": 0})
         p["files"] += 1
         p["lines"] += r.get("lines", 0)
-    counts = {k: sum(1 for r in done if problem(r) == k)
-              for k in ("exception", "internal_errors", "timeout", "died", "bad_spans")}
+    counts = {
+        k: sum(1 for r in done if problem(r) == k)
+        for k in ("exception", "internal_errors", "timeout", "died", "bad_spans")
+    }
     slow = sorted(done, key=lambda r: -r.get("seconds", 0.0))
     over = [r for r in slow if r.get("seconds", 0.0) > SLOW_S or r.get("timeout")]
     over_cpu = [r for r in slow if r.get("cpu", 0.0) > SLOW_S or r.get("timeout")]
-    print(f"files: {len(done)}  lines: {sum(r.get('lines', 0) for r in done)}  "
-          f"wall: {wall:.0f} s  (per-file timeout {timeout:.0f} s)")
+    print(
+        f"files: {len(done)}  lines: {sum(r.get('lines', 0) for r in done)}  "
+        f"wall: {wall:.0f} s  (per-file timeout {timeout:.0f} s)"
+    )
     for pkg, c in sorted(by_pkg.items()):
         print(f"  {pkg:<12} {c['files']:>5} files {c['lines']:>8} lines")
-    print(f"crashes: {sum(counts.values())}  (exceptions escaping analyze: {counts['exception']}, "
-          f"internal_errors: {counts['internal_errors']}, timeouts: {counts['timeout']}, "
-          f"workers died: {counts['died']}, spans outside the text: {counts['bad_spans']})")
-    print(f"files over {SLOW_S:.0f} s: {len(over)} wall-clock, {len(over_cpu)} in CPU time "
-          f"(wall time includes waiting for a CPU on a loaded machine; load average now "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"crashes: {sum(counts.values())}  (exceptions escaping analyze: {counts['exception']}, "
+        f"internal_errors: {counts['internal_errors']}, timeouts: {counts['timeout']}, "
+        f"workers died: {counts['died']}, spans outside the text: {counts['bad_spans']})"
+    )
+    print(
+        f"files over {SLOW_S:.0f} s: {len(over)} wall-clock, {len(over_cpu)} in CPU time "
+        f"(wall time includes waiting for a CPU on a loaded machine; load average now "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     print("slowest files (wall, CPU):")
     for r in slow[:10]:
-        print(f"  {r.get('seconds', 0.0):7.2f} s {r.get('cpu', 0.0):7.2f} s  "
-              f"{r.get('lines', '?'):>6} lines  {r['path']}")
+        print(
+            f"  {r.get('seconds', 0.0):7.2f} s {r.get('cpu', 0.0):7.2f} s  "
+            f"{r.get('lines', '?'):>6} lines  {r['path']}"
+        )
     bad = [r for r in done if problem(r)]
     if bad:
         print("problems:")
         for r in bad[:40]:
-            detail = (r.get("exception") or r.get("died") or (r.get("internal_errors") or [""])[0]
-                      or (r.get("bad_spans") or [""])[0] or f"over {timeout:.0f} s")
+            detail = (
+                r.get("exception")
+                or r.get("died")
+                or (r.get("internal_errors") or [""])[0]
+                or (r.get("bad_spans") or [""])[0]
+                or f"over {timeout:.0f} s"
+            )
             print(f"  {problem(r)}: {r['path']}: {str(detail)[:200]}")
     summary = {
-        "files": len(done), "lines": sum(r.get("lines", 0) for r in done),
-        "crashes": sum(counts.values()), **counts, "over_10s": len(over),
-        "over_10s_cpu": len(over_cpu), "max_cpu_s": round(max((r.get("cpu", 0.0) for r in done), default=0.0), 2),
-        "wall_s": round(wall, 1), "total_analyze_s": round(sum(r.get("seconds", 0.0) for r in done), 1),
-        "slowest": [[r["path"], round(r.get("seconds", 0.0), 2), round(r.get("cpu", 0.0), 2)]
-                    for r in slow[:10]],
+        "files": len(done),
+        "lines": sum(r.get("lines", 0) for r in done),
+        "crashes": sum(counts.values()),
+        **counts,
+        "over_10s": len(over),
+        "over_10s_cpu": len(over_cpu),
+        "max_cpu_s": round(max((r.get("cpu", 0.0) for r in done), default=0.0), 2),
+        "wall_s": round(wall, 1),
+        "total_analyze_s": round(sum(r.get("seconds", 0.0) for r in done), 1),
+        "slowest": [
+            [r["path"], round(r.get("seconds", 0.0), 2), round(r.get("cpu", 0.0), 2)]
+            for r in slow[:10]
+        ],
     }
     print(json.dumps(summary))
     return summary

@@ -22,11 +22,38 @@ from tests.server.conftest import Session, push_session  # noqa: F401 - the LSP 
 from tests.server.fixtures import NET
 
 DEFAULT = Settings()
-KEYS = ["ignore", "severity", "inlay-hints", "inlayHints", "symbols", "input-shapes",
-        "inputShapes", "debounce-ms", "debounceMs", "verify"]
-WRONG: list[Any] = [None, True, 0, -1, 10**30, 1.5, float("nan"), "x", "", [], [1], [[[]]],
-                    ["SH101", 3], {"a": 1}, {"SH101": None}, {"SH101": [1]}, {"x": {"y": []}},
-                    {1: 2}]
+KEYS = [
+    "ignore",
+    "severity",
+    "inlay-hints",
+    "inlayHints",
+    "symbols",
+    "input-shapes",
+    "inputShapes",
+    "debounce-ms",
+    "debounceMs",
+    "verify",
+]
+WRONG: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    10**30,
+    1.5,
+    float("nan"),
+    "x",
+    "",
+    [],
+    [1],
+    [[[]]],
+    ["SH101", 3],
+    {"a": 1},
+    {"SH101": None},
+    {"SH101": [1]},
+    {"x": {"y": []}},
+    {1: 2},
+]
 VERIFY_WRONG: dict[str, list[Any]] = {
     "python": [1, None, ["python"]],
     "device": ["tpu", 1, None],
@@ -36,9 +63,14 @@ VERIFY_WRONG: dict[str, list[Any]] = {
 
 
 def _attr(key: str) -> str:
-    return {"inlay-hints": "inlay_hints", "inlayHints": "inlay_hints", "input-shapes": "input_shapes",
-            "inputShapes": "input_shapes", "debounce-ms": "debounce_ms",
-            "debounceMs": "debounce_ms"}.get(key, key)
+    return {
+        "inlay-hints": "inlay_hints",
+        "inlayHints": "inlay_hints",
+        "input-shapes": "input_shapes",
+        "inputShapes": "input_shapes",
+        "debounce-ms": "debounce_ms",
+        "debounceMs": "debounce_ms",
+    }.get(key, key)
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -64,7 +96,8 @@ def test_wrong_verify_values_name_the_key(sub: str) -> None:
 def test_unknown_rule_codes_and_levels() -> None:
     settings, problems = settings_from_mapping(
         {"ignore": ["SH101", "SH999", "bogus"], "severity": {"SH102": "loud", "XX1": "error"}},
-        "cfg")
+        "cfg",
+    )
     assert settings.ignore == frozenset({"SH101"})
     assert settings.severity == {}
     assert any("SH999" in p and "cfg.ignore" in p for p in problems)
@@ -109,10 +142,16 @@ def test_undecodable_pyproject(tmp_path: Path) -> None:
 def test_cli_with_bad_pyproject_warns_and_uses_defaults(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         "[tool.shape-lsp]\nignore = 'SH101'\nseverity = {SH999 = 'error'}\ndebounce-ms = 'x'\n"
-        "nonsense = 1\n")
+        "nonsense = 1\n"
+    )
     (tmp_path / "model.py").write_text(NET)
-    proc = subprocess.run([sys.executable, "-m", "shape_lsp", "check", str(tmp_path / "model.py")],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shape_lsp", "check", str(tmp_path / "model.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr  # SH101 is still reported: the default ignore list
     assert "SH101" in proc.stdout
     err = proc.stderr
@@ -120,12 +159,29 @@ def test_cli_with_bad_pyproject_warns_and_uses_defaults(tmp_path: Path) -> None:
     for key in ("ignore", "severity", "SH999", "debounce-ms", "nonsense"):
         assert key in err, (key, err)
     (tmp_path / "pyproject.toml").write_text("[tool.shape-lsp\n")
-    proc = subprocess.run([sys.executable, "-m", "shape_lsp", "check", str(tmp_path / "model.py")],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shape_lsp", "check", str(tmp_path / "model.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 1 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "shape_lsp", "check", "--select", "SH999,nope",
-                           str(tmp_path / "model.py")], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shape_lsp",
+            "check",
+            "--select",
+            "SH999,nope",
+            str(tmp_path / "model.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert "unknown rule code 'SH999'" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -144,22 +200,40 @@ def test_settings_store_survives_anything() -> None:
 @pytest.mark.asyncio
 async def test_wrong_types_in_initialization_options(push_session: Session) -> None:
     s = push_session
-    await s.initialize({"ignore": "SH101", "severity": ["x"], "inlayHints": "yes",
-                        "inputShapes": 3, "symbols": {"batch": 1}, "verify": {"timeout": "x"},
-                        "debounceMs": -1, "unknownKey": {}})
+    await s.initialize(
+        {
+            "ignore": "SH101",
+            "severity": ["x"],
+            "inlayHints": "yes",
+            "inputShapes": 3,
+            "symbols": {"batch": 1},
+            "verify": {"timeout": "x"},
+            "debounceMs": -1,
+            "unknownKey": {},
+        }
+    )
     uri = s.open(NET)
     diags = await s.diagnostics(uri)
     assert any(d.code == "SH101" for d in diags)  # defaults in force
     logs = "\n".join(m.message for m in s.client.log_messages)
-    for key in ("ignore", "severity", "inlayHints", "inputShapes", "symbols", "verify.timeout",
-                "debounceMs", "unknownKey"):
+    for key in (
+        "ignore",
+        "severity",
+        "inlayHints",
+        "inputShapes",
+        "symbols",
+        "verify.timeout",
+        "debounceMs",
+        "unknownKey",
+    ):
         assert key in logs, (key, logs)
     assert await s.hover(uri, 0, 0) is None or True  # still answering
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("options", [[1, 2], "shape-lsp", 3, {"shape-lsp": [1]},
-                                     {"shape-lsp": None}])
+@pytest.mark.parametrize(
+    "options", [[1, 2], "shape-lsp", 3, {"shape-lsp": [1]}, {"shape-lsp": None}]
+)
 async def test_initialization_options_not_a_table(push_session: Session, options: Any) -> None:
     s = push_session
     await s.initialize(options)
@@ -177,15 +251,18 @@ async def test_wrong_types_in_did_change_configuration(push_session: Session) ->
     for section in ({"ignore": 5}, "x", [1], None, 7, {"severity": {"SH101": {"a": 1}}}):
         s.client.set_configuration(section, section="shape-lsp")
         s.client.workspace_did_change_configuration(
-            lsp.DidChangeConfigurationParams(settings={"shape-lsp": section}))
+            lsp.DidChangeConfigurationParams(settings={"shape-lsp": section})
+        )
     for settings in ([1], None, 7, "x"):
         s.client.workspace_did_change_configuration(
-            lsp.DidChangeConfigurationParams(settings=settings))
+            lsp.DidChangeConfigurationParams(settings=settings)
+        )
     await asyncio.sleep(0.3)
     good = {"ignore": ["SH101"]}
     s.client.set_configuration(good, section="shape-lsp")
     s.client.workspace_did_change_configuration(
-        lsp.DidChangeConfigurationParams(settings={"shape-lsp": good}))
+        lsp.DidChangeConfigurationParams(settings={"shape-lsp": good})
+    )
     for _ in range(200):
         await asyncio.sleep(0.02)
         pub = [p for p in s.client.published if p.uri == uri]  # type: ignore[attr-defined]

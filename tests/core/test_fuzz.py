@@ -80,8 +80,12 @@ def _check(text: str) -> None:
     assert fuzz.check_result(result, text) == []
 
 
-FUZZ = settings(max_examples=250, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=250,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @FUZZ
@@ -92,8 +96,9 @@ def test_mutated_fixtures(data: Any) -> None:
     _check(text)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(seed=st.sampled_from(SEEDS), raw=st.binary(max_size=64), where=st.integers(0, 10_000))
 def test_random_bytes_decoded_as_the_cli_does(seed: str, raw: bytes, where: int) -> None:
     data = seed.encode()
@@ -131,9 +136,17 @@ NASTY = {
 def test_cli_on_nasty_files(tmp_path: Path) -> None:
     for name, blob in NASTY.items():
         (tmp_path / name).write_bytes(blob)
-    for args in (["check", str(tmp_path)], ["check", "--format", "json", str(tmp_path)],
-                 *(["summary", str(tmp_path / n)] for n in NASTY)):
-        proc = subprocess.run([sys.executable, "-m", "shape_lsp", *args], capture_output=True,
-                              text=True, timeout=120, check=False)
+    for args in (
+        ["check", str(tmp_path)],
+        ["check", "--format", "json", str(tmp_path)],
+        *(["summary", str(tmp_path / n)] for n in NASTY),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "shape_lsp", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode in (0, 1, 2), (args, proc.returncode, proc.stderr[-2000:])
         assert "Traceback" not in proc.stderr, (args, proc.stderr[-2000:])

@@ -50,8 +50,14 @@ _RUN = textwrap.dedent(
 
 @pytest.mark.parametrize("kind", list(DEEP))
 def test_deep_nesting_is_a_syntax_problem_not_a_crash(kind: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", _RUN], input=DEEP[kind], capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN],
+        input=DEEP[kind],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
     # the deep statement is reported, and the rest of the file is still analysed
     assert "SH001" in proc.stdout and "SH101" in proc.stdout, proc.stdout
@@ -87,7 +93,9 @@ def test_only_newlines_end_lines(sep: str) -> None:
 @pytest.mark.xfail(strict=False, reason="node_positions recursion at ~190 nested subscripts")
 def test_positions_survive_deep_but_valid_nesting() -> None:
     arg = "a[" * 195 + "1" + "]" * 195
-    src = ("import torch\nimport torch.nn as nn\n\nembed = nn.Sequential(\n    nn.Flatten(),\n"
-           f"    nn.Linear(192, {arg}),\n)\n\nx = embed(torch.randn(4, 3, 8, 8))\n")
+    src = (
+        "import torch\nimport torch.nn as nn\n\nembed = nn.Sequential(\n    nn.Flatten(),\n"
+        f"    nn.Linear(192, {arg}),\n)\n\nx = embed(torch.randn(4, 3, 8, 8))\n"
+    )
     (m,) = Analyzer().analyze(src, "deep_ok.py").models
     assert [c.line for c in m.calls] == [9, 5, 6]

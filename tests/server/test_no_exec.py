@@ -75,8 +75,12 @@ async def test_analysis_over_lsp_runs_nothing_and_only_verify_does(
     assert await s.hover(uri, 15, 16) is not None  # self.fc(x)
     await s.inlay(uri)
     await s.actions(uri, diags, 15)
-    await asyncio.wait_for(s.client.text_document_code_lens_async(
-        lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri))), TIMEOUT)
+    await asyncio.wait_for(
+        s.client.text_document_code_lens_async(
+            lsp.CodeLensParams(text_document=lsp.TextDocumentIdentifier(uri))
+        ),
+        TIMEOUT,
+    )
     summary = await s.command("shape-lsp.summary", uri)
     assert "Linear" in summary["text"]
     await s.command("shape-lsp.debug.modules")
@@ -91,15 +95,38 @@ def test_cli_check_and_summary_run_nothing(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     model = tmp_path / "model.py"
     model.write_text(model_source(marker))
-    for args in (["check", str(model)], ["check", "--format", "json", str(tmp_path)],
-                 ["summary", str(model)], ["summary", "--format", "json", str(model)]):
-        proc = subprocess.run([sys.executable, "-m", "shape_lsp", *args], capture_output=True,
-                              text=True, timeout=120, check=False)
+    for args in (
+        ["check", str(model)],
+        ["check", "--format", "json", str(tmp_path)],
+        ["summary", str(model)],
+        ["summary", "--format", "json", str(model)],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "shape_lsp", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert proc.returncode in (0, 1), proc.stderr
     assert markers(marker) == []
-    proc = subprocess.run([sys.executable, "-m", "shape_lsp", "verify", str(model), "--model",
-                           "Net", "--timeout", "60"], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shape_lsp",
+            "verify",
+            str(model),
+            "--model",
+            "Net",
+            "--timeout",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert "marker.import" in markers(marker), proc.stdout + proc.stderr
 
 

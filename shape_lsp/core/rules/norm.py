@@ -249,14 +249,16 @@ def group_norm_apply(c: RuleCall, x: Tensor | None, groups: Dim, ch: Dim | None)
         ok("nn.GroupNorm(4, 16)", (2, 16, 8, 8)),
         ok("nn.GroupNorm(2, 4)", (2, 4)),
         ok("nn.GroupNorm(1, 6, affine=False)", (3, 6, 5)),
+        ok("nn.GroupNorm(1, 6, affine=False)", (3, 8, 5)),  # torch checks C only via weights
         bad("nn.GroupNorm(2, 4)", (2, 6, 3), "SH103"),
         bad("nn.GroupNorm(2, 4)", (4,), "SH109"),
         bad("nn.GroupNorm(3, 4)", (2, 4, 5), "SH112"),
     ],
 )
 def groupnorm(c: RuleCall) -> Value:
-    """Group normalization keeps the shape."""
-    return group_norm_apply(c, c.tensor(), c.args.dim("num_groups"), c.args.dim("num_channels"))
+    """Group normalization keeps the shape; without affine weights torch does not check C."""
+    ch = c.args.dim("num_channels") if c.args.get("affine") is not False else None
+    return group_norm_apply(c, c.tensor(), c.args.dim("num_groups"), ch)
 
 
 @function(

@@ -120,15 +120,20 @@ for _cls, _mode in (("UpsamplingNearest2d", "nearest"), ("UpsamplingBilinear2d",
         c.args.values["mode"] = mode
         c.args.values["align_corners"] = True if mode == "bilinear" else None
         x = c.tensor()
-        if x is not None and x.shape is not None:
-            c.expect_rank(x, (4,), cls)
+        if x is not None and x.shape is not None:  # nearest is plain Upsample: 3D to 5D
+            c.expect_rank(x, (4,) if mode == "bilinear" else (3, 4, 5), cls)
         return interpolate_apply(c, x, cls)
 
     layer(
         f"torch.nn.{_cls}",
         sig="size=None, scale_factor=None",
         params=lambda a: 0,
-        examples=[ok(f"nn.{_cls}(scale_factor=2)", (2, 3, 4, 5))],
+        examples=[
+            ok(f"nn.{_cls}(scale_factor=2)", (2, 3, 4, 5)),
+            ok(f"nn.{_cls}(scale_factor=2)", (2, 4, 5))
+            if _mode == "nearest"
+            else bad(f"nn.{_cls}(scale_factor=2)", (2, 4, 5), "SH109"),
+        ],
     )(_fixed)
 
 
@@ -151,6 +156,8 @@ def shuffle_apply(c: RuleCall, x: Tensor | None, r: Value, down: bool) -> Value:
     what = "PixelUnshuffle" if down else "PixelShuffle"
     if x is None or x.shape is None or not isinstance(r, int):
         return unknown_like(x)
+    if r <= 0:
+        c.fail("SH112", f"{what} expects a positive factor, got {r}")
     if len(x.shape) < 3:
         c.fail("SH109", f"{what} expects at least a 3D input, got {fmt_shape(x.shape)}")
     *lead, ch, h, w = x.shape
@@ -173,6 +180,7 @@ def shuffle_apply(c: RuleCall, x: Tensor | None, r: Value, down: bool) -> Value:
     examples=[
         ok("nn.PixelShuffle(2)", (2, 12, 4, 5)),
         ok("nn.PixelShuffle(3)", (9, 2, 2)),
+        bad("nn.PixelShuffle(0)", (2, 12, 4, 5), "SH112"),
         bad("nn.PixelShuffle(2)", (2, 6, 4, 4), "SH112"),
         bad("nn.PixelShuffle(2)", (8, 4), "SH109"),
     ],
@@ -245,7 +253,9 @@ def pad_apply(c: RuleCall, x: Tensor | None, pad: Value, mode: str, what: str) -
                         f"{what}: padding {p} is larger than the input size {size} (dim {axis})",
                     )
         new = S.add(S.add(size, as_dim(lo)), as_dim(hi))
-        if isinstance(new, int) and new < (1 if mode != "constant" else 0):
+        # torch gives an empty dim for circular and constant padding (reflect: only while
+        # another padded dim stays non-empty; not modelled, reported as before)
+        if isinstance(new, int) and new < (1 if mode in ("replicate", "reflect") else 0):
             c.fail("SH104", f"{what}: dim {axis} would become {fmt(new)}")
         out[axis] = new
     return x.with_shape(tuple(out), f"{what} → {fmt_shape(tuple(out))}")
@@ -284,6 +294,9 @@ for _kind, _pmode in _PADS.items():
             )
         if _kind == "Reflection":
             _ex.append(bad(f"nn.{_cls}(5)", (2, 3, 4, 4, 4)[: _n + 2], "SH112"))
+        if _n == 2 and _kind in ("Circular", "Replication"):  # empty dims: torch allows some
+            _ex.append(ok(f"nn.{_cls}(-3)", (2, 5, 6, 6)) if _kind == "Circular"
+                       else bad(f"nn.{_cls}(-3)", (2, 5, 6, 6), "SH104"))
         layer(
             f"torch.nn.{_cls}",
             sig="padding, value" if _kind == "Constant" else "padding",
