@@ -168,7 +168,9 @@ def _apply(s: Settings, attr: str, value: Any, key: str, problems: list[str]) ->
             elif (
                 k == "dims"
                 and isinstance(v, dict)
-                and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in v.values())
+                and all(
+                    isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in v.values()
+                )
             ):
                 s = replace(s, verify_dims=dict(v))
             else:

@@ -310,7 +310,7 @@ def _model(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], nod
     return m
 
 
-def _replay(rec: Recorder,  # noqa: PLR0917 - the CONTAINER_CALLS signature
+def _replay(rec: Recorder,
             c: Container, args: list[Value], kwargs: dict[str, Value],
             node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
     """Run a functional model: its recorded layer calls on the new inputs, in order."""
@@ -378,7 +378,7 @@ _BROADCAST = {"mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute
 _SPARSE = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
 
 
-def _method(interp: Interpreter,  # noqa: PLR0917 - the METHOD_HOOKS signature
+def _method(interp: Interpreter,
              m: BoundMethod, args: list[Value], kwargs: dict[str, Value],
             node: cst.Call, frame: Frame) -> Value:
     obj, name = m.obj, m.name
@@ -467,7 +467,7 @@ def _same_data(node: cst.Call) -> bool:
     return isinstance(x, cst.Name) and isinstance(y, cst.Name) and x.value == y.value
 
 
-def _train(interp: Interpreter,  # noqa: PLR0917 - fit's pieces, all needed
+def _train(interp: Interpreter,
             model: Value, name: str, x: Value, y: Value, node: cst.Call,
            frame: Frame) -> None:
     inputs = _inputs_of(x)

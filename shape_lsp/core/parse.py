@@ -8,6 +8,7 @@ the others analysable. Positions are computed per chunk and only when asked for.
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import warnings
 from collections import OrderedDict
@@ -435,7 +436,7 @@ def _resplit(lines: list[str], a: int, b: int, cache: ParseCache, chunks: list[C
     ]
     bounds = [*starts, b]
     reported = False
-    for s, e in zip(bounds, bounds[1:], strict=False):
+    for s, e in itertools.pairwise(bounds):
         parsed = cache.get("".join(lines[s:e]))
         chunks.append(Chunk(parsed, s))
         if parsed.error is not None and not reported:
@@ -518,7 +519,7 @@ def _split_class(lines: list[str], a: int, b: int, cache: ParseCache) -> Chunk |
     members: list[Chunk] = []
     skel_lines = lines[a : body]
     line_map = list(range(a, body))
-    for s, e in zip(bounds, bounds[1:], strict=False):
+    for s, e in itertools.pairwise(bounds):
         head = next((dedented[j] for j in range(s, e) if dedented[j].strip()), "")
         if _DEF.match(head):
             members.append(Chunk(cache.get("".join(dedented[s:e])), body + s, None, len(indent)))
