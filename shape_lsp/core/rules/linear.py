@@ -98,6 +98,8 @@ def _bilinear_params(a: Args) -> Dim | None:
     examples=[
         ok("nn.Bilinear(5, 6, 7)", (3, 5), (3, 6)),
         bad("nn.Bilinear(5, 6, 7)", (3, 5), (3, 5), "SH101"),
+        bad("nn.Bilinear(5, 6, 7)", (3, 5), (1, 6), "SH108"),
+        bad("nn.Bilinear(5, 6, 7)", (2, 3, 5), (3, 6), "SH108"),
     ],
 )
 def bilinear(c: RuleCall) -> Value:
@@ -112,6 +114,14 @@ def bilinear(c: RuleCall) -> Value:
                 f"Bilinear({name}={fmt(c.args.dim(name))}) gets {fmt_shape(x.shape)}",
                 FixHint("set_arg", name, x.shape[-1]),
             )
+    # torch: same rank, same leading (batch) dims, no broadcasting
+    lead1, lead2 = x1.shape[:-1], x2.shape[:-1]
+    if len(lead1) != len(lead2) or any(S.eq(a, b) is False for a, b in zip(lead1, lead2)):
+        c.fail(
+            "SH108",
+            f"Bilinear inputs {fmt_shape(x1.shape)} and {fmt_shape(x2.shape)} differ "
+            "outside the feature dimension",
+        )
     return x1.with_shape((*x1.shape[:-1], c.args.dim("out_features")))
 
 

@@ -253,11 +253,15 @@ def pad_apply(c: RuleCall, x: Tensor | None, pad: Value, mode: str, what: str) -
                         f"{what}: padding {p} is larger than the input size {size} (dim {axis})",
                     )
         new = S.add(S.add(size, as_dim(lo)), as_dim(hi))
-        # torch gives an empty dim for circular and constant padding (reflect: only while
-        # another padded dim stays non-empty; not modelled, reported as before)
-        if isinstance(new, int) and new < (1 if mode in ("replicate", "reflect") else 0):
+        if isinstance(new, int) and new < 0:
             c.fail("SH104", f"{what}: dim {axis} would become {fmt(new)}")
         out[axis] = new
+    # torch allows empty dims, except reflect / replicate when every padded dim is empty
+    padded = [out[len(out) - 1 - i] for i in range(k)]
+    if mode in ("replicate", "reflect") and padded and all(
+        isinstance(d, int) and d < 1 for d in padded
+    ):
+        c.fail("SH104", f"{what}: every padded dim would be empty ({fmt_shape(tuple(out))})")
     return x.with_shape(tuple(out), f"{what} → {fmt_shape(tuple(out))}")
 
 
@@ -297,6 +301,7 @@ for _kind, _pmode in _PADS.items():
         if _n == 2 and _kind in ("Circular", "Replication"):  # empty dims: torch allows some
             _ex.append(ok(f"nn.{_cls}(-3)", (2, 5, 6, 6)) if _kind == "Circular"
                        else bad(f"nn.{_cls}(-3)", (2, 5, 6, 6), "SH104"))
+            _ex.append(ok(f"nn.{_cls}(-3)", (2, 5, 8, 6)))  # one padded dim stays non-empty
         layer(
             f"torch.nn.{_cls}",
             sig="padding, value" if _kind == "Constant" else "padding",
