@@ -45,6 +45,7 @@ from shape_lsp.core.workspace import Workspace
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 24
+MAX_EXPR_DEPTH = 150  # deeper expressions (valid Python) are unknown, not a RecursionError
 MAX_STEPS = 200_000
 MAX_UNROLL = 64
 
@@ -210,6 +211,7 @@ class Interpreter:
         self.rec = Recorder(self, settings)
         self.steps = 0
         self.depth = 0
+        self.eval_depth = 0
         self.module_chunk: Chunk | None = None
 
     # ------------------------------------------------------------------ driver
@@ -571,10 +573,19 @@ class Interpreter:
     # ------------------------------------------------------------------ expressions
 
     def eval(self, node: cst.BaseExpression | None, frame: Frame) -> Value:
-        """The abstract value of an expression."""
+        """The abstract value of an expression (UNKNOWN past a sane nesting depth)."""
         if node is None:
             return None
         self.tick()
+        if self.eval_depth > MAX_EXPR_DEPTH:
+            return UNKNOWN
+        self.eval_depth += 1
+        try:
+            return self._eval(node, frame)
+        finally:
+            self.eval_depth -= 1
+
+    def _eval(self, node: cst.BaseExpression, frame: Frame) -> Value:
         if isinstance(node, cst.Name):
             return self.lookup(node.value, frame)
         if isinstance(node, cst.Attribute):
@@ -1023,7 +1034,10 @@ class Interpreter:
                 for pair in src:
                     if not isinstance(pair, tuple) or len(pair) != 2:
                         return UNKNOWN
-                    out[pair[0]] = pair[1]
+                    try:
+                        out[pair[0]] = pair[1]
+                    except TypeError:  # an unhashable key: Python raises too
+                        return UNKNOWN
             else:
                 return UNKNOWN
         out.update(kwargs)
