@@ -63,10 +63,16 @@ def run(dirs: list[Path], jobs: int) -> dict[str, object]:
                 fps.append(f"{rel}:{d['line']}: {d['code']} {d['message']}")
     models = sum(len(r["models"]) for r in records)
     out.update(
-        files=len(records), lines=lines, models=models, crashes=len(crashes),
-        crash_list=crashes, exceptions=int(proc.returncode not in (0, 1)),
-        diagnostics=sum(by_sev.values()), by_severity=dict(sorted(by_sev.items())),
-        by_code=dict(sorted(by_code.items())), false_positives=fps,
+        files=len(records),
+        lines=lines,
+        models=models,
+        crashes=len(crashes),
+        crash_list=crashes,
+        exceptions=int(proc.returncode not in (0, 1)),
+        diagnostics=sum(by_sev.values()),
+        by_severity=dict(sorted(by_sev.items())),
+        by_code=dict(sorted(by_code.items())),
+        false_positives=fps,
     )
     if proc.returncode not in (0, 1):
         out["stderr_tail"] = proc.stderr[-2000:]

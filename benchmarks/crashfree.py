@@ -16,6 +16,7 @@ timm and torchvision are fetched with `pip download --no-deps` into the git-igno
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -219,11 +220,11 @@ def run(
                         "seconds": time.monotonic() - s.started,
                     }
                     s.kill()
-                    slots[i] = s = Slot(ctx, mem_mb)
+                    slots[i] = Slot(ctx, mem_mb)
             elif time.monotonic() >= s.deadline:
                 rec = {"path": s.path, "timeout": True, "seconds": time.monotonic() - s.started}
                 s.kill()
-                slots[i] = s = Slot(ctx, mem_mb)
+                slots[i] = Slot(ctx, mem_mb)
             if rec is not None:
                 rec["package"] = pkg_of.get(rec["path"], "?")
                 records.append(rec)
@@ -233,12 +234,10 @@ def run(
                         file=sys.stderr,
                         flush=True,
                     )
-                feed(s)
+                feed(slots[i])
     for s in slots:
-        try:
+        with contextlib.suppress(OSError):
             s.conn.send(None)
-        except OSError:
-            pass
         s.proc.join(2)
         if s.proc.is_alive():
             s.kill()

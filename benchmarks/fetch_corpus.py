@@ -38,8 +38,17 @@ def fetch() -> list[Path]:
         wheel = _wheel(name, version)
         if wheel is None:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                 "--dest", str(DL), f"{name}=={version}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--dest",
+                    str(DL),
+                    f"{name}=={version}",
+                ],
                 check=True,
             )
             wheel = _wheel(name, version)

@@ -112,8 +112,12 @@ def _layer_name(func: ast.expr, modules: set[str], direct: dict[str, str]) -> st
     v = func.value
     if isinstance(v, ast.Name) and v.id in modules:
         return func.attr
-    if (isinstance(v, ast.Attribute) and v.attr == "nn" and isinstance(v.value, ast.Name)
-            and v.value.id == "torch"):
+    if (
+        isinstance(v, ast.Attribute)
+        and v.attr == "nn"
+        and isinstance(v.value, ast.Name)
+        and v.value.id == "torch"
+    ):
         return func.attr
     return None
 
@@ -144,8 +148,9 @@ def sites(source: str) -> list[Site]:
         if arg is not None and arg.end_lineno is not None and arg.end_col_offset is not None:
             span = (arg.lineno, arg.col_offset, arg.end_lineno, arg.end_col_offset)
             text = ast.get_source_segment(source, arg) or ""
-        out.append(Site(layer, node.lineno, node.col_offset, node.end_lineno or node.lineno,
-                        span, text))
+        out.append(
+            Site(layer, node.lineno, node.col_offset, node.end_lineno or node.lineno, span, text)
+        )
     out.sort(key=lambda s: (s.line, s.col))
     return out
 
@@ -245,8 +250,14 @@ def check_file(job: tuple[str, str, str, bool, float, float]) -> dict[str, Any]:
     """Baseline + mutants of one file (runs in a worker)."""
     path, label, op, run_all, deadline, limit = job
     source = Path(path).read_text(encoding="utf-8", errors="replace")
-    rec: dict[str, Any] = {"file": label, "lines": len(source.splitlines()), "mutants": [],
-                           "baseline": [], "crash": None, "timed_out": 0}
+    rec: dict[str, Any] = {
+        "file": label,
+        "lines": len(source.splitlines()),
+        "mutants": [],
+        "baseline": [],
+        "crash": None,
+        "timed_out": 0,
+    }
     try:
         base = _analyze(source, path, limit * 4)
     except _Timeout:
@@ -255,8 +266,10 @@ def check_file(job: tuple[str, str, str, bool, float, float]) -> dict[str, Any]:
     except Exception as e:  # the core promises never to raise; record it when it does
         rec["crash"] = f"baseline: {type(e).__name__}: {e}"
         return rec
-    rec["baseline"] = [f"{f.span.start_line + 1}: {f.code} {f.severity.name.lower()} {f.message}"
-                       for f in base.findings]
+    rec["baseline"] = [
+        f"{f.span.start_line + 1}: {f.code} {f.severity.name.lower()} {f.message}"
+        for f in base.findings
+    ]
     rec["baseline_errors"] = sum(1 for f in base.findings if f.severity == 1)
     rec["internal_errors"] = list(base.internal_errors)
     before = {_finding_key(f) for f in base.findings}
@@ -318,8 +331,15 @@ def corpus_files() -> list[tuple[Path, str]]:
     return out
 
 
-def run(files: list[tuple[Path, str]], jobs: int = 2, *, op: str = "add1", run_all: bool = False,
-        time_box: float = 900.0, limit: float = 60.0) -> dict[str, Any]:
+def run(
+    files: list[tuple[Path, str]],
+    jobs: int = 2,
+    *,
+    op: str = "add1",
+    run_all: bool = False,
+    time_box: float = 900.0,
+    limit: float = 60.0,
+) -> dict[str, Any]:
     """Mutate every file; the summary dict (the JSON line)."""
     t0 = time.time()
     deadline = t0 + time_box
@@ -336,10 +356,13 @@ def run(files: list[tuple[Path, str]], jobs: int = 2, *, op: str = "add1", run_a
     der = [m for m in muts if m["derivable"] and m["mutable"]]
     caught = [m for m in der if m["caught"]]
     per_file = {
-        r["file"]: [sum(m["caught"] for m in r["mutants"] if m["derivable"] and m["mutable"]),
-                    sum(1 for m in r["mutants"] if m["derivable"] and m["mutable"]),
-                    len(r["mutants"])]
-        for r in recs if r["mutants"]
+        r["file"]: [
+            sum(m["caught"] for m in r["mutants"] if m["derivable"] and m["mutable"]),
+            sum(1 for m in r["mutants"] if m["derivable"] and m["mutable"]),
+            len(r["mutants"]),
+        ]
+        for r in recs
+        if r["mutants"]
     }
     by_layer: dict[str, list[int]] = {}
     for m in muts:
@@ -367,9 +390,12 @@ def run(files: list[tuple[Path, str]], jobs: int = 2, *, op: str = "add1", run_a
         "timed_out": sum(r["timed_out"] for r in recs),
         "by_layer": {k: by_layer[k] for k in sorted(by_layer)},
         "per_file": per_file,
-        "missed": [f"{m['file']}:{m['line']}: {m['layer']}({m['arg']}) input {m['input_shape']}"
-                   + (f" -> {m['findings'][0]}" if m["findings"] else " -> no new error")
-                   for m in der if not m["caught"]],
+        "missed": [
+            f"{m['file']}:{m['line']}: {m['layer']}({m['arg']}) input {m['input_shape']}"
+            + (f" -> {m['findings'][0]}" if m["findings"] else " -> no new error")
+            for m in der
+            if not m["caught"]
+        ],
         "wall_s": round(time.time() - t0, 1),
     }
     out["_records"] = recs
@@ -389,9 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--details", help="write the per-mutant records (JSON) to this file")
     ap.add_argument("paths", nargs="*", help="files to mutate (default: the corpus models/)")
     args = ap.parse_args(argv)
-    files = ([(Path(p), p) for p in args.paths] if args.paths else corpus_files())
-    out = run(files, args.jobs, op=args.op, run_all=args.all, time_box=args.time_box,
-              limit=args.limit)
+    files = [(Path(p), p) for p in args.paths] if args.paths else corpus_files()
+    out = run(
+        files, args.jobs, op=args.op, run_all=args.all, time_box=args.time_box, limit=args.limit
+    )
     recs = out.pop("_records")
     if args.details:
         Path(args.details).write_text(json.dumps(recs, indent=1), encoding="utf-8")

@@ -58,22 +58,42 @@ def main() -> None:
 
     shape = (args.batch, 3, args.size, args.size)
     shape_arg = ",".join(map(str, shape))
-    figures: dict[str, float | int | str] = {"model": "ResNet-50", "input": shape_arg,
-                                             "repeat": args.repeat}
+    figures: dict[str, float | int | str] = {
+        "model": "ResNet-50",
+        "input": shape_arg,
+        "repeat": args.repeat,
+    }
     for dev in args.devices.split(","):
-        verify = [sys.executable, "-m", "shape_lsp.verifier.command", str(FIXTURE),
-                  "--model", "ResNet50", "--device", dev, "--input-shape", shape_arg,
-                  "--timeout", "300", "--format", "json"]
-        bare = [sys.executable, "-c", BARE.format(folder=str(FIXTURE.parent), device=dev,
-                                                  shape=shape, batch=args.batch)]
+        verify = [
+            sys.executable,
+            "-m",
+            "shape_lsp.verifier.command",
+            str(FIXTURE),
+            "--model",
+            "ResNet50",
+            "--device",
+            dev,
+            "--input-shape",
+            shape_arg,
+            "--timeout",
+            "300",
+            "--format",
+            "json",
+        ]
+        bare = [
+            sys.executable,
+            "-c",
+            BARE.format(folder=str(FIXTURE.parent), device=dev, shape=shape, batch=args.batch),
+        ]
         times: dict[str, list[float]] = {"verify": [], "bare": [], "client": []}
         calls = 0
         for _ in range(args.repeat):  # interleaved, so load drift hits all three alike
             times["verify"].append(_time(verify))
             times["bare"].append(_time(bare))
             start = time.perf_counter()
-            r = run_verify(str(FIXTURE), model="ResNet50", input_shapes=[shape], device=dev,
-                           timeout=300)
+            r = run_verify(
+                str(FIXTURE), model="ResNet50", input_shapes=[shape], device=dev, timeout=300
+            )
             times["client"].append(time.perf_counter() - start)
             if r.status != "ok" or len(r.models[0].calls) < 150:
                 raise SystemExit(f"verify on {dev}: {r.status}: {r.message}")
@@ -83,7 +103,8 @@ def main() -> None:
             figures[f"{key}_{dev}_min_s"] = round(min(vals), 3)
         for key in ("verify", "client"):
             figures[f"ratio_{key}_{dev}"] = round(
-                statistics.median(times[key]) / statistics.median(times["bare"]), 2)
+                statistics.median(times[key]) / statistics.median(times["bare"]), 2
+            )
             figures[f"ratio_{key}_{dev}_min"] = round(min(times[key]) / min(times["bare"]), 2)
         figures[f"calls_{dev}"] = calls
     print(json.dumps(figures))

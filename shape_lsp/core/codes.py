@@ -146,7 +146,7 @@ def rules_markdown() -> str:
         "# shape-lsp rules",
         "",
         "Silence one line with `# shape: ignore[CODE]`; configure severities under",
-        "`[tool.shape-lsp]` (`ignore = [...]`, `severity = {CODE = \"warning\"}`).",
+        '`[tool.shape-lsp]` (`ignore = [...]`, `severity = {CODE = "warning"}`).',
         "",
     ]
     for c in CODES.values():

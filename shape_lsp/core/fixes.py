@@ -126,12 +126,18 @@ def padding_fix(interp: Interpreter, operands: list[Tensor]) -> tuple[Fix, ...]:
         k = args.get("kernel_size")
         ks = (k,) * n if isinstance(k, int) else k
         stride, pad, dil = args.get("stride", 1), args.get("padding", 0), args.get("dilation", 1)
-        if (stride not in (1, (1,) * n) or pad not in (0, (0,) * n)
-                or dil not in (1, (1,) * n) or not isinstance(ks, tuple) or len(ks) != n
-                or not all(isinstance(v, int) and v % 2 == 1 for v in ks)):
+        if (
+            stride not in (1, (1,) * n)
+            or pad not in (0, (0,) * n)
+            or dil not in (1, (1,) * n)
+            or not isinstance(ks, tuple)
+            or len(ks) != n
+            or not all(isinstance(v, int) and v % 2 == 1 for v in ks)
+        ):
             continue
-        if not any(o.shape is not None and tuple(o.shape[-n:]) == tuple(shape_in[-n:])
-                   for o in others):
+        if not any(
+            o.shape is not None and tuple(o.shape[-n:]) == tuple(shape_in[-n:]) for o in others
+        ):
             continue
         value: object = ks[0] // 2 if len(set(ks)) == 1 else tuple(v // 2 for v in ks)
         if not isinstance(value, int):
@@ -139,8 +145,13 @@ def padding_fix(interp: Interpreter, operands: list[Tensor]) -> tuple[Fix, ...]:
         edit = _set_arg(interp, conv, "padding", value, add_missing=True)
         if edit is not None:
             where = conv.path or conv.type_name
-            return (Fix(f"Set padding={value} on {where} (keeps the size for the skip "
-                        "connection)", (edit,), preferred=True),)
+            return (
+                Fix(
+                    f"Set padding={value} on {where} (keeps the size for the skip connection)",
+                    (edit,),
+                    preferred=True,
+                ),
+            )
     return ()
 
 

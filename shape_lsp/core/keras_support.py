@@ -126,8 +126,13 @@ class FunctionalModel(Container):
 
 
 def _construct(name: str) -> object:
-    def hook(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
-             frame: Frame) -> Value:
+    def hook(
+        interp: Interpreter,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.Call,
+        frame: Frame,
+    ) -> Value:
         v = interp.construct_layer(name, args, kwargs, node, frame)
         if isinstance(v, LayerValue):
             given = kwargs.get("name")
@@ -140,8 +145,9 @@ def _construct(name: str) -> object:
     return hook
 
 
-def _input(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
-           frame: Frame) -> Value:
+def _input(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
     """keras.Input(shape=(28, 28, 1), batch_size=None, dtype=None) → (B, 28, 28, 1)."""
     shape = args[0] if args else kwargs.get("shape")
     batch = args[1] if len(args) > 1 else kwargs.get("batch_size")
@@ -153,15 +159,16 @@ def _input(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], nod
     dtype = dtype_of(kwargs.get("dtype")) or "float32"
     batch_shape = kwargs.get("batch_shape")
     if isinstance(batch_shape, tuple | list) and batch_shape:
-        dims = tuple(d if isinstance(d, int) else (B if i == 0 else S.UNKNOWN)
-                     for i, d in enumerate(batch_shape))
+        dims = tuple(
+            d if isinstance(d, int) else (B if i == 0 else S.UNKNOWN)
+            for i, d in enumerate(batch_shape)
+        )
         return Tensor(dims, dtype)
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, tuple | list):
         return unknown_tensor(dtype)
-    dims2 = tuple(d if isinstance(d, int) and not isinstance(d, bool) else S.UNKNOWN
-                  for d in shape)
+    dims2 = tuple(d if isinstance(d, int) and not isinstance(d, bool) else S.UNKNOWN for d in shape)
     b = batch if isinstance(batch, int) and not isinstance(batch, bool) else B
     return Tensor((b, *dims2), dtype)
 
@@ -170,10 +177,22 @@ def _as_layer(interp: Interpreter, v: Value) -> Value:
     """A Sequential item: Input tensors become an InputLayer with that shape."""
     if isinstance(v, Tensor) and v.shape is not None:
         rule = LAYERS["keras.layers.InputLayer"]
-        return LayerValue(rule, {"shape": tuple(v.shape[1:]), "batch_size": None, "dtype": None,
-                               "sparse": None, "batch_shape": None, "input_tensor": None,
-                               "optional": False, "name": None, "kwargs": {},
-                               NAME_KEY: "input_layer"}, None)
+        return LayerValue(
+            rule,
+            {
+                "shape": tuple(v.shape[1:]),
+                "batch_size": None,
+                "dtype": None,
+                "sparse": None,
+                "batch_shape": None,
+                "input_tensor": None,
+                "optional": False,
+                "name": None,
+                "kwargs": {},
+                NAME_KEY: "input_layer",
+            },
+            None,
+        )
     return v
 
 
@@ -183,8 +202,9 @@ def _item_name(interp: Interpreter, v: Value, i: int) -> str:
     return state(interp).names.get(id(v), str(i))
 
 
-def _sequential(interp: Interpreter, args: list[Value], kwargs: dict[str, Value],
-                node: cst.Call, frame: Frame) -> Value:
+def _sequential(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
     """keras.Sequential([layers...], name=None)."""
     given = kwargs.get("name")
     name = given if isinstance(given, str) else unique_name(interp, "sequential")
@@ -195,8 +215,16 @@ def _sequential(interp: Interpreter, args: list[Value], kwargs: dict[str, Value]
     if isinstance(arg_node, cst.List | cst.Tuple) and len(arg_node.elements) == len(seq):
         item_nodes = [e.value for e in arg_node.elements]
     layers = [_as_layer(interp, v) for v in seq]
-    c = Container("Sequential", [], "", interp.rec.span(frame.chunk, node), [], node,
-                  frame.chunk, framework="keras")
+    c = Container(
+        "Sequential",
+        [],
+        "",
+        interp.rec.span(frame.chunk, node),
+        [],
+        node,
+        frame.chunk,
+        framework="keras",
+    )
     for v, n in zip(layers, item_nodes, strict=True):
         c.items.append((_item_name(interp, v, len(c.items)), v))
         c.item_nodes.append(n if n is not None else getattr(v, "node", None))
@@ -269,8 +297,9 @@ def _flat(v: Value) -> list[Value]:
     return [v]
 
 
-def _model(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
-           frame: Frame) -> Value:
+def _model(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
     """keras.Model(inputs, outputs, name=None)."""
     inputs = args[0] if args else kwargs.get("inputs")
     outputs = args[1] if len(args) > 1 else kwargs.get("outputs")
@@ -298,9 +327,19 @@ def _model(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], nod
     needed.sort(key=lambda n: st.order.get(id(n), 0))
     given = kwargs.get("name")
     name = given if isinstance(given, str) else unique_name(interp, "functional")
-    m = FunctionalModel("Functional", [], "", interp.rec.span(frame.chunk, node), [], node,
-                        frame.chunk, framework="keras", inputs=ins, outputs=outputs,
-                        nodes=needed)
+    m = FunctionalModel(
+        "Functional",
+        [],
+        "",
+        interp.rec.span(frame.chunk, node),
+        [],
+        node,
+        frame.chunk,
+        framework="keras",
+        inputs=ins,
+        outputs=outputs,
+        nodes=needed,
+    )
     for n in needed:
         if not any(v is n.layer for _, v in m.items):
             m.items.append((_item_name(interp, n.layer, len(m.items)), n.layer))
@@ -310,9 +349,15 @@ def _model(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], nod
     return m
 
 
-def _replay(rec: Recorder,
-            c: Container, args: list[Value], kwargs: dict[str, Value],
-            node: cst.CSTNode | None, frame: Frame, site: Site) -> Value:
+def _replay(
+    rec: Recorder,
+    c: Container,
+    args: list[Value],
+    kwargs: dict[str, Value],
+    node: cst.CSTNode | None,
+    frame: Frame,
+    site: Site,
+) -> Value:
     """Run a functional model: its recorded layer calls on the new inputs, in order."""
     from shape_lsp.core.recorder import UNKNOWN_TENSOR
 
@@ -349,8 +394,13 @@ def _replay(rec: Recorder,
 
 
 def _merge_fn(layer_name: str) -> object:
-    def hook(interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call,
-             frame: Frame) -> Value:
+    def hook(
+        interp: Interpreter,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        node: cst.Call,
+        frame: Frame,
+    ) -> Value:
         inputs = args[0] if args else kwargs.pop("inputs", None)
         rest = {k: v for k, v in kwargs.items() if k != "inputs"}
         lv = _construct(layer_name)(interp, list(args[1:]), rest, node, frame)  # type: ignore[operator]
@@ -366,21 +416,61 @@ def _merge_fn(layer_name: str) -> object:
 
 _RUN = ("predict", "predict_on_batch", "__call__", "call")
 _TRAIN = ("fit", "evaluate", "train_on_batch", "test_on_batch")
-_QUIET = ("summary", "save", "save_weights", "load_weights", "build", "get_config",
-          "compile_metrics", "reset_states", "export")
-_EXACT = {"binary_crossentropy", "categorical_crossentropy", "binary_focal_crossentropy",
-          "categorical_focal_crossentropy", "kl_divergence", "kld", "poisson",
-          "BinaryCrossentropy", "CategoricalCrossentropy", "KLDivergence"}
-_BROADCAST = {"mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute_error",
-              "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "huber",
-              "log_cosh", "logcosh", "hinge", "squared_hinge", "cosine_similarity",
-              "MeanSquaredError", "MeanAbsoluteError", "Huber", "Hinge", "CosineSimilarity"}
+_QUIET = (
+    "summary",
+    "save",
+    "save_weights",
+    "load_weights",
+    "build",
+    "get_config",
+    "compile_metrics",
+    "reset_states",
+    "export",
+)
+_EXACT = {
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
+    "kl_divergence",
+    "kld",
+    "poisson",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "KLDivergence",
+}
+_BROADCAST = {
+    "mse",
+    "mae",
+    "mape",
+    "msle",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "huber",
+    "log_cosh",
+    "logcosh",
+    "hinge",
+    "squared_hinge",
+    "cosine_similarity",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "Hinge",
+    "CosineSimilarity",
+}
 _SPARSE = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
 
 
-def _method(interp: Interpreter,
-             m: BoundMethod, args: list[Value], kwargs: dict[str, Value],
-            node: cst.Call, frame: Frame) -> Value:
+def _method(
+    interp: Interpreter,
+    m: BoundMethod,
+    args: list[Value],
+    kwargs: dict[str, Value],
+    node: cst.Call,
+    frame: Frame,
+) -> Value:
     obj, name = m.obj, m.name
     if not is_keras(obj) or isinstance(obj, LayerValue):
         if isinstance(obj, LayerValue) and is_keras(obj) and name == "count_params":
@@ -454,8 +544,9 @@ def _run(interp: Interpreter, model: Value, x: Value, node: cst.Call, frame: Fra
 def _expect(interp: Interpreter, model: Value, source: str) -> None:
     var = next((k for k, v in interp.globals.items() if v is model), None)
     if var is not None:
-        interp.rec.expect(model, name=var, span=getattr(model, "span", None), source=source,
-                          variable=var)
+        interp.rec.expect(
+            model, name=var, span=getattr(model, "span", None), source=source, variable=var
+        )
 
 
 def _same_data(node: cst.Call) -> bool:
@@ -467,9 +558,9 @@ def _same_data(node: cst.Call) -> bool:
     return isinstance(x, cst.Name) and isinstance(y, cst.Name) and x.value == y.value
 
 
-def _train(interp: Interpreter,
-            model: Value, name: str, x: Value, y: Value, node: cst.Call,
-           frame: Frame) -> None:
+def _train(
+    interp: Interpreter, model: Value, name: str, x: Value, y: Value, node: cst.Call, frame: Frame
+) -> None:
     inputs = _inputs_of(x)
     same = _same_data(node)
     if not all(isinstance(t, Tensor) for t in inputs):
@@ -492,13 +583,19 @@ def _train(interp: Interpreter,
     related: list[Related] = []
     mspan = getattr(model, "span", None)
     if isinstance(mspan, Span):
-        related.append(Related(mspan, f"the model is defined here; its output is "
-                                      f"{S.render_shape(out.shape)}"))
+        related.append(
+            Related(mspan, f"the model is defined here; its output is {S.render_shape(out.shape)}")
+        )
     what = "the input itself (x is also the target)" if same else "the target y"
-    interp.rec.add("SH115", span, f"model.{name}: the model's output "
-                                  f"{S.render_shape(out.shape)} cannot match {what} "
-                                  f"{S.render_shape(target.shape)}: {problem}",
-                   out.trace, tuple(related))
+    interp.rec.add(
+        "SH115",
+        span,
+        f"model.{name}: the model's output "
+        f"{S.render_shape(out.shape)} cannot match {what} "
+        f"{S.render_shape(target.shape)}: {problem}",
+        out.trace,
+        tuple(related),
+    )
 
 
 def _loss_name(loss: Value) -> str | None:
@@ -510,8 +607,9 @@ def _loss_name(loss: Value) -> str | None:
     return qual.rsplit(".", 1)[-1] if isinstance(qual, str) else None
 
 
-def _target_problem(out: tuple[S.Dim, ...], y: tuple[S.Dim, ...], loss: Value,
-                    x: Value) -> str | None:
+def _target_problem(
+    out: tuple[S.Dim, ...], y: tuple[S.Dim, ...], loss: Value, x: Value
+) -> str | None:
     """Why Keras's loss cannot compare y with the output (None when it can or is unknown)."""
     if out and y and isinstance(out[0], int) and isinstance(y[0], int) and out[0] != y[0]:
         return f"{out[0]} vs {y[0]} samples (Keras: data cardinality is ambiguous)"
@@ -526,8 +624,10 @@ def _target_problem(out: tuple[S.Dim, ...], y: tuple[S.Dim, ...], loss: Value,
         a = a[:-1]
     if name in _EXACT:
         if len(a) != len(b) or any(S.eq(p, q) is False for p, q in zip(a, b, strict=True)):
-            return (f"loss '{name}' needs the same shape (Keras: Arguments `target` and "
-                    "`output` must have the same shape)")
+            return (
+                f"loss '{name}' needs the same shape (Keras: Arguments `target` and "
+                "`output` must have the same shape)"
+            )
         return None
     if name in _BROADCAST:
         got, _ = S.broadcast(tuple(a), tuple(b))
@@ -552,8 +652,9 @@ def _flatten_fix(interp: Interpreter, layer: LayerValue, site: Site) -> tuple[Fi
     if site.entry:
         before = line[: span.start_col]
         text = f"{flat}(),\n{before}" if before.strip() == "" else f"{flat}(), "
-        edit = TextEdit(Span(span.start_line, span.start_col, span.start_line, span.start_col),
-                        text)
+        edit = TextEdit(
+            Span(span.start_line, span.start_col, span.start_line, span.start_col), text
+        )
         return (Fix(f"Insert {flat}() before this layer", (edit,), preferred=True),)
     call = site.node
     if not isinstance(call, cst.Call) or not call.args:
@@ -590,11 +691,17 @@ def register() -> None:
     interpret.SPECIAL_CALLS.setdefault("keras.Input", _input)
     interpret.SPECIAL_CALLS.setdefault("keras.Sequential", _sequential)
     interpret.SPECIAL_CALLS.setdefault("keras.Model", _model)
-    for fn, cls in (("concatenate", "Concatenate"), ("add", "Add"), ("subtract", "Subtract"),
-                    ("multiply", "Multiply"), ("average", "Average"), ("maximum", "Maximum"),
-                    ("minimum", "Minimum"), ("dot", "Dot")):
-        interpret.SPECIAL_CALLS.setdefault(f"keras.layers.{fn}",
-                                           _merge_fn(f"keras.layers.{cls}"))  # type: ignore[arg-type]
+    for fn, cls in (
+        ("concatenate", "Concatenate"),
+        ("add", "Add"),
+        ("subtract", "Subtract"),
+        ("multiply", "Multiply"),
+        ("average", "Average"),
+        ("maximum", "Maximum"),
+        ("minimum", "Minimum"),
+        ("dot", "Dot"),
+    ):
+        interpret.SPECIAL_CALLS.setdefault(f"keras.layers.{fn}", _merge_fn(f"keras.layers.{cls}"))  # type: ignore[arg-type]
     if _method not in interpret.METHOD_HOOKS:
         interpret.METHOD_HOOKS.append(_method)
     if _observe not in CALL_OBSERVERS:

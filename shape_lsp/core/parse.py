@@ -91,7 +91,10 @@ class _PositionState(CodegenState):
             self.out[node] = (line, col, self.line, self.column)
 
     def record_syntactic_position(  # type: ignore[override]
-        self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
     ) -> _Syntactic:
         return _Syntactic(self, node, start_node, end_node)
@@ -102,15 +105,21 @@ class _Syntactic:
 
     __slots__ = ("end_node", "node", "start", "start_node", "state")
 
-    def __init__(self, state: _PositionState, node: cst.CSTNode,
-                 start_node: cst.CSTNode | None, end_node: cst.CSTNode | None) -> None:
+    def __init__(
+        self,
+        state: _PositionState,
+        node: cst.CSTNode,
+        start_node: cst.CSTNode | None,
+        end_node: cst.CSTNode | None,
+    ) -> None:
         self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
 
     def __enter__(self) -> None:
         self.start = (self.state.line, self.state.column)
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if type(self.node) in _NO_SPAN:
             return
         st = self.state
@@ -122,10 +131,21 @@ class _Syntactic:
 
 # Whitespace, comments and separators: nothing reports them, and they are 70% of all nodes.
 # (Not brackets: libcst ends an import's range at its closing parenthesis.)
-_NO_SPAN = frozenset({
-    cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.TrailingWhitespace, cst.Newline,
-    cst.EmptyLine, cst.Comment, cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual,
-})
+_NO_SPAN = frozenset(
+    {
+        cst.SimpleWhitespace,
+        cst.ParenthesizedWhitespace,
+        cst.TrailingWhitespace,
+        cst.Newline,
+        cst.EmptyLine,
+        cst.Comment,
+        cst.Comma,
+        cst.Dot,
+        cst.Colon,
+        cst.Semicolon,
+        cst.AssignEqual,
+    }
+)
 
 
 def node_positions(module: cst.Module) -> dict[cst.CSTNode, Range]:
@@ -172,11 +192,14 @@ class Chunk:
 
 
 class ParseCache:
-    """Chunk text -> ParsedChunk, bounded LRU."""
+    """Chunk text -> ParsedChunk, an LRU bounded by entries and by total source size (a long
+    typing session creates a new piece per edit: stale versions must not pile up)."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, max_chars: int = 2_000_000) -> None:
         self._items: OrderedDict[str, ParsedChunk] = OrderedDict()
         self._size = size
+        self._max_chars = max_chars
+        self._chars = 0
 
     def get(self, text: str) -> ParsedChunk:
         """The parse of `text`, from cache or fresh."""
@@ -186,8 +209,12 @@ class ParseCache:
             return hit
         parsed = _parse(text)
         self._items[text] = parsed
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
+        self._chars += len(text)
+        while len(self._items) > 1 and (
+            len(self._items) > self._size or self._chars > self._max_chars
+        ):
+            old, _ = self._items.popitem(last=False)
+            self._chars -= len(old)
         return parsed
 
 
@@ -238,8 +265,11 @@ def _too_deep(text: str) -> tuple[int, int, str] | None:
         node, depth = stack.pop()
         if depth > _MAX_DEPTH:
             line = max(getattr(node, "lineno", 1) - 1, 0)
-            return line, getattr(node, "col_offset", 0), (
-                f"too deeply nested to analyse (over {_MAX_DEPTH} levels)")
+            return (
+                line,
+                getattr(node, "col_offset", 0),
+                (f"too deeply nested to analyse (over {_MAX_DEPTH} levels)"),
+            )
         step = 1
         if isinstance(node, ast.BoolOp):
             step = len(node.values)  # libcst nests what ast keeps flat
@@ -312,11 +342,12 @@ def chunk_boundaries(lines: list[str]) -> list[int]:
 _NOT_COL0 = ("", " ", "\t", "\r", "\n")
 _RUN_CACHE: dict[tuple[str, str | None, int], tuple[str | None, int]] = {}
 _RUN_CACHE_CHARS = [0]
-MAX_RUN_CACHE_CHARS = 4_000_000
+MAX_RUN_CACHE_CHARS = 1_000_000
 
 
-def _scan_run(lines: list[str], a: int, b: int, in_triple: str | None,
-              depth: int) -> tuple[str | None, int]:
+def _scan_run(
+    lines: list[str], a: int, b: int, in_triple: str | None, depth: int
+) -> tuple[str | None, int]:
     """The scan state after lines a..b-1 (memoized by their text and the state before)."""
     text = lines[a] if b == a + 1 else "".join(lines[a:b])
     key = (text, in_triple, depth)
@@ -340,7 +371,7 @@ def _scan(line: str, in_triple: str | None, depth: int) -> tuple[str | None, int
     key = (line, in_triple, depth)
     hit = _SCAN_CACHE.get(key)
     if hit is None:
-        if len(_SCAN_CACHE) > 200_000:
+        if len(_SCAN_CACHE) > 20_000:
             _SCAN_CACHE.clear()
         hit = _SCAN_CACHE[key] = _scan_line(line, in_triple, depth)
     return hit
@@ -424,12 +455,19 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
     return ParsedFile(chunks, problems, lines)
 
 
-def _resplit(lines: list[str], a: int, b: int, cache: ParseCache, chunks: list[Chunk],
-             problems: list[SyntaxProblem]) -> None:
+def _resplit(
+    lines: list[str],
+    a: int,
+    b: int,
+    cache: ParseCache,
+    chunks: list[Chunk],
+    problems: list[SyntaxProblem],
+) -> None:
     """A chunk that does not parse: split it at every column-0 statement, ignoring brackets
     and strings, so that what follows an unclosed bracket is still analysed."""
     starts = [a] + [
-        i for i in range(a + 1, b)
+        i
+        for i in range(a + 1, b)
         if lines[i][:1] not in ("", " ", "\t", "#", ")", "]", "}", "\r", "\n", "@")
         and not _CONTINUATION.match(lines[i])
         and not lines[i - 1].rstrip("\r\n").startswith("@")
@@ -465,17 +503,26 @@ def split_class(lines: list[str], a: int, b: int, cache: ParseCache) -> Chunk | 
         if hit is None:
             return None
         skeleton, line_map, members = hit
-        return Chunk(cache.get(skeleton), a, [x + a for x in line_map], 0,
-                     [Chunk(cache.get(t), a + s, None, c) for t, s, c in members])
+        return Chunk(
+            cache.get(skeleton),
+            a,
+            [x + a for x in line_map],
+            0,
+            [Chunk(cache.get(t), a + s, None, c) for t, s, c in members],
+        )
     chunk = _split_class(lines, a, b, cache)
     if _SPLIT_CACHE_CHARS[0] > MAX_RUN_CACHE_CHARS:
         _SPLIT_CACHE.clear()
         _SPLIT_CACHE_CHARS[0] = 0
     _SPLIT_CACHE_CHARS[0] += len(key)
-    _SPLIT_CACHE[key] = None if chunk is None else (
-        chunk.parsed.text,
-        [x - a for x in chunk.line_map or ()],
-        [(m.parsed.text, m.start_line - a, m.col_offset) for m in chunk.members],
+    _SPLIT_CACHE[key] = (
+        None
+        if chunk is None
+        else (
+            chunk.parsed.text,
+            [x - a for x in chunk.line_map or ()],
+            [(m.parsed.text, m.start_line - a, m.col_offset) for m in chunk.members],
+        )
     )
     return chunk
 
@@ -498,8 +545,10 @@ def _split_class(lines: list[str], a: int, b: int, cache: ParseCache) -> Chunk |
             return None  # one-line body
         header_end += 1
     body = header_end + 1
-    first = next((j for j in range(body, b) if lines[j].strip()
-                  and not lines[j].lstrip().startswith("#")), None)
+    first = next(
+        (j for j in range(body, b) if lines[j].strip() and not lines[j].lstrip().startswith("#")),
+        None,
+    )
     if first is None:
         return None
     indent = lines[first][: len(lines[first]) - len(lines[first].lstrip(" \t"))]
@@ -511,13 +560,13 @@ def _split_class(lines: list[str], a: int, b: int, cache: ParseCache) -> Chunk |
         if not ln.strip() or (ln.lstrip().startswith("#") and not ln.startswith(indent)):
             dedented.append("\n")
         elif ln.startswith(indent):
-            dedented.append(ln[len(indent):])
+            dedented.append(ln[len(indent) :])
         else:
             return None  # e.g. a multi-line string with text left of the body
     starts = chunk_boundaries(dedented)
     bounds = [*starts, len(dedented)]
     members: list[Chunk] = []
-    skel_lines = lines[a : body]
+    skel_lines = lines[a:body]
     line_map = list(range(a, body))
     for s, e in itertools.pairwise(bounds):
         head = next((dedented[j] for j in range(s, e) if dedented[j].strip()), "")

@@ -114,7 +114,7 @@ def actions_for(
 
 
 def verify_actions(state: DocState, snap: Analysed, line: int) -> list[lsp.CodeAction]:
-    """"Verify shapes" for the model defined closest above the cursor (runs it for real)."""
+    """ "Verify shapes" for the model defined closest above the cursor (runs it for real)."""
     above = [m for m in snap.result.models if m.span.start_line <= line]
     if not above:
         return []
@@ -124,7 +124,8 @@ def verify_actions(state: DocState, snap: Analysed, line: int) -> list[lsp.CodeA
             title=f"Verify shapes of {model.name} (runs a real forward pass)",
             kind=lsp.CodeActionKind.Source,
             command=lsp.Command(
-                title="Verify shapes", command="shape-lsp.verify",
+                title="Verify shapes",
+                command="shape-lsp.verify",
                 arguments=[state.uri, model.name],
             ),
         )
@@ -156,7 +157,8 @@ def register(server: ShapeServer) -> None:
         actions = actions_for(server, state, state.current, params)
         if only:
             actions = [
-                a for a in actions
+                a
+                for a in actions
                 if any(str(getattr(a.kind, "value", a.kind)).startswith(k) for k in kinds)
             ]
         return actions

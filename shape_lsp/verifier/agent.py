@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = Agent(req).run()
     except BaseException as e:  # an agent bug or a user's SystemExit escaping: still report it
-        report = _report("error", f"verify agent failed: {type(e).__name__}: {e}\n"
-                         + traceback.format_exc()[-_MSG_LIMIT:])
+        report = _report(
+            "error",
+            f"verify agent failed: {type(e).__name__}: {e}\n"
+            + traceback.format_exc()[-_MSG_LIMIT:],
+        )
     report["path"] = req["path"]
     faulthandler.cancel_dump_traceback_later()
     tmp = req["report_path"] + ".part"
@@ -68,8 +71,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(status: str, message: str = "", **extra: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"status": status, "device": None, "dtype": None, "message": message,
-                           "models": [], "findings": [], "facts": []}
+    out: dict[str, Any] = {
+        "status": status,
+        "device": None,
+        "dtype": None,
+        "message": message,
+        "models": [],
+        "findings": [],
+        "facts": [],
+    }
     out.update(extra)
     return out
 
@@ -101,9 +111,12 @@ class Agent:
         try:
             import torch
         except BaseException as e:
-            return _report("unavailable", f"torch cannot be imported by {sys.executable}: {e}. "
-                           "Point the verify interpreter (verify.python / --python) at your "
-                           "project's Python.")
+            return _report(
+                "unavailable",
+                f"torch cannot be imported by {sys.executable}: {e}. "
+                "Point the verify interpreter (verify.python / --python) at your "
+                "project's Python.",
+            )
         self.torch = torch
         device, problem = self.pick_device(str(self.req.get("device") or "auto"))
         if problem:
@@ -118,8 +131,12 @@ class Agent:
             self.module = self.import_user()
         except Abort as a:
             used = self.keras_device if self.keras is not None else device
-            return _report("error", a.error["message"], device=used,
-                           models=[{"name": "", "calls": [], "error": a.error}])
+            return _report(
+                "error",
+                a.error["message"],
+                device=used,
+                models=[{"name": "", "calls": [], "error": a.error}],
+            )
         specs = list(self.req.get("models") or [])
         models: list[dict[str, Any]] = []
         if not specs:
@@ -150,13 +167,20 @@ class Agent:
         if wanted in ("cpu", "meta"):
             return wanted, ""
         if wanted == "cuda" and not torch.cuda.is_available():
-            why = ("this torch build has no CUDA support" if torch.version.cuda is None
-                   else "no CUDA device is visible")
-            return "", (f"--device cuda: CUDA is not available to {sys.executable} (torch "
-                        f"{torch.__version__}: {why}); use --device cpu, meta or auto")
+            why = (
+                "this torch build has no CUDA support"
+                if torch.version.cuda is None
+                else "no CUDA device is visible"
+            )
+            return "", (
+                f"--device cuda: CUDA is not available to {sys.executable} (torch "
+                f"{torch.__version__}: {why}); use --device cpu, meta or auto"
+            )
         if wanted == "mps" and not has_mps:
-            return "", (f"--device mps: MPS is not available to {sys.executable} (torch "
-                        f"{torch.__version__}); use --device cpu, meta or auto")
+            return "", (
+                f"--device mps: MPS is not available to {sys.executable} (torch "
+                f"{torch.__version__}); use --device cpu, meta or auto"
+            )
         if wanted not in ("cuda", "mps"):
             return "", f"unknown device {wanted!r}; use auto, cpu, cuda, mps or meta"
         return wanted, ""
@@ -171,29 +195,39 @@ class Agent:
         try:
             import keras
         except BaseException as e:
-            return (f"this file uses Keras but keras cannot be imported by {sys.executable}: "
-                    f"{type(e).__name__}: {_first_line(str(e))}. Install Keras 3 there "
-                    "(pip install 'keras>=3'); TensorFlow is not needed, verify runs Keras on "
-                    "its torch backend")
+            return (
+                f"this file uses Keras but keras cannot be imported by {sys.executable}: "
+                f"{type(e).__name__}: {_first_line(str(e))}. Install Keras 3 there "
+                "(pip install 'keras>=3'); TensorFlow is not needed, verify runs Keras on "
+                "its torch backend"
+            )
         version = str(getattr(keras, "__version__", "0"))
         major = version.split(".", 1)[0]
         if not major.isdigit() or int(major) < 3:
-            return (f"keras {version} in {sys.executable} has no torch backend; verify needs "
-                    "Keras 3 (pip install 'keras>=3')")
+            return (
+                f"keras {version} in {sys.executable} has no torch backend; verify needs "
+                "Keras 3 (pip install 'keras>=3')"
+            )
         backend = keras.backend.backend()
         if backend != "torch":
-            return (f"keras in {sys.executable} runs on the {backend} backend although "
-                    "KERAS_BACKEND=torch was set (is keras configured by a sitecustomize?)")
+            return (
+                f"keras in {sys.executable} runs on the {backend} backend although "
+                "KERAS_BACKEND=torch was set (is keras configured by a sitecustomize?)"
+            )
         # keep Keras's own frames, so errors map to the layer that raised
         with contextlib.suppress(Exception):
             keras.config.disable_traceback_filtering()
         self.keras = keras
         if importlib.util.find_spec("tensorflow") is None:
             self.tf_import = _tf_importer(keras)
-            if re.search(r"^\s*(?:import|from)\s+tensorflow\b", self.req.get("source") or
-                         _read(self.path), re.M):
-                self.notes.append(f"tensorflow is not installed: tf.keras ran as keras "
-                                  f"{version} on torch")
+            if re.search(
+                r"^\s*(?:import|from)\s+tensorflow\b",
+                self.req.get("source") or _read(self.path),
+                re.M,
+            ):
+                self.notes.append(
+                    f"tensorflow is not installed: tf.keras ran as keras {version} on torch"
+                )
         return ""
 
     def import_user(self) -> ModuleType:
@@ -222,8 +256,7 @@ class Agent:
                 assert spec is not None and spec.loader is not None
                 spec.loader.exec_module(mod)
             else:  # compiled under the file's name, so frames map to the buffer's lines
-                linecache.cache[self.path] = (len(source), None, source.splitlines(True),
-                                              self.path)
+                linecache.cache[self.path] = (len(source), None, source.splitlines(True), self.path)
                 exec(compile(source, self.path, "exec"), mod.__dict__)
         except BaseException as e:
             line = e.lineno if isinstance(e, SyntaxError) and e.filename == self.path else None
@@ -236,9 +269,16 @@ class Agent:
                 if found is not None:
                     module, layer = found.name, type(found).__name__
                 text = text.split("\n\nArguments received by", maxsplit=1)[0].strip()
-            raise Abort(self.error("import", f"importing {os.path.basename(self.path)} {what}: "
-                                   f"{type(e).__name__}: {text}", line, e, module=module,
-                                   layer=layer)) from None
+            raise Abort(
+                self.error(
+                    "import",
+                    f"importing {os.path.basename(self.path)} {what}: {type(e).__name__}: {text}",
+                    line,
+                    e,
+                    module=module,
+                    layer=layer,
+                )
+            ) from None
         return mod
 
     # -- model discovery and construction -----------------------------------------------------
@@ -258,15 +298,19 @@ class Agent:
                 continue  # Keras layers are torch modules too; discover_keras handles them
             if isinstance(obj, nn.Module):
                 found.append((name, obj, {"name": name, "kind": "sequential", "variable": name}))
-            elif (isinstance(obj, type) and issubclass(obj, nn.Module)
-                  and obj.__module__ == self.module.__name__):
+            elif (
+                isinstance(obj, type)
+                and issubclass(obj, nn.Module)
+                and obj.__module__ == self.module.__name__
+            ):
                 ctor = self.ctors.get(name) or f"{name}()"
                 try:
                     with self.torch.device("meta"):
                         inst = eval(ctor, self.module.__dict__)
                 except BaseException as e:
-                    failures.append({"name": name, "calls": [], "error": self.construct_error(
-                        name, ctor, e)})
+                    failures.append(
+                        {"name": name, "calls": [], "error": self.construct_error(name, ctor, e)}
+                    )
                     continue
                 found.append((name, inst, {"name": name, "kind": "class", "ctor": ctor}))
         keep = _outermost(found, lambda m: list(m.modules())[1:])
@@ -276,8 +320,7 @@ class Agent:
             failures += kfailures
         return keep, ([] if keep else failures)
 
-    def discover_keras(self) -> tuple[list[tuple[str, Any, dict[str, Any]]],
-                                      list[dict[str, Any]]]:
+    def discover_keras(self) -> tuple[list[tuple[str, Any, dict[str, Any]]], list[dict[str, Any]]]:
         """Module-level keras.Model instances and keras.Model subclasses of the file."""
         keras = self.keras
         assert self.module is not None
@@ -285,30 +328,52 @@ class Agent:
         failures: list[dict[str, Any]] = []
         for name, obj in list(vars(self.module).items()):
             if isinstance(obj, keras.Model):
-                found.append((name, obj, {"name": name, "kind": "sequential", "variable": name,
-                                          "framework": "keras"}))
-            elif (isinstance(obj, type) and issubclass(obj, keras.Model)
-                  and obj.__module__ == self.module.__name__):
+                found.append(
+                    (
+                        name,
+                        obj,
+                        {
+                            "name": name,
+                            "kind": "sequential",
+                            "variable": name,
+                            "framework": "keras",
+                        },
+                    )
+                )
+            elif (
+                isinstance(obj, type)
+                and issubclass(obj, keras.Model)
+                and obj.__module__ == self.module.__name__
+            ):
                 ctor = self.ctors.get(name) or f"{name}()"
                 try:
                     inst = eval(ctor, self.module.__dict__)
                 except BaseException as e:
-                    failures.append({"name": name, "calls": [], "error": self.construct_error(
-                        name, ctor, e)})
+                    failures.append(
+                        {"name": name, "calls": [], "error": self.construct_error(name, ctor, e)}
+                    )
                     continue
-                found.append((name, inst, {"name": name, "kind": "class", "ctor": ctor,
-                                           "framework": "keras"}))
+                found.append(
+                    (
+                        name,
+                        inst,
+                        {"name": name, "kind": "class", "ctor": ctor, "framework": "keras"},
+                    )
+                )
         return found, failures
 
     def construct_error(self, name: str, ctor: str, e: BaseException) -> dict[str, Any]:
-        hint = (f"supply the arguments: pass --ctor '{name}(...)' (or add `model = {name}(...)` "
-                "to the file's `if __name__ == \"__main__\":` block)")
+        hint = (
+            f"supply the arguments: pass --ctor '{name}(...)' (or add `model = {name}(...)` "
+            'to the file\'s `if __name__ == "__main__":` block)'
+        )
         line = self.user_line(e.__traceback__)
         cls = vars(self.module).get(name) if self.module is not None else None
         if line is None and isinstance(cls, type):
             line = _def_line(cls, self.path) or None
-        return self.error("construct", f"cannot build `{ctor}`: {type(e).__name__}: {e}; {hint}",
-                          line, e)
+        return self.error(
+            "construct", f"cannot build `{ctor}`: {type(e).__name__}: {e}; {hint}", line, e
+        )
 
     def build(self, spec: dict[str, Any], device: str) -> Any:
         """The model on `device`: from ctor, the module-level variable, or the bare class."""
@@ -321,9 +386,16 @@ class Agent:
         if not ctor and not variable:
             if name not in ns:
                 found = sorted(k for k, v in ns.items() if _is_model(torch, v))
-                raise Abort(self.error("construct", f"no model named {name!r} in "
-                                       f"{os.path.basename(self.path)}; found: "
-                                       f"{', '.join(found) or 'none'}", None, None))
+                raise Abort(
+                    self.error(
+                        "construct",
+                        f"no model named {name!r} in "
+                        f"{os.path.basename(self.path)}; found: "
+                        f"{', '.join(found) or 'none'}",
+                        None,
+                        None,
+                    )
+                )
             if isinstance(ns[name], torch.nn.Module):
                 variable = name
             else:
@@ -331,13 +403,25 @@ class Agent:
         if variable:
             obj = ns.get(variable)
             if not isinstance(obj, torch.nn.Module):
-                raise Abort(self.error("construct", f"`{variable}` is not an nn.Module "
-                                       f"({type(obj).__name__})", None, None))
+                raise Abort(
+                    self.error(
+                        "construct",
+                        f"`{variable}` is not an nn.Module ({type(obj).__name__})",
+                        None,
+                        None,
+                    )
+                )
             try:
                 return obj.to(device)
             except BaseException as e:
-                raise Abort(self.error("construct", f"cannot move `{variable}` to {device}: "
-                                       f"{type(e).__name__}: {e}", None, e)) from None
+                raise Abort(
+                    self.error(
+                        "construct",
+                        f"cannot move `{variable}` to {device}: {type(e).__name__}: {e}",
+                        None,
+                        e,
+                    )
+                ) from None
         ctor = str(ctor)
         try:
             with torch.device(device):
@@ -345,8 +429,14 @@ class Agent:
         except BaseException as e:
             raise Abort(self.construct_error(name or str(ctor), str(ctor), e)) from None
         if not isinstance(model, torch.nn.Module):
-            raise Abort(self.error("construct", f"`{ctor}` built a {type(model).__name__}, not "
-                                   "an nn.Module", None, None))
+            raise Abort(
+                self.error(
+                    "construct",
+                    f"`{ctor}` built a {type(model).__name__}, not an nn.Module",
+                    None,
+                    None,
+                )
+            )
         return model
 
     # -- inputs ----------------------------------------------------------------------------
@@ -362,12 +452,19 @@ class Agent:
         else:
             guess = self.guess_input(first)
             if guess is None:
-                what = (f"its first layer is {type(first[1]).__name__}" if first
-                        else "it has no layers")
-                raise Abort(self.error("inputs", f"cannot tell the input shape of "
-                                       f"`{spec.get('name')}` ({what}); pass --input-shape, "
-                                       "e.g. --input-shape 2,3,32,32 (once per forward input)",
-                                       None, None))
+                what = (
+                    f"its first layer is {type(first[1]).__name__}" if first else "it has no layers"
+                )
+                raise Abort(
+                    self.error(
+                        "inputs",
+                        f"cannot tell the input shape of "
+                        f"`{spec.get('name')}` ({what}); pass --input-shape, "
+                        "e.g. --input-shape 2,3,32,32 (once per forward input)",
+                        None,
+                        None,
+                    )
+                )
             shape, dtype = guess
             shapes = [shape] * max(n_args[0], 1)
             dtypes = [dtype] * len(shapes)
@@ -376,8 +473,11 @@ class Agent:
             name = dtypes[i] if i < len(dtypes) and dtypes[i] else "float32"
             dt = _torch_dtype(torch, name)
             if dt.is_floating_point or dt.is_complex:
-                out.append(torch.randn(*shape, dtype=dt, device=device) if device != "meta"
-                           else torch.empty(*shape, dtype=dt, device=device))
+                out.append(
+                    torch.randn(*shape, dtype=dt, device=device)
+                    if device != "meta"
+                    else torch.empty(*shape, dtype=dt, device=device)
+                )
             else:
                 out.append(torch.zeros(*shape, dtype=dt, device=device))
         spec["inputs"] = [list(s) for s in shapes]
@@ -409,26 +509,42 @@ class Agent:
             return [d["B"], d["L"], *m.normalized_shape], "float32"
         return None
 
-    def check_user_shapes(self, shapes: list[Shape], first: tuple[str, Any] | None,
-                          arity: tuple[int, int]) -> None:
+    def check_user_shapes(
+        self, shapes: list[Shape], first: tuple[str, Any] | None, arity: tuple[int, int]
+    ) -> None:
         lo, hi = arity
         if not lo <= len(shapes) <= hi:
             want = str(lo) if lo == hi else f"{lo} to {hi}" if hi < 99 else f"at least {lo}"
-            raise Abort(self.error("inputs", f"{len(shapes)} --input-shape given but forward() "
-                                   f"takes {want} tensor input(s); give one --input-shape per "
-                                   "input", None, None))
+            raise Abort(
+                self.error(
+                    "inputs",
+                    f"{len(shapes)} --input-shape given but forward() "
+                    f"takes {want} tensor input(s); give one --input-shape per "
+                    "input",
+                    None,
+                    None,
+                )
+            )
         if first is None:
             return
         conv = _conv_rank(self.torch.nn, first[1])
         if conv and len(shapes[0]) != conv + 2:  # unbatched inputs are rare in model files
             dims = ["B", "C", *(["L"] if conv == 1 else ["D", "H", "W"][-conv:])]
-            example = ",".join(str(self.dims.get(x, first[1].in_channels if x == "C" else 2))
-                               for x in dims)
-            raise Abort(self.error("inputs", f"--input-shape {','.join(map(str, shapes[0]))} "
-                                   f"has rank {len(shapes[0])} but the first layer "
-                                   f"`{first[0]}` ({type(first[1]).__name__}) takes rank "
-                                   f"{conv + 2} ({', '.join(dims)}), e.g. --input-shape "
-                                   f"{example}", None, None))
+            example = ",".join(
+                str(self.dims.get(x, first[1].in_channels if x == "C" else 2)) for x in dims
+            )
+            raise Abort(
+                self.error(
+                    "inputs",
+                    f"--input-shape {','.join(map(str, shapes[0]))} "
+                    f"has rank {len(shapes[0])} but the first layer "
+                    f"`{first[0]}` ({type(first[1]).__name__}) takes rank "
+                    f"{conv + 2} ({', '.join(dims)}), e.g. --input-shape "
+                    f"{example}",
+                    None,
+                    None,
+                )
+            )
 
     # -- the traced forward ------------------------------------------------------------------
     def verify(self, spec: dict[str, Any], device: str) -> dict[str, Any]:
@@ -436,8 +552,10 @@ class Agent:
         if self.is_keras(spec):
             out = self.verify_keras(dict(spec))
             if device == "meta":
-                out["note"] = (f"{out['name']}: Keras cannot run on the meta device (its layers "
-                               "need real tensors); ran on cpu instead")
+                out["note"] = (
+                    f"{out['name']}: Keras cannot run on the meta device (its layers "
+                    "need real tensors); ran on cpu instead"
+                )
             return out
         out = self.verify_on(dict(spec), device)
         err = out.get("error")
@@ -445,16 +563,24 @@ class Agent:
             where = f" (line {err['line']})" if err.get("line") else ""
             first = err["message"].splitlines()[0][:160] if err["message"] else err["exc_type"]
             retry = self.verify_on(dict(spec), "cpu")
-            retry["note"] = (f"{out['name']}: meta could not run it{where}: {first}; "
-                             "ran on cpu instead")
+            retry["note"] = (
+                f"{out['name']}: meta could not run it{where}: {first}; ran on cpu instead"
+            )
             return retry
         return out
 
     def verify_on(self, spec: dict[str, Any], device: str) -> dict[str, Any]:
         torch = self.torch
         name = spec.get("name") or spec.get("variable") or ""
-        result: dict[str, Any] = {"name": name, "calls": [], "error": None, "device": device,
-                                  "inputs": [], "note": "", "dtype": None}
+        result: dict[str, Any] = {
+            "name": name,
+            "calls": [],
+            "error": None,
+            "device": device,
+            "inputs": [],
+            "note": "",
+            "dtype": None,
+        }
         try:
             model = self.build(spec, device)
             model.eval()
@@ -463,8 +589,9 @@ class Agent:
             result["error"] = a.error
             return result
         except BaseException as e:
-            result["error"] = self.error("inputs", f"{type(e).__name__}: {e}",
-                                         self.user_line(e.__traceback__), e)
+            result["error"] = self.error(
+                "inputs", f"{type(e).__name__}: {e}", self.user_line(e.__traceback__), e
+            )
             return result
         result["inputs"] = spec["inputs"]
         result["dtype"] = _model_dtype(torch, model, inputs)
@@ -504,11 +631,22 @@ class Agent:
         variable = spec.get("variable")
         if not ctor and not variable:
             if name not in ns:
-                found = sorted(k for k, v in ns.items() if isinstance(v, keras.Model) or (
-                    isinstance(v, type) and issubclass(v, keras.Model)))
-                raise Abort(self.error("construct", f"no model named {name!r} in "
-                                       f"{os.path.basename(self.path)}; found: "
-                                       f"{', '.join(found) or 'none'}", None, None))
+                found = sorted(
+                    k
+                    for k, v in ns.items()
+                    if isinstance(v, keras.Model)
+                    or (isinstance(v, type) and issubclass(v, keras.Model))
+                )
+                raise Abort(
+                    self.error(
+                        "construct",
+                        f"no model named {name!r} in "
+                        f"{os.path.basename(self.path)}; found: "
+                        f"{', '.join(found) or 'none'}",
+                        None,
+                        None,
+                    )
+                )
             if isinstance(ns[name], keras.layers.Layer):
                 variable = name
             else:
@@ -516,8 +654,14 @@ class Agent:
         if variable:
             obj = ns.get(variable)
             if not isinstance(obj, keras.layers.Layer):
-                raise Abort(self.error("construct", f"`{variable}` is not a Keras model "
-                                       f"({type(obj).__name__})", None, None))
+                raise Abort(
+                    self.error(
+                        "construct",
+                        f"`{variable}` is not a Keras model ({type(obj).__name__})",
+                        None,
+                        None,
+                    )
+                )
             return obj
         ctor = str(ctor)
         try:
@@ -525,8 +669,14 @@ class Agent:
         except BaseException as e:
             raise Abort(self.construct_error(name or ctor, ctor, e)) from None
         if not isinstance(model, keras.layers.Layer):
-            raise Abort(self.error("construct", f"`{ctor}` built a {type(model).__name__}, not "
-                                   "a keras.Model", None, None))
+            raise Abort(
+                self.error(
+                    "construct",
+                    f"`{ctor}` built a {type(model).__name__}, not a keras.Model",
+                    None,
+                    None,
+                )
+            )
         return model
 
     def keras_inputs(self, model: Any, spec: dict[str, Any], device: str) -> list[Any]:
@@ -538,25 +688,45 @@ class Agent:
         name = spec.get("name") or spec.get("variable") or "model"
         if not shapes:
             if declared is None or any(d is None for s in declared for d in s[1:]):
-                raise Abort(self.error("inputs", f"cannot tell the input shape of `{name}` (a "
-                                       "Keras model with no Input / input_shape); pass "
-                                       "--input-shape, batch first and channels last, e.g. "
-                                       "--input-shape 2,28,28,1 (once per input)", None, None))
+                raise Abort(
+                    self.error(
+                        "inputs",
+                        f"cannot tell the input shape of `{name}` (a "
+                        "Keras model with no Input / input_shape); pass "
+                        "--input-shape, batch first and channels last, e.g. "
+                        "--input-shape 2,28,28,1 (once per input)",
+                        None,
+                        None,
+                    )
+                )
             shapes = [[self.dims["B"] if d is None else int(d) for d in s] for s in declared]
             dtypes = _keras_input_dtypes(model)
         elif spec.get("user_inputs") and declared is not None:
             if len(shapes) != len(declared):
-                raise Abort(self.error("inputs", f"{len(shapes)} --input-shape given but "
-                                       f"`{name}` has {len(declared)} Keras input(s); give one "
-                                       "--input-shape per input", None, None))
+                raise Abort(
+                    self.error(
+                        "inputs",
+                        f"{len(shapes)} --input-shape given but "
+                        f"`{name}` has {len(declared)} Keras input(s); give one "
+                        "--input-shape per input",
+                        None,
+                        None,
+                    )
+                )
             for given, want in zip(shapes, declared):  # noqa: B905 (3.8)
                 if len(given) != len(want):
                     example = ",".join(str(self.dims["B"] if d is None else d) for d in want)
-                    raise Abort(self.error("inputs", f"--input-shape "
-                                           f"{','.join(map(str, given))} has rank {len(given)} "
-                                           f"but `{name}` takes rank {len(want)} (batch first, "
-                                           f"channels last), e.g. --input-shape {example}",
-                                           None, None))
+                    raise Abort(
+                        self.error(
+                            "inputs",
+                            f"--input-shape "
+                            f"{','.join(map(str, given))} has rank {len(given)} "
+                            f"but `{name}` takes rank {len(want)} (batch first, "
+                            f"channels last), e.g. --input-shape {example}",
+                            None,
+                            None,
+                        )
+                    )
         out = []
         for i, shape in enumerate(shapes):
             dname = dtypes[i] if i < len(dtypes) and dtypes[i] else "float32"
@@ -573,8 +743,15 @@ class Agent:
         torch = self.torch
         device = self.keras_device
         name = spec.get("name") or spec.get("variable") or ""
-        result: dict[str, Any] = {"name": name, "calls": [], "error": None, "device": device,
-                                  "inputs": [], "note": "", "dtype": None}
+        result: dict[str, Any] = {
+            "name": name,
+            "calls": [],
+            "error": None,
+            "device": device,
+            "inputs": [],
+            "note": "",
+            "dtype": None,
+        }
         try:
             model = self.build_keras(spec)
             inputs = self.keras_inputs(model, spec, device)
@@ -582,8 +759,9 @@ class Agent:
             result["error"] = a.error
             return result
         except BaseException as e:
-            result["error"] = self.error("inputs", f"{type(e).__name__}: {e}",
-                                         self.user_line(e.__traceback__), e)
+            result["error"] = self.error(
+                "inputs", f"{type(e).__name__}: {e}", self.user_line(e.__traceback__), e
+            )
             return result
         result["inputs"] = spec["inputs"]
         result["dtype"] = str(getattr(model, "compute_dtype", None) or "float32")
@@ -608,20 +786,39 @@ class Agent:
             tb = tb.tb_next
         return line
 
-    def error(self, phase: str, message: str, line: int | None, exc: BaseException | None,
-              *, module: str | None = None, inputs: list[Any] | None = None,
-              layer: str = "") -> dict[str, Any]:
-        return {"phase": phase, "message": _clip(message), "line": line, "module": module,
-                "input_shapes": inputs or [], "layer": layer,
-                "exc_type": type(exc).__name__ if exc is not None else "",
-                "meta_specific": exc is not None and _meta_specific(exc)}
+    def error(
+        self,
+        phase: str,
+        message: str,
+        line: int | None,
+        exc: BaseException | None,
+        *,
+        module: str | None = None,
+        inputs: list[Any] | None = None,
+        layer: str = "",
+    ) -> dict[str, Any]:
+        return {
+            "phase": phase,
+            "message": _clip(message),
+            "line": line,
+            "module": module,
+            "input_shapes": inputs or [],
+            "layer": layer,
+            "exc_type": type(exc).__name__ if exc is not None else "",
+            "meta_specific": exc is not None and _meta_specific(exc),
+        }
 
 
 class Tracer:
     """Forward pre-hooks keep a stack of the modules being called; forward hooks record calls."""
 
-    def __init__(self, agent: Agent, model: Any, modules: list[tuple[str, Any]] | None = None,
-                 keras: bool = False) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        model: Any,
+        modules: list[tuple[str, Any]] | None = None,
+        keras: bool = False,
+    ) -> None:
         self.agent = agent
         self.torch = agent.torch
         self.keras = keras
@@ -634,6 +831,7 @@ class Tracer:
         if keras:
             try:
                 from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
                 self.symbolic = in_symbolic_scope
             except ImportError:
                 pass
@@ -645,8 +843,10 @@ class Tracer:
     def _pre(self, name: str) -> Callable[..., None]:
         def hook(mod: Any, args: Any) -> None:
             line = self.call_line(sys._getframe(1)) or (self.root_line if name == "" else 0)
-            self.stack.append((name, type(mod).__name__, [_shape_of(self.torch, a) for a in args],
-                               line))
+            self.stack.append(
+                (name, type(mod).__name__, [_shape_of(self.torch, a) for a in args], line)
+            )
+
         return hook
 
     def _post(self, name: str) -> Callable[..., None]:
@@ -656,7 +856,9 @@ class Tracer:
                 line = self.stack.pop()[3]
             t = _first_tensor(self.torch, output)
             call = {
-                "module": name, "line": line, "layer": type(mod).__name__,
+                "module": name,
+                "line": line,
+                "layer": type(mod).__name__,
                 "output": None if t is None else [int(d) for d in t.shape],
                 "dtype": None if t is None else _dtype_name(t.dtype),
             }
@@ -665,6 +867,7 @@ class Tracer:
                     return  # Keras's symbolic shape inference (meta or filler tensors)
                 call["occ"] = _graph_occurrence(mod, sys._getframe(1))
             self.calls.append(call)
+
         return hook
 
     def finish(self) -> list[dict[str, Any]]:
@@ -708,16 +911,16 @@ class Tracer:
             msg = msg.split("\n\nArguments received by", maxsplit=1)[0].strip()
         if isinstance(e, SystemExit):
             msg = f"the forward pass called sys.exit({e.code!r})"
-        return self.agent.error("forward", msg, line, e, module=module, inputs=inputs,
-                                layer=layer)
+        return self.agent.error("forward", msg, line, e, module=module, inputs=inputs, layer=layer)
 
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
 
 
-def _outermost(found: list[tuple[str, Any, dict[str, Any]]],
-               parts: Callable[[Any], list[Any]]) -> list[dict[str, Any]]:
+def _outermost(
+    found: list[tuple[str, Any, dict[str, Any]]], parts: Callable[[Any], list[Any]]
+) -> list[dict[str, Any]]:
     """Specs of the found models that are not a part (or the class of a part) of another."""
     inner_ids = set()
     inner_types = set()
@@ -769,8 +972,11 @@ def _keras_layers(keras: Any, model: Any) -> list[tuple[str, Any]]:
         else:
             children = [(k, c) for k, c in layer.named_children() if isinstance(c, layer_cls)]
             known = {id(c) for _, c in children}
-            children += [(c.name, c) for c in getattr(layer, "_layers", [])
-                         if isinstance(c, layer_cls) and id(c) not in known]
+            children += [
+                (c.name, c)
+                for c in getattr(layer, "_layers", [])
+                if isinstance(c, layer_cls) and id(c) not in known
+            ]
         for key, child in children:
             if id(child) in seen or isinstance(child, input_cls):
                 continue
@@ -808,8 +1014,12 @@ def _keras_call(keras: Any, model: Any, inputs: list[Any]) -> Any:
         return model(list(inputs), training=False)
     try:
         params = inspect.signature(model.call).parameters.values()
-        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                      and p.name not in ("training", "mask")]
+        positional = [
+            p
+            for p in params
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and p.name not in ("training", "mask")
+        ]
     except (TypeError, ValueError):
         positional = []
     if len(positional) >= len(inputs):
@@ -861,8 +1071,21 @@ def _keras_raiser(keras: Any, tb: TracebackType | None) -> Any:
     return found
 
 
-_TF_DTYPES = ("float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64",
-              "uint8", "bool", "complex64", "complex128", "string")
+_TF_DTYPES = (
+    "float16",
+    "float32",
+    "float64",
+    "bfloat16",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "complex64",
+    "complex128",
+    "string",
+)
 
 
 class _TFErrors(ModuleType):
@@ -887,9 +1110,11 @@ class _TFShim(ModuleType):
             return keras.random
         if not name.startswith("__") and hasattr(keras.ops, name):
             return getattr(keras.ops, name)
-        raise AttributeError(f"tensorflow is not installed: shape-lsp verify runs tf.keras as "
-                             f"keras 3 on torch and maps tf.<op> to keras.ops, which has no "
-                             f"{name!r}")
+        raise AttributeError(
+            f"tensorflow is not installed: shape-lsp verify runs tf.keras as "
+            f"keras 3 on torch and maps tf.<op> to keras.ops, which has no "
+            f"{name!r}"
+        )
 
 
 def _tf_importer(keras: Any) -> Callable[..., Any]:
@@ -900,20 +1125,24 @@ def _tf_importer(keras: Any) -> Callable[..., Any]:
 
     real_import = builtins.__import__
     tf = _TFShim("tensorflow", "shape-lsp verify: keras 3 on torch standing in for tensorflow")
-    tf.__dict__.update(keras=keras, errors=_TFErrors("tensorflow.errors"),
-                       __version__="0+keras-on-torch")
+    tf.__dict__.update(
+        keras=keras, errors=_TFErrors("tensorflow.errors"), __version__="0+keras-on-torch"
+    )
 
-    def tf_import(name: str, globals: Any = None, locals: Any = None,
-                  fromlist: Any = (), level: int = 0) -> Any:
+    def tf_import(
+        name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> Any:
         if level == 0 and name.split(".", 1)[0] == "tensorflow":
             if name == "tensorflow":
                 return tf
             if name == "tensorflow.keras" or name.startswith("tensorflow.keras."):
-                mod = importlib.import_module("keras" + name[len("tensorflow.keras"):])
+                mod = importlib.import_module("keras" + name[len("tensorflow.keras") :])
                 return mod if fromlist else tf
-            raise ImportError(f"tensorflow is not installed: shape-lsp verify runs tf.keras as "
-                              f"keras 3 on torch, but `{name}` has no keras equivalent",
-                              name=name)
+            raise ImportError(
+                f"tensorflow is not installed: shape-lsp verify runs tf.keras as "
+                f"keras 3 on torch, but `{name}` has no keras equivalent",
+                name=name,
+            )
         return real_import(name, globals, locals, fromlist, level)
 
     return tf_import
@@ -933,8 +1162,9 @@ def _def_line(cls: type, path: str) -> int:
 
 
 def _is_model(torch: Any, v: Any) -> bool:
-    return isinstance(v, torch.nn.Module) or (isinstance(v, type)
-                                              and issubclass(v, torch.nn.Module))
+    return isinstance(v, torch.nn.Module) or (
+        isinstance(v, type) and issubclass(v, torch.nn.Module)
+    )
 
 
 def _first_leaf(model: Any) -> tuple[str, Any] | None:
@@ -961,8 +1191,11 @@ def _forward_arity(model: Any) -> tuple[int, int]:
 
 
 def _conv_rank(nn: Any, m: Any) -> int:
-    table = ((1, (nn.Conv1d, nn.ConvTranspose1d)), (2, (nn.Conv2d, nn.ConvTranspose2d)),
-             (3, (nn.Conv3d, nn.ConvTranspose3d)))
+    table = (
+        (1, (nn.Conv1d, nn.ConvTranspose1d)),
+        (2, (nn.Conv2d, nn.ConvTranspose2d)),
+        (3, (nn.Conv3d, nn.ConvTranspose3d)),
+    )
     for rank, classes in table:
         if isinstance(m, classes):
             return rank
@@ -971,8 +1204,14 @@ def _conv_rank(nn: Any, m: Any) -> int:
 
 def _torch_dtype(torch: Any, name: str) -> Any:
     key = name.replace("torch.", "")
-    key = {"long": "int64", "int": "int32", "float": "float32", "double": "float64",
-           "half": "float16", "bool": "bool"}.get(key, key)
+    key = {
+        "long": "int64",
+        "int": "int32",
+        "float": "float32",
+        "double": "float64",
+        "half": "float16",
+        "bool": "bool",
+    }.get(key, key)
     dt = getattr(torch, key, None)
     return dt if isinstance(dt, torch.dtype) else torch.float32
 

@@ -76,22 +76,35 @@ def run_verify(
     settings = settings or Settings()
     try:
         return _run_verify(
-            path, source=source, model=model, input_shapes=input_shapes,
+            path,
+            source=source,
+            model=model,
+            input_shapes=input_shapes,
             device=device or settings.verify_device,
             timeout=timeout if timeout is not None else settings.verify_timeout,
             python=python or settings.verify_python or sys.executable,
             dims={**diff.DEFAULT_DIMS, **settings.verify_dims, **(dims or {})},
-            ctor=ctor, settings=settings,
+            ctor=ctor,
+            settings=settings,
         )
     except Exception as e:  # never raise to the caller
         log.exception("verify failed")
         return VerifyReport("error", message=f"verify failed: {type(e).__name__}: {e}", path=path)
 
 
-def _run_verify(path: str, *, source: str | None, model: str | None,
-                input_shapes: list[tuple[int, ...]] | None, device: str, timeout: float,
-                python: str, dims: dict[str, int], ctor: str | None,
-                settings: Settings) -> VerifyReport:
+def _run_verify(
+    path: str,
+    *,
+    source: str | None,
+    model: str | None,
+    input_shapes: list[tuple[int, ...]] | None,
+    device: str,
+    timeout: float,
+    python: str,
+    dims: dict[str, int],
+    ctor: str | None,
+    settings: Settings,
+) -> VerifyReport:
     path = os.path.abspath(path)
     on_disk: str | None = None
     try:
@@ -101,8 +114,16 @@ def _run_verify(path: str, *, source: str | None, model: str | None,
             return VerifyReport("error", message=f"cannot read {path}: {e}", path=path)
     if source is None:
         source = on_disk or ""
-    plan = _plan(path, source, model=model, input_shapes=input_shapes, device=device, dims=dims,
-                 ctor=ctor, settings=settings)
+    plan = _plan(
+        path,
+        source,
+        model=model,
+        input_shapes=input_shapes,
+        device=device,
+        dims=dims,
+        ctor=ctor,
+        settings=settings,
+    )
     if isinstance(plan, VerifyReport):
         return plan
     if source != on_disk:  # an unsaved buffer: the agent runs this text, not the file
@@ -111,12 +132,12 @@ def _run_verify(path: str, *, source: str | None, model: str | None,
         report = _spawn(plan.request, tmp, python, timeout)
     report.path = path
     if report.status in ("ok", "error"):
-        findings, facts = diff.apply_diff(report.models, plan.static, source, dims=dims,
-                                          device=report.device, settings=settings)
+        findings, facts = diff.apply_diff(
+            report.models, plan.static, source, dims=dims, device=report.device, settings=settings
+        )
         report.findings = tuple(findings)
         report.facts = tuple(facts)
-        if report.status == "ok" and any(c.agrees is False for m in report.models
-                                         for c in m.calls):
+        if report.status == "ok" and any(c.agrees is False for m in report.models for c in m.calls):
             report.status = "mismatch"
         summary = _summary(report)
         if summary and summary not in report.message:
@@ -126,9 +147,17 @@ def _run_verify(path: str, *, source: str | None, model: str | None,
     return report
 
 
-def _plan(path: str, source: str, *, model: str | None,
-          input_shapes: list[tuple[int, ...]] | None, device: str, dims: dict[str, int],
-          ctor: str | None, settings: Settings) -> _Plan | VerifyReport:
+def _plan(
+    path: str,
+    source: str,
+    *,
+    model: str | None,
+    input_shapes: list[tuple[int, ...]] | None,
+    device: str,
+    dims: dict[str, int],
+    ctor: str | None,
+    settings: Settings,
+) -> _Plan | VerifyReport:
     static = _static_models(source, path, settings)
     chosen = [m for m in static if model is None or model in (m.name, m.variable)]
     if model is None:  # a class used inside another model (a block) is verified as its part
@@ -143,32 +172,48 @@ def _plan(path: str, source: str, *, model: str | None,
             problem = _rank_problem(m, input_shapes)
             if problem:
                 err = RuntimeErrorInfo(None, None, [], problem, "", phase="inputs")
-                return VerifyReport("error", message=problem, path=path,
-                                    models=[VerifiedModel(m.name, error=err)])
+                return VerifyReport(
+                    "error", message=problem, path=path, models=[VerifiedModel(m.name, error=err)]
+                )
             inputs = [list(s) for s in input_shapes]
         elif m.input_shapes:
             resolved = [diff.resolve_shape(s, dims) for s in m.input_shapes]
             inputs = None if any(r is None for r in resolved) else [r for r in resolved if r]
-        requests.append(ModelRequest(
-            name=m.name, kind=m.kind, ctor=(ctor if model else None) or m.ctor or ctors.get(m.name),
-            variable=m.variable, inputs=inputs, input_dtypes=list(m.input_dtypes),
-            user_inputs=user, framework=m.framework,
-        ))
+        requests.append(
+            ModelRequest(
+                name=m.name,
+                kind=m.kind,
+                ctor=(ctor if model else None) or m.ctor or ctors.get(m.name),
+                variable=m.variable,
+                inputs=inputs,
+                input_dtypes=list(m.input_dtypes),
+                user_inputs=user,
+                framework=m.framework,
+            )
+        )
     if ctor and not model:
         head = ctor.split("(", 1)[0].strip()
         model = head if head.isidentifier() else None
         if requests:
             requests[0].ctor = ctor
     if not chosen and model:
-        requests.append(ModelRequest(
-            name=model, ctor=ctor,
-            inputs=[list(s) for s in input_shapes] if input_shapes else None,
-            user_inputs=input_shapes is not None,
-        ))
+        requests.append(
+            ModelRequest(
+                name=model,
+                ctor=ctor,
+                inputs=[list(s) for s in input_shapes] if input_shapes else None,
+                user_inputs=input_shapes is not None,
+            )
+        )
     req = VerifyRequest(
-        path=path, report_path="", trace_path="", device=device,
+        path=path,
+        report_path="",
+        trace_path="",
+        device=device,
         keras=bool(_KERAS.search(source)) or any(m.framework == "keras" for m in static),
-        dims=dims, ctors=ctors, models=requests,
+        dims=dims,
+        ctors=ctors,
+        models=requests,
         inputs=[list(s) for s in input_shapes] if input_shapes and not requests else None,
     )
     return _Plan(req, static, source)
@@ -180,8 +225,9 @@ def _static_models(source: str, path: str, settings: Settings) -> tuple[ModelSum
 
         return analyze(source, path, settings).models
     except Exception as e:  # the static side is optional here: verify still runs the models
-        log.warning("static analysis failed (%s: %s); verifying without static shapes",
-                    type(e).__name__, e)
+        log.warning(
+            "static analysis failed (%s: %s); verifying without static shapes", type(e).__name__, e
+        )
         return ()
 
 
@@ -190,13 +236,17 @@ def _rank_problem(m: ModelSummary, shapes: list[tuple[int, ...]]) -> str:
     if not m.input_shapes or len(known) != len(m.input_shapes):
         return ""
     if len(shapes) != len(known):
-        return (f"{m.name} takes {len(known)} input(s) but {len(shapes)} --input-shape were "
-                "given; give one per input")
+        return (
+            f"{m.name} takes {len(known)} input(s) but {len(shapes)} --input-shape were "
+            "given; give one per input"
+        )
     for i, (given, want) in enumerate(zip(shapes, known, strict=True)):
         if len(given) != len(want):
-            return (f"--input-shape {','.join(map(str, given))} has rank {len(given)} but "
-                    f"{m.name}'s input {i + 1} has rank {len(want)} "
-                    f"({diff.render(want)})")
+            return (
+                f"--input-shape {','.join(map(str, given))} has rank {len(given)} but "
+                f"{m.name}'s input {i + 1} has rank {len(want)} "
+                f"({diff.render(want)})"
+            )
     return ""
 
 
@@ -213,13 +263,20 @@ def _spawn(req: VerifyRequest, tmp: str, python: str, timeout: float) -> VerifyR
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
             proc = subprocess.Popen(
-                [python, "-c", _BOOTSTRAP, AGENT], stdin=subprocess.PIPE, stdout=out,
-                stderr=err, cwd=folder if os.path.isdir(folder) else None, env=env,
+                [python, "-c", _BOOTSTRAP, AGENT],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                cwd=folder if os.path.isdir(folder) else None,
+                env=env,
                 start_new_session=True,
             )
         except OSError as e:
-            return VerifyReport("unavailable", message=f"cannot start the verify interpreter "
-                                f"{python!r}: {e}; set verify.python / --python")
+            return VerifyReport(
+                "unavailable",
+                message=f"cannot start the verify interpreter "
+                f"{python!r}: {e}; set verify.python / --python",
+            )
         try:
             assert proc.stdin is not None
             with contextlib.suppress(BrokenPipeError):
@@ -233,23 +290,38 @@ def _spawn(req: VerifyRequest, tmp: str, python: str, timeout: float) -> VerifyR
     stdout, stderr = _tail(out_path), _tail(err_path)
     trace = _tail(req.trace_path)
     if timed_out and not os.path.exists(req.report_path + ".ready"):
-        return VerifyReport("timeout", message=f"the verify interpreter {python} did not finish "
-                            f"importing torch{' and keras' if req.keras else ''} within "
-                            f"{max(timeout, STARTUP_LIMIT):g} s and was killed",
-                            stdout=stdout, stderr=_join(stderr, trace))
+        return VerifyReport(
+            "timeout",
+            message=f"the verify interpreter {python} did not finish "
+            f"importing torch{' and keras' if req.keras else ''} within "
+            f"{max(timeout, STARTUP_LIMIT):g} s and was killed",
+            stdout=stdout,
+            stderr=_join(stderr, trace),
+        )
     if timed_out:
-        return VerifyReport("timeout", message=f"the verify run did not finish within "
-                            f"{timeout:g} s and was killed{_where(trace, req.path)}; raise the "
-                            "timeout (--timeout / verify.timeout) if the model is just slow",
-                            stdout=stdout, stderr=_join(stderr, trace))
+        return VerifyReport(
+            "timeout",
+            message=f"the verify run did not finish within "
+            f"{timeout:g} s and was killed{_where(trace, req.path)}; raise the "
+            "timeout (--timeout / verify.timeout) if the model is just slow",
+            stdout=stdout,
+            stderr=_join(stderr, trace),
+        )
     report = _read_report(req.report_path)
     if report is None:
         rc = proc.returncode
-        how = (f"was killed by signal {_signal_name(-rc)}" if rc < 0
-               else f"exited with code {rc} before reporting (does the code call os._exit "
-               "or sys.exit?)")
-        return VerifyReport("crashed", message=f"the verify agent {how}{_where(trace, req.path)}"
-                            , stdout=stdout, stderr=_join(stderr, trace))
+        how = (
+            f"was killed by signal {_signal_name(-rc)}"
+            if rc < 0
+            else f"exited with code {rc} before reporting (does the code call os._exit "
+            "or sys.exit?)"
+        )
+        return VerifyReport(
+            "crashed",
+            message=f"the verify agent {how}{_where(trace, req.path)}",
+            stdout=stdout,
+            stderr=_join(stderr, trace),
+        )
     report.stdout, report.stderr = stdout, stderr
     return report
 
@@ -264,8 +336,7 @@ def _wait(proc: subprocess.Popen[bytes], ready: str, timeout: float) -> bool:
         now = time.monotonic()
         if ready_at is None and os.path.exists(ready):
             ready_at = now
-        limit = ready_at + timeout if ready_at is not None else start + max(timeout,
-                                                                             STARTUP_LIMIT)
+        limit = ready_at + timeout if ready_at is not None else start + max(timeout, STARTUP_LIMIT)
         if now >= limit:
             return True
         time.sleep(0.02)
@@ -351,8 +422,15 @@ def _hang_finding(report: VerifyReport, source: str, settings: Settings) -> list
     line = _user_frame(report.stderr, report.path)
     if line is None or not settings.enabled("SH202"):
         return []
-    return [Finding("SH202", settings.severity_of("SH202"), diff.LineSpans(source).span(line),
-                    f"verify {report.status}: {report.message}", source=diff.SOURCE)]
+    return [
+        Finding(
+            "SH202",
+            settings.severity_of("SH202"),
+            diff.LineSpans(source).span(line),
+            f"verify {report.status}: {report.message}",
+            source=diff.SOURCE,
+        )
+    ]
 
 
 def _summary(report: VerifyReport) -> str:
@@ -362,6 +440,8 @@ def _summary(report: VerifyReport) -> str:
             parts.append(diff.error_message(m.name, m.error))
         else:
             bad = sum(c.agrees is False for c in m.calls)
-            parts.append(f"{m.name}: {len(m.calls)} calls, "
-                         + (f"{bad} differ from the static shapes" if bad else "no disagreement"))
+            parts.append(
+                f"{m.name}: {len(m.calls)} calls, "
+                + (f"{bad} differ from the static shapes" if bad else "no disagreement")
+            )
     return "; ".join(parts)

@@ -49,13 +49,28 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="Python file defining the model")
     p.add_argument("--model", help="model class or module-level variable to run (default: all)")
-    p.add_argument("--input-shape", action="append", type=_shape_arg, metavar="2,3,32,32",
-                   help="input shape, once per forward() input (default: inferred)")
+    p.add_argument(
+        "--input-shape",
+        action="append",
+        type=_shape_arg,
+        metavar="2,3,32,32",
+        help="input shape, once per forward() input (default: inferred)",
+    )
     p.add_argument("--ctor", help="constructor expression, e.g. 'Net(num_classes=10)'")
-    p.add_argument("--dim", action="append", type=_dim_arg, default=[], metavar="SYM=N",
-                   help="size of a symbolic dim, e.g. B=4 or H=64 (repeatable)")
-    p.add_argument("--device", choices=DEVICES, help="where to run (default: auto = cuda, mps, "
-                   "cpu; meta allocates nothing and falls back to cpu for data-dependent ops)")
+    p.add_argument(
+        "--dim",
+        action="append",
+        type=_dim_arg,
+        default=[],
+        metavar="SYM=N",
+        help="size of a symbolic dim, e.g. B=4 or H=64 (repeatable)",
+    )
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        help="where to run (default: auto = cuda, mps, "
+        "cpu; meta allocates nothing and falls back to cpu for data-dependent ops)",
+    )
     p.add_argument("--timeout", type=float, help="seconds before the run is killed (default 60)")
     p.add_argument("--python", help="interpreter with torch and the model's imports")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -81,8 +96,14 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     for problem in problems:
         print(f"shape-lsp verify: {problem}", file=sys.stderr)
     report = run_verify(
-        args.file, model=args.model, input_shapes=args.input_shape, device=args.device,
-        timeout=args.timeout, python=args.python, dims=dict(args.dim) or None, ctor=args.ctor,
+        args.file,
+        model=args.model,
+        input_shapes=args.input_shape,
+        device=args.device,
+        timeout=args.timeout,
+        python=args.python,
+        dims=dict(args.dim) or None,
+        ctor=args.ctor,
         settings=settings,
     )
     if args.format == "json":
@@ -105,9 +126,14 @@ def exit_code(report: VerifyReport) -> int:
 def diagnostic(f: Finding) -> dict[str, Any]:
     """A finding in `check`'s JSON form (1-based lines and columns)."""
     return {
-        "line": f.span.start_line + 1, "column": f.span.start_col + 1,
-        "end_line": f.span.end_line + 1, "end_column": f.span.end_col + 1,
-        "severity": f.severity.label, "code": f.code, "message": f.message, "source": f.source,
+        "line": f.span.start_line + 1,
+        "column": f.span.start_col + 1,
+        "end_line": f.span.end_line + 1,
+        "end_column": f.span.end_col + 1,
+        "severity": f.severity.label,
+        "code": f.code,
+        "message": f.message,
+        "source": f.source,
     }
 
 
@@ -118,30 +144,53 @@ def to_json(report: VerifyReport, path: str) -> dict[str, Any]:
         err = None
         if m.error is not None:
             e = m.error
-            err = {"line": e.line, "module": e.module, "layer": e.layer,
-                   "input_shapes": e.input_shapes, "message": e.message,
-                   "exc_type": e.exc_type, "phase": e.phase}
-        models.append({
-            "name": m.name, "device": m.device, "inputs": m.inputs,
-            "calls": [{"module": c.module, "line": c.line, "layer": c.layer, "output": c.output,
-                       "dtype": c.dtype,
-                       "static_output": list(c.static_output) if c.static_output else None,
-                       "agrees": c.agrees} for c in m.calls],
-            "error": err,
-        })
+            err = {
+                "line": e.line,
+                "module": e.module,
+                "layer": e.layer,
+                "input_shapes": e.input_shapes,
+                "message": e.message,
+                "exc_type": e.exc_type,
+                "phase": e.phase,
+            }
+        models.append(
+            {
+                "name": m.name,
+                "device": m.device,
+                "inputs": m.inputs,
+                "calls": [
+                    {
+                        "module": c.module,
+                        "line": c.line,
+                        "layer": c.layer,
+                        "output": c.output,
+                        "dtype": c.dtype,
+                        "static_output": list(c.static_output) if c.static_output else None,
+                        "agrees": c.agrees,
+                    }
+                    for c in m.calls
+                ],
+                "error": err,
+            }
+        )
     return {
-        "version": 1, "path": path, "status": report.status, "device": report.device,
-        "dtype": report.dtype, "message": report.message, "models": models,
+        "version": 1,
+        "path": path,
+        "status": report.status,
+        "device": report.device,
+        "dtype": report.dtype,
+        "message": report.message,
+        "models": models,
         "diagnostics": [diagnostic(f) for f in report.findings],
-        "stdout": report.stdout, "stderr": report.stderr,
+        "stdout": report.stdout,
+        "stderr": report.stderr,
     }
 
 
 def write_text(report: VerifyReport, path: str, out: TextIO) -> None:
     """ruff-like lines for findings, then a per-module table for each model."""
     for f in sorted(report.findings, key=lambda f: f.span):
-        out.write(f"{path}:{f.span.start_line + 1}:{f.span.start_col + 1}: {f.code} "
-                  f"{f.message}\n")
+        out.write(f"{path}:{f.span.start_line + 1}:{f.span.start_col + 1}: {f.code} {f.message}\n")
     for m in report.models:
         if not m.calls:
             continue
@@ -150,12 +199,22 @@ def write_text(report: VerifyReport, path: str, out: TextIO) -> None:
         rows = [("module", "layer", "line", "runtime", "dtype", "static", "")]
         for c in m.calls:
             mark = {True: "ok", False: "DIFFERS", None: "-"}[c.agrees]
-            rows.append((c.module or "(model)", c.layer, str(c.line or ""), render(c.output),
-                         c.dtype or "", render(c.static_output), mark))
+            rows.append(
+                (
+                    c.module or "(model)",
+                    c.layer,
+                    str(c.line or ""),
+                    render(c.output),
+                    c.dtype or "",
+                    render(c.static_output),
+                    mark,
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
-            out.write("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True))
-                      .rstrip() + "\n")
+            out.write(
+                "  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n"
+            )
     device = f"{report.device}, {report.dtype}" if report.device else "no device"
     out.write(f"\nverify {report.status} ({device}): {report.message}\n")
     if report.status in ("crashed", "timeout") and report.stderr.strip():

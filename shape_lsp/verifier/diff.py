@@ -18,8 +18,12 @@ SOURCE = "shape-lsp verify"
 DEFAULT_DIMS: dict[str, int] = {"B": 2, "C": 3, "H": 32, "W": 32, "L": 16, "T": 16, "D": 8}
 
 _OPS: dict[type, Callable[[int, int], int]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 
 
@@ -63,8 +67,11 @@ def resolve_shape(shape: Sequence[int | str] | None, env: dict[str, int]) -> lis
     return None if any(v is None or v < 1 for v in out) else [int(v) for v in out if v is not None]
 
 
-def bind(static_inputs: Sequence[Sequence[int | str] | None], concrete: Sequence[Sequence[int]],
-         base: dict[str, int]) -> dict[str, int]:
+def bind(
+    static_inputs: Sequence[Sequence[int | str] | None],
+    concrete: Sequence[Sequence[int]],
+    base: dict[str, int],
+) -> dict[str, int]:
     """Symbol values implied by running `concrete` inputs for the static input shapes."""
     env = dict(base)
     for s, c in zip(static_inputs, concrete, strict=False):
@@ -178,8 +185,9 @@ def apply_diff(
             seen[c.module] = k + 1
             static_calls[(c.module, k)] = c
         env = bind(summary.input_shapes if summary else (), vm.inputs, dims)
-        seq = sequential_lines(source, summary.variable if summary and summary.variable
-                               else vm.name)
+        seq = sequential_lines(
+            source, summary.variable if summary and summary.variable else vm.name
+        )
         model_line = summary.span.start_line + 1 if summary else seq.get("", 0)
         seen = {}
         last_on_line: dict[int, int] = {}
@@ -197,27 +205,44 @@ def apply_diff(
             if call.line:
                 last_on_line[call.line] = i
             if call.agrees is False and settings.enabled("SH201") and sc is not None:
-                findings.append(Finding(
-                    "SH201", settings.severity_of("SH201"), spans.span(sc.line or call.line),
-                    f"runtime shape {render(call.output)} of `{call.module or vm.name}` "
-                    f"({call.layer or sc.layer}) differs from the static {render(sc.output)} "
-                    f"[{device}, {call.dtype}]",
-                    trace=(f"inputs {', '.join(render(s) for s in vm.inputs)}",),
-                    source=SOURCE,
-                ))
+                findings.append(
+                    Finding(
+                        "SH201",
+                        settings.severity_of("SH201"),
+                        spans.span(sc.line or call.line),
+                        f"runtime shape {render(call.output)} of `{call.module or vm.name}` "
+                        f"({call.layer or sc.layer}) differs from the static {render(sc.output)} "
+                        f"[{device}, {call.dtype}]",
+                        trace=(f"inputs {', '.join(render(s) for s in vm.inputs)}",),
+                        source=SOURCE,
+                    )
+                )
         for i, call in enumerate(vm.calls):
             if not call.line:
                 continue
-            facts.append(ShapeFact(
-                span=spans.span(call.line), kind="runtime", label="runtime",
-                shape=render(call.output), dtype=call.dtype,
-                detail=(f"`{call.module or vm.name}` ({call.layer}) on {vm.device or device}",
-                        f"static: {render(call.static_output)}"),
-                inlay=last_on_line.get(call.line) == i and call.agrees is not True,
-            ))
+            facts.append(
+                ShapeFact(
+                    span=spans.span(call.line),
+                    kind="runtime",
+                    label="runtime",
+                    shape=render(call.output),
+                    dtype=call.dtype,
+                    detail=(
+                        f"`{call.module or vm.name}` ({call.layer}) on {vm.device or device}",
+                        f"static: {render(call.static_output)}",
+                    ),
+                    inlay=last_on_line.get(call.line) == i and call.agrees is not True,
+                )
+            )
         if vm.error is not None:
-            f = error_finding(vm, vm.error, static_calls=static_calls, model_line=model_line,
-                              spans=spans, settings=settings)
+            f = error_finding(
+                vm,
+                vm.error,
+                static_calls=static_calls,
+                model_line=model_line,
+                spans=spans,
+                settings=settings,
+            )
             if f is not None:
                 findings.append(f)
     return findings, facts
@@ -251,5 +276,10 @@ def error_finding(
     line = line or model_line
     if not line or not settings.enabled("SH202"):
         return None
-    return Finding("SH202", settings.severity_of("SH202"), spans.span(line),
-                   error_message(vm.name, err), source=SOURCE)
+    return Finding(
+        "SH202",
+        settings.severity_of("SH202"),
+        spans.span(line),
+        error_message(vm.name, err),
+        source=SOURCE,
+    )

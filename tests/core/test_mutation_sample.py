@@ -15,8 +15,9 @@ ZOO = sorted((ROOT / "tests" / "fixtures" / "torch").glob("zoo_*.py"))
 
 
 def _mutate_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("shape_lsp_bench_mutate",
-                                                  ROOT / "benchmarks" / "mutate.py")
+    spec = importlib.util.spec_from_file_location(
+        "shape_lsp_bench_mutate", ROOT / "benchmarks" / "mutate.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # dataclasses look their module up
@@ -47,7 +48,9 @@ def test_mutation_site_and_criterion() -> None:
     )
     sites = mutate.sites(src)
     assert [(s.layer, s.line, s.arg_text) for s in sites] == [
-        ("Linear", 3, "8"), ("Linear", 4, "4")]
+        ("Linear", 3, "8"),
+        ("Linear", 4, "4"),
+    ]
     assert "nn.Linear(in_features=(4) + 1, out_features=2)" in mutate.mutate(src, sites[1])
     assert mutate.split_shape("(B, 64, (H + 1)//2, W)") == ["B", "64", "(H + 1)//2", "W"]
     assert mutate.checked_dim("Conv2d", ["64", "H", "W"]) == "64"  # unbatched

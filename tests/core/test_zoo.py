@@ -37,9 +37,22 @@ ZOO = ROOT / "shape_lsp" / "core" / "zoo" / "torchvision_models.py"
 CORPUS = ROOT / "benchmarks" / ".corpus"
 DL, SRC = CORPUS / "dl", CORPUS / "src"
 VERSION = "0.29.2"
-TV_FILES = ["resnet", "vgg", "alexnet", "squeezenet", "mobilenetv2", "mobilenetv3",
-            "efficientnet", "mnasnet", "densenet", "shufflenetv2", "googlenet", "inception",
-            "convnext", "vision_transformer"]
+TV_FILES = [
+    "resnet",
+    "vgg",
+    "alexnet",
+    "squeezenet",
+    "mobilenetv2",
+    "mobilenetv3",
+    "efficientnet",
+    "mnasnet",
+    "densenet",
+    "shufflenetv2",
+    "googlenet",
+    "inception",
+    "convnext",
+    "vision_transformer",
+]
 K = 7  # num_classes, not the default, so the head must follow the argument
 
 
@@ -48,7 +61,7 @@ def _zoo_factories() -> list[str]:
     out = []
     for line in ZOO.read_text(encoding="utf-8").splitlines():
         if line.startswith("def ") and "(*, weights=None" in line and not line.startswith("def _"):
-            out.append(line[4:line.index("(")])
+            out.append(line[4 : line.index("(")])
     return out
 
 
@@ -72,9 +85,20 @@ def _unpacked() -> Path | None:
     if not wheels:
         try:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                 "--dest", str(DL), f"torchvision=={VERSION}"],
-                check=True, capture_output=True, timeout=300,
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--dest",
+                    str(DL),
+                    f"torchvision=={VERSION}",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=300,
             )
         except (OSError, subprocess.SubprocessError):
             return None
@@ -104,13 +128,19 @@ def _load_torchvision(src: Path) -> dict[str, Callable[..., Any]]:
         for k in saved:
             del sys.modules[k]
         package("torchvision", src)
-        _set(package("torchvision.utils"), _log_api_usage_once=lambda obj: None,
-             _make_ntuple=lambda x, n: (
-                 tuple(x) if isinstance(x, Iterable) else tuple(itertools.repeat(x, n))))
+        _set(
+            package("torchvision.utils"),
+            _log_api_usage_once=lambda obj: None,
+            _make_ntuple=lambda x, n: (
+                tuple(x) if isinstance(x, Iterable) else tuple(itertools.repeat(x, n))
+            ),
+        )
         package("torchvision.transforms", src / "transforms")
-        _set(package("torchvision.transforms._presets"),
-             ImageClassification=lambda *a, **k: None,
-             InterpolationMode=enum.Enum("InterpolationMode", "NEAREST BILINEAR BICUBIC"))
+        _set(
+            package("torchvision.transforms._presets"),
+            ImageClassification=lambda *a, **k: None,
+            InterpolationMode=enum.Enum("InterpolationMode", "NEAREST BILINEAR BICUBIC"),
+        )
         _set(package("torchvision._internally_replaced_utils"), load_state_dict_from_url=None)
         ops = package("torchvision.ops", src / "ops")
         importlib.import_module("torchvision.ops.misc")
@@ -156,8 +186,9 @@ def _analyze(body: str, name: str) -> tuple[Any, list[ModelSummary]]:
     return result, [m for m in result.models if m.input_shapes]
 
 
-def _reference(factory: Callable[..., Any], size: int) -> tuple[tuple[int, ...], int,
-                                                               dict[str, set[tuple[int, ...]]]]:
+def _reference(
+    factory: Callable[..., Any], size: int
+) -> tuple[tuple[int, ...], int, dict[str, set[tuple[int, ...]]]]:
     """Output shape, parameter count and per-module output shapes of the real model."""
     shapes: dict[str, set[tuple[int, ...]]] = {}
 
@@ -165,6 +196,7 @@ def _reference(factory: Callable[..., Any], size: int) -> tuple[tuple[int, ...],
         def record(mod: Any, inp: Any, out: Any) -> None:
             if isinstance(out, torch.Tensor):
                 shapes.setdefault(path, set()).add(tuple(out.shape))
+
         return record
 
     with warnings.catch_warnings(), torch.device("meta"):
@@ -179,10 +211,25 @@ def _reference(factory: Callable[..., Any], size: int) -> tuple[tuple[int, ...],
 
 
 def test_zoo_covers_the_classification_families() -> None:
-    for name in ("resnet18", "resnet152", "resnext101_64x4d", "wide_resnet101_2", "vgg19_bn",
-                 "alexnet", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b7",
-                 "densenet201", "squeezenet1_1", "shufflenet_v2_x2_0", "googlenet",
-                 "inception_v3", "mnasnet1_3", "convnext_large", "vit_h_14"):
+    for name in (
+        "resnet18",
+        "resnet152",
+        "resnext101_64x4d",
+        "wide_resnet101_2",
+        "vgg19_bn",
+        "alexnet",
+        "mobilenet_v2",
+        "mobilenet_v3_small",
+        "efficientnet_b7",
+        "densenet201",
+        "squeezenet1_1",
+        "shufflenet_v2_x2_0",
+        "googlenet",
+        "inception_v3",
+        "mnasnet1_3",
+        "convnext_large",
+        "vit_h_14",
+    ):
         assert name in FACTORIES
 
 
@@ -193,7 +240,9 @@ def test_zoo_model_matches_torchvision(tv: dict[str, Callable[..., Any]], name: 
     out, params, shapes = _reference(tv[name], size)
     result, models = _analyze(
         f"model = torchvision.models.{name}(num_classes={K})\n"
-        f"out = model(torch.randn(2, 3, {size}, {size}))\n", name)
+        f"out = model(torch.randn(2, 3, {size}, {size}))\n",
+        name,
+    )
     assert not result.findings, [f.message for f in result.findings]
     assert len(models) == 1
     m = models[0]
@@ -214,33 +263,44 @@ HEADS = [
     # (factory, replacement lines using `model`, expected output)
     ("resnet18", "model.fc = nn.Linear(model.fc.in_features, 10)", "(2, 10)"),
     ("resnet50", "model.fc = nn.Identity()", "(2, 2048)"),
-    ("resnext50_32x4d", "model.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(2048, 10))",
-     "(2, 10)"),
-    ("mobilenet_v2", "model.classifier[-1] = nn.Linear(model.classifier[-1].in_features, 10)",
-     "(2, 10)"),
+    (
+        "resnext50_32x4d",
+        "model.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(2048, 10))",
+        "(2, 10)",
+    ),
+    (
+        "mobilenet_v2",
+        "model.classifier[-1] = nn.Linear(model.classifier[-1].in_features, 10)",
+        "(2, 10)",
+    ),
     ("mobilenet_v3_large", "model.classifier[3] = nn.Linear(1280, 10)", "(2, 10)"),
     ("efficientnet_b0", "model.classifier[1] = nn.Linear(1280, 10)", "(2, 10)"),
     ("vgg16", "model.classifier[6] = nn.Linear(4096, 10)", "(2, 10)"),
     ("alexnet", "model.classifier[-1] = nn.Linear(4096, 10)", "(2, 10)"),
-    ("densenet121", "model.classifier = nn.Linear(model.classifier.in_features, 10)",
-     "(2, 10)"),
+    ("densenet121", "model.classifier = nn.Linear(model.classifier.in_features, 10)", "(2, 10)"),
     ("squeezenet1_1", "model.classifier[1] = nn.Conv2d(512, 10, kernel_size=1)", "(2, 10)"),
     ("convnext_tiny", "model.classifier[2] = nn.Linear(768, 10)", "(2, 10)"),
     ("vit_b_16", "model.heads.head = nn.Linear(model.heads.head.in_features, 10)", "(2, 10)"),
     ("vit_b_32", "model.heads = nn.Identity()", "(2, 768)"),
-    ("mobilenet_v2", "model.features[0][0] = nn.Conv2d(1, 32, 3, 2, 1, bias=False)",
-     "(2, 1000)"),  # grayscale stem: fed a 1-channel input below
+    (
+        "mobilenet_v2",
+        "model.features[0][0] = nn.Conv2d(1, 32, 3, 2, 1, bias=False)",
+        "(2, 1000)",
+    ),  # grayscale stem: fed a 1-channel input below
 ]
 
 
-@pytest.mark.parametrize(("name", "replace", "expected"), HEADS,
-                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(HEADS)])
+@pytest.mark.parametrize(
+    ("name", "replace", "expected"), HEADS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(HEADS)]
+)
 def test_head_replacement(name: str, replace: str, expected: str) -> None:
     size = _size(name)
     channels = 1 if "Conv2d(1," in replace else 3
     result, models = _analyze(
         f"model = torchvision.models.{name}()\n{replace}\n"
-        f"out = model(torch.randn(2, {channels}, {size}, {size}))\n", name)
+        f"out = model(torch.randn(2, {channels}, {size}, {size}))\n",
+        name,
+    )
     assert not result.findings, [f.message for f in result.findings]
     assert len(models) == 1 and models[0].output == expected
 
@@ -256,13 +316,16 @@ WRONG_HEADS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "replace"), WRONG_HEADS,
-                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(WRONG_HEADS)])
+@pytest.mark.parametrize(
+    ("name", "replace"), WRONG_HEADS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(WRONG_HEADS)]
+)
 def test_wrong_head_is_reported_on_the_users_line(name: str, replace: str) -> None:
     size = _size(name)
     result, _ = _analyze(
         f"model = torchvision.models.{name}()\n{replace}\n"
-        f"out = model(torch.randn(2, 3, {size}, {size}))\n", name)
+        f"out = model(torch.randn(2, 3, {size}, {size}))\n",
+        name,
+    )
     codes = [(f.code, f.span.start_line) for f in result.findings]
     assert codes == [("SH101", 5)], [f.message for f in result.findings]  # the replace line
 
@@ -276,8 +339,7 @@ WRONG_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "x", "code"), WRONG_INPUTS,
-                         ids=[n for n, _, _ in WRONG_INPUTS])
+@pytest.mark.parametrize(("name", "x", "code"), WRONG_INPUTS, ids=[n for n, _, _ in WRONG_INPUTS])
 def test_wrong_input_is_reported_at_the_users_call(name: str, x: str, code: str) -> None:
     result, _ = _analyze(f"model = torchvision.models.{name}()\nout = model({x})\n", name)
     codes = [(f.code, f.span.start_line) for f in result.findings]
@@ -291,6 +353,8 @@ def test_from_import_and_weights_argument() -> None:
         "a = resnet34(weights=None)\n"
         "ya = a(torch.randn(1, 3, 96, 96))\n"
         "b = models.convnext_small(weights=None, num_classes=3)\n"
-        "yb = b(torch.randn(4, 3, 64, 64))\n", "imports")
+        "yb = b(torch.randn(4, 3, 64, 64))\n",
+        "imports",
+    )
     assert not result.findings
     assert sorted(m.output for m in models) == ["(1, 1000)", "(4, 3)"]

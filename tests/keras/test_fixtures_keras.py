@@ -86,7 +86,11 @@ def keras_outcomes() -> dict[str, dict[str, object]]:
     env = {**os.environ, "KERAS_BACKEND": "torch"}
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, *map(str, KERAS_FILES)],
-        capture_output=True, text=True, timeout=300, check=True, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env=env,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -118,8 +122,9 @@ def test_summary_matches_keras(path: Path, keras_outcomes: dict[str, dict[str, o
         pytest.skip("no Keras model named `model` after running the file")
     assert isinstance(real, dict)
     result = Analyzer().analyze(path.read_text(encoding="utf-8"), str(path))
-    summaries = [m for m in result.models if m.name in ("model", *_classes(result))
-                 and m.output != "unknown"]
+    summaries = [
+        m for m in result.models if m.name in ("model", *_classes(result)) and m.output != "unknown"
+    ]
     assert summaries, "no static summary for `model`"
     ours = summaries[-1]
     assert ours.total_params == real["total"]

@@ -10,9 +10,7 @@ from tests.keras.harness import engine, keras_run
 
 pytest.importorskip("keras")
 
-CASES = sorted(
-    {(ex.ctor, ex.inputs, ex.code, ex.dtype) for exs in EXAMPLES.values() for ex in exs}
-)
+CASES = sorted({(ex.ctor, ex.inputs, ex.code, ex.dtype) for exs in EXAMPLES.values() for ex in exs})
 
 
 @pytest.mark.parametrize(("ctor", "inputs", "code", "dtype"), CASES, ids=[c[0] for c in CASES])

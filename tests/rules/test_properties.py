@@ -91,9 +91,7 @@ def test_conv_transpose(
     d=st.integers(1, 3),
     ceil=st.booleans(),
 )
-def test_max_pool(
-    n: int, size: int, k: int, s: int | None, p: int, d: int, ceil: bool
-) -> None:
+def test_max_pool(n: int, size: int, k: int, s: int | None, p: int, d: int, ceil: bool) -> None:
     if n == 3:
         size = min(size, 6)
     ctor = f"nn.MaxPool{n}d({k}, stride={s}, padding={p}, dilation={d}, ceil_mode={ceil})"

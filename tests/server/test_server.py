@@ -107,7 +107,9 @@ class RawClient:
 
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shape_lsp", "serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
 
     def send(self, obj: dict[str, object]) -> None:
@@ -150,19 +152,36 @@ def test_verify_offered_as_a_code_action(tmp_path: Path) -> None:
     try:
         c.request(1, "initialize", {"capabilities": {}, "processId": None, "rootUri": None})
         c.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-        c.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-            "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": NET}}})
+        c.send(
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": NET}
+                },
+            }
+        )
         while c.recv().get("method") != "textDocument/publishDiagnostics":
             pass
-        res = c.request(2, "textDocument/codeAction", {
-            "textDocument": {"uri": uri},
-            "range": {"start": {"line": NET_FC_LINE, "character": 0},
-                      "end": {"line": NET_FC_LINE, "character": 1}},
-            "context": {"diagnostics": []}})
+        res = c.request(
+            2,
+            "textDocument/codeAction",
+            {
+                "textDocument": {"uri": uri},
+                "range": {
+                    "start": {"line": NET_FC_LINE, "character": 0},
+                    "end": {"line": NET_FC_LINE, "character": 1},
+                },
+                "context": {"diagnostics": []},
+            },
+        )
         verify = [a for a in res["result"] if a["kind"] == "source"]  # type: ignore[union-attr,index]
         assert len(verify) == 1, res
         assert verify[0]["command"] == {  # type: ignore[index]
-            "title": "Verify shapes", "command": "shape-lsp.verify", "arguments": [uri, "Net"]}
+            "title": "Verify shapes",
+            "command": "shape-lsp.verify",
+            "arguments": [uri, "Net"],
+        }
     finally:
         c.close()
 
@@ -176,7 +195,9 @@ def test_malformed_request_gets_an_error_not_silence() -> None:
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "shape_lsp", "serve"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     assert proc.stdin is not None and proc.stdout is not None
 
@@ -193,19 +214,43 @@ def test_malformed_request_gets_an_error_not_silence() -> None:
         return json.loads(proc.stdout.read(length))  # type: ignore[union-attr,no-any-return]
 
     try:
-        send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-              "params": {"capabilities": {}, "processId": None, "rootUri": None}})
+        send(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"capabilities": {}, "processId": None, "rootUri": None},
+            }
+        )
         while recv().get("id") != 1:
             pass
         bad_diag = {"code": "SH101"}  # no range, no message
-        send({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction",
-              "params": {"textDocument": {"uri": "file:///x.py"},
-                         "range": {"start": {"line": 0, "character": 0},
-                                   "end": {"line": 0, "character": 1}},
-                         "context": {"diagnostics": [bad_diag]}}})
-        send({"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover",
-              "params": {"textDocument": {"uri": "file:///x.py"},
-                         "position": {"line": 0, "character": 0}}})
+        send(
+            {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "textDocument/codeAction",
+                "params": {
+                    "textDocument": {"uri": "file:///x.py"},
+                    "range": {
+                        "start": {"line": 0, "character": 0},
+                        "end": {"line": 0, "character": 1},
+                    },
+                    "context": {"diagnostics": [bad_diag]},
+                },
+            }
+        )
+        send(
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "textDocument/hover",
+                "params": {
+                    "textDocument": {"uri": "file:///x.py"},
+                    "position": {"line": 0, "character": 0},
+                },
+            }
+        )
         got: dict[object, dict[str, object]] = {}
         while len(got) < 2:
             msg = recv()

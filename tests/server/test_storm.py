@@ -100,9 +100,9 @@ async def _request(s: Session, method: str, params: Any, cancel: bool) -> str:
         proto.notify("$/cancelRequest", lsp.CancelParams(id=msg_id))
     try:
         await asyncio.wait_for(fut, TIMEOUT * 4)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return "unanswered"
-    except Exception as e:  # noqa: BLE001 - RequestCancelled arrives as an exception
+    except Exception as e:
         name = type(e).__name__
         return "cancelled" if "Cancel" in name or "-32800" in str(e) else f"error: {name}: {e}"
     return "result"

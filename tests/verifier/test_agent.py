@@ -26,8 +26,13 @@ def test_convnet_runs_and_records_every_call(device: str) -> None:
     assert r.status == "ok", r.message
     assert r.device == device and r.dtype == "float32"
     assert _outputs(r) == [
-        ("conv1", [2, 6, 28, 28]), ("pool", [2, 6, 14, 14]), ("conv2", [2, 16, 10, 10]),
-        ("pool", [2, 16, 5, 5]), ("fc1", [2, 120]), ("fc2", [2, 10]), ("", [2, 10]),
+        ("conv1", [2, 6, 28, 28]),
+        ("pool", [2, 6, 14, 14]),
+        ("conv2", [2, 16, 10, 10]),
+        ("pool", [2, 16, 5, 5]),
+        ("fc1", [2, 120]),
+        ("fc2", [2, 10]),
+        ("", [2, 10]),
     ]
     lines = {c.module: c.line for c in r.models[0].calls}
     assert lines["conv1"] == 16 and lines["fc2"] == 20  # call sites inside forward()
@@ -54,8 +59,9 @@ def test_siamese_two_inputs_shared_encoder_called_twice() -> None:
 
 
 def test_user_input_shapes_and_dims() -> None:
-    r = run_verify(fixture("siamese.py"), model="Siamese", input_shapes=[(3, 1, 8, 8)] * 2,
-                   device="meta")
+    r = run_verify(
+        fixture("siamese.py"), model="Siamese", input_shapes=[(3, 1, 8, 8)] * 2, device="meta"
+    )
     assert r.status == "ok", r.message
     assert r.models[0].calls[-1].output == [3]
 
@@ -116,8 +122,13 @@ def test_constructor_arguments_we_cannot_find() -> None:
     assert r.status == "error"
     assert "cannot build `Net()`" in r.message and "--ctor" in r.message
     assert "out_features" in r.message
-    ok = run_verify(fixture("needs_args.py"), model="Net", ctor="Net(4, out_features=2)",
-                    input_shapes=[(2, 4)], device="cpu")
+    ok = run_verify(
+        fixture("needs_args.py"),
+        model="Net",
+        ctor="Net(4, out_features=2)",
+        input_shapes=[(2, 4)],
+        device="cpu",
+    )
     assert ok.status == "ok", ok.message
     assert ok.models[0].calls[-1].output == [2, 2]
 
@@ -136,8 +147,9 @@ def test_wrong_rank_input_shape_says_what_to_supply() -> None:
 
 
 def test_wrong_number_of_inputs() -> None:
-    r = run_verify(fixture("siamese.py"), model="Siamese", input_shapes=[(2, 1, 8, 8)],
-                   device="cpu")
+    r = run_verify(
+        fixture("siamese.py"), model="Siamese", input_shapes=[(2, 1, 8, 8)], device="cpu"
+    )
     assert r.status == "error" and "takes 2 tensor input(s)" in r.message
 
 
@@ -171,15 +183,17 @@ def test_missing_interpreter_is_unavailable() -> None:
 
 def test_interpreter_without_torch_is_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
     shim = tmp_path / "py"
-    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")  # -S: no site-packages
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -S "$@"\n')  # -S: no site-packages
     shim.chmod(0o755)
     r = run_verify(fixture("sequential.py"), python=str(shim), device="cpu")
     assert r.status == "unavailable" and "torch cannot be imported" in r.message
 
 
 def test_client_does_not_import_torch() -> None:
-    code = ("import sys, shape_lsp.verifier.client, shape_lsp.verifier.command; "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys, shape_lsp.verifier.client, shape_lsp.verifier.command; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -26,8 +26,15 @@ def test_json_output() -> None:
     assert doc["dtype"] == "float32" and doc["diagnostics"] == []
     (m,) = doc["models"]
     assert m["name"] == "model" and m["error"] is None
-    assert m["calls"][0] == {"module": "0", "line": 4, "layer": "Linear", "output": [2, 64],
-                             "dtype": "float32", "static_output": None, "agrees": None}
+    assert m["calls"][0] == {
+        "module": "0",
+        "line": 4,
+        "layer": "Linear",
+        "output": [2, 64],
+        "dtype": "float32",
+        "static_output": None,
+        "agrees": None,
+    }
 
 
 def test_text_output_and_error_exit() -> None:

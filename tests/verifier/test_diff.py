@@ -29,9 +29,15 @@ def _net(**overrides: object) -> ModelSummary:
         ModelCall("fc2", 20, ("B", 10), "Linear"),
     )
     fields: dict[str, object] = {
-        "name": "Net", "span": Span(5, 0, 19, 0), "kind": "class", "input_source": "example",
-        "inputs": ("x",), "output": "(B, 10)", "calls": calls,
-        "input_shapes": (("B", 3, "H", "W"),), "input_dtypes": ("float32",),
+        "name": "Net",
+        "span": Span(5, 0, 19, 0),
+        "kind": "class",
+        "input_source": "example",
+        "inputs": ("x",),
+        "output": "(B, 10)",
+        "calls": calls,
+        "input_shapes": (("B", 3, "H", "W"),),
+        "input_dtypes": ("float32",),
         "ctor": "Net(num_classes=10)",
     }
     fields.update(overrides)
@@ -92,11 +98,16 @@ def test_severity_and_ignore_settings() -> None:
     from shape_lsp.verifier.diff import apply_diff
 
     def run(settings: Settings) -> list[object]:
-        vm = VerifiedModel("Net", [RuntimeCall("fc2", 20, [2, 9], "float32", layer="Linear")],
-                           inputs=[[2, 3, 32, 32]], device="meta")
+        vm = VerifiedModel(
+            "Net",
+            [RuntimeCall("fc2", 20, [2, 9], "float32", layer="Linear")],
+            inputs=[[2, 3, 32, 32]],
+            device="meta",
+        )
         source = (Path(fixture("convnet.py"))).read_text()
-        findings, facts = apply_diff([vm], [_net()], source, dims={}, device="meta",
-                                     settings=settings)
+        findings, facts = apply_diff(
+            [vm], [_net()], source, dims={}, device="meta", settings=settings
+        )
         assert vm.calls[0].agrees is False and facts[0].inlay
         return [f.severity for f in findings]
 
@@ -107,10 +118,19 @@ def test_severity_and_ignore_settings() -> None:
 
 def test_report_round_trip() -> None:
     r = VerifyReport(
-        "error", device="cpu", dtype="float32", message="m",
-        models=[VerifiedModel("Net", [RuntimeCall("fc", 3, [2, 4], "float32", ("B", 4), True)],
-                              RuntimeErrorInfo(3, "fc", [[2, 4]], "boom", "RuntimeError"),
-                              [[2, 4]], "cpu")],
+        "error",
+        device="cpu",
+        dtype="float32",
+        message="m",
+        models=[
+            VerifiedModel(
+                "Net",
+                [RuntimeCall("fc", 3, [2, 4], "float32", ("B", 4), True)],
+                RuntimeErrorInfo(3, "fc", [[2, 4]], "boom", "RuntimeError"),
+                [[2, 4]],
+                "cpu",
+            )
+        ],
     )
     from shape_lsp.core.types import Finding, ShapeFact
 
@@ -126,11 +146,27 @@ def test_report_round_trip() -> None:
 
 def test_blocks_of_another_model_are_not_run_alone(static_models) -> None:  # type: ignore[no-untyped-def]
     span = Span(0, 0, 1, 0)
-    enc = ModelSummary("Encoder", span, "class", "symbolic", ("x",), "(B, 16)",
-                       calls=(ModelCall("fc", 14, ("B", 16), "Linear"),))
-    siam = ModelSummary("Siamese", span, "class", "symbolic", ("a", "b"), "(B,)",
-                        calls=(ModelCall("encoder", 23, ("B", 16), "Encoder"),
-                               ModelCall("encoder", 24, ("B", 17), "Encoder")))
+    enc = ModelSummary(
+        "Encoder",
+        span,
+        "class",
+        "symbolic",
+        ("x",),
+        "(B, 16)",
+        calls=(ModelCall("fc", 14, ("B", 16), "Linear"),),
+    )
+    siam = ModelSummary(
+        "Siamese",
+        span,
+        "class",
+        "symbolic",
+        ("a", "b"),
+        "(B,)",
+        calls=(
+            ModelCall("encoder", 23, ("B", 16), "Encoder"),
+            ModelCall("encoder", 24, ("B", 17), "Encoder"),
+        ),
+    )
     static_models(enc, siam)
     r = run_verify(fixture("siamese.py"), device="meta")
     assert [m.name for m in r.models] == ["Siamese"]

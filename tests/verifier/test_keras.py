@@ -13,8 +13,9 @@ from shape_lsp.verifier.client import run_verify
 from shape_lsp.verifier.command import main
 from tests.verifier.conftest import fixture
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("keras") is None,
-                                reason="keras is not installed")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("keras") is None, reason="keras is not installed"
+)
 
 SEEDS = Path(__file__).parents[1] / "fixtures" / "keras"
 
@@ -31,9 +32,12 @@ def test_sequential_cnn_every_layer_agrees_meta_runs_on_cpu() -> None:
     (m,) = r.models
     assert m.name == "model" and m.inputs == [[2, 32, 32, 3]] and m.device == "cpu"
     assert _calls(r) == [
-        ("conv2d", [2, 30, 30, 16], True), ("max_pooling2d", [2, 15, 15, 16], True),
-        ("conv2d_1", [2, 15, 15, 32], True), ("global_average_pooling2d", [2, 32], True),
-        ("dense", [2, 10], True), ("", [2, 10], True),
+        ("conv2d", [2, 30, 30, 16], True),
+        ("max_pooling2d", [2, 15, 15, 16], True),
+        ("conv2d_1", [2, 15, 15, 32], True),
+        ("global_average_pooling2d", [2, 32], True),
+        ("dense", [2, 10], True),
+        ("", [2, 10], True),
     ]
     assert [c.line for c in m.calls[:5]] == [6, 7, 8, 9, 10]
     assert not r.findings
@@ -67,8 +71,18 @@ def test_forward_that_raises_maps_to_the_line_and_layer() -> None:
 
 def test_cli_json_on_a_seed_fixture() -> None:
     out = io.StringIO()
-    code = main([str(SEEDS / "siamese_shared_dense_fixed.py"), "--device", "cpu", "--format",
-                 "json", "--timeout", "120"], out=out)
+    code = main(
+        [
+            str(SEEDS / "siamese_shared_dense_fixed.py"),
+            "--device",
+            "cpu",
+            "--format",
+            "json",
+            "--timeout",
+            "120",
+        ],
+        out=out,
+    )
     doc = json.loads(out.getvalue())
     assert code == 0, doc["message"]
     assert doc["status"] == "ok" and doc["device"] == "cpu" and doc["dtype"] == "float32"
@@ -93,8 +107,9 @@ def test_tf_keras_seed_runs_without_tensorflow_and_import_errors_name_the_layer(
     assert err.module == "dense" and err.layer == "Dense" and "3136" in err.message
 
 
-def test_keras_missing_is_unavailable_with_what_to_install(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keras_missing_is_unavailable_with_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = tmp_path / "keras"
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError('No module named keras')\n")

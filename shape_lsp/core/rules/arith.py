@@ -240,9 +240,7 @@ def _same_dtype(c: RuleCall, a: Tensor, b: Tensor, what: str) -> None:
         c.fail("SH110", f"{what}: operands have different dtypes {a.dtype} and {b.dtype}")
 
 
-def _inner(
-    c: RuleCall, a: Shape, b: Shape, ka: Dim, kb: Dim, what: str
-) -> None:
+def _inner(c: RuleCall, a: Shape, b: Shape, ka: Dim, kb: Dim, what: str) -> None:
     if S.eq(ka, kb) is False:
         c.fail(
             "SH107",

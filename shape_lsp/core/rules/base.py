@@ -249,8 +249,7 @@ class RuleCall:
             want = " or ".join(f"{r}D" for r in allowed)
             self.fail(
                 "SH109",
-                f"{what} expects a {want} input, got {len(x.shape)}D "
-                f"{S.render_shape(x.shape)}",
+                f"{what} expects a {want} input, got {len(x.shape)}D {S.render_shape(x.shape)}",
             )
 
 
@@ -383,12 +382,28 @@ def norm_dim(c: RuleCall, dim: Value, rank: int, what: str = "dim") -> int | Non
 
 
 DTYPE_ALIASES = {
-    "float": "float32", "float32": "float32", "float64": "float64", "double": "float64",
-    "half": "float16", "float16": "float16", "bfloat16": "bfloat16",
-    "int": "int32", "int32": "int32", "int64": "int64", "long": "int64", "int16": "int16",
-    "int8": "int8", "uint8": "uint8", "bool": "bool", "bool_": "bool",
-    "short": "int16", "float_": "float64", "int_": "int64", "cfloat": "complex64",
-    "complex64": "complex64", "complex128": "complex128",
+    "float": "float32",
+    "float32": "float32",
+    "float64": "float64",
+    "double": "float64",
+    "half": "float16",
+    "float16": "float16",
+    "bfloat16": "bfloat16",
+    "int": "int32",
+    "int32": "int32",
+    "int64": "int64",
+    "long": "int64",
+    "int16": "int16",
+    "int8": "int8",
+    "uint8": "uint8",
+    "bool": "bool",
+    "bool_": "bool",
+    "short": "int16",
+    "float_": "float64",
+    "int_": "int64",
+    "cfloat": "complex64",
+    "complex64": "complex64",
+    "complex128": "complex128",
 }
 
 

@@ -89,9 +89,7 @@ def validate_convt(a: Args) -> None:
         )
 
 
-def convt_apply(
-    c: RuleCall, x: Tensor | None, n: int, cin: Dim, cout: Dim, what: str
-) -> Value:
+def convt_apply(c: RuleCall, x: Tensor | None, n: int, cin: Dim, cout: Dim, what: str) -> Value:
     """The shared transposed-convolution shape function (cin: channels expected)."""
     if x is None or x.shape is None:
         return unknown_like(x)

@@ -224,9 +224,7 @@ def narrow(c: RuleCall) -> Value:
     return x.with_shape(out, f"narrow → {fmt_shape(out)}")
 
 
-def _check_index(
-    c: RuleCall, i: Value, size: Dim, d: int, x: Tensor, what: str
-) -> None:
+def _check_index(c: RuleCall, i: Value, size: Dim, d: int, x: Tensor, what: str) -> None:
     if _is_int(i) and isinstance(size, int) and not -size <= i < size:
         c.fail(
             "SH112",

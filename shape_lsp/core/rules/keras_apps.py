@@ -103,10 +103,18 @@ def _template(name: str) -> object:
 
 def _validate(a: Args) -> None:
     shape = a.get("input_shape")
-    if (a.get("weights") == "imagenet" and isinstance(shape, tuple | list) and len(shape) == 3
-            and isinstance(shape[-1], int) and shape[-1] != 3):
-            raise ShapeError("SH112", f"ImageNet weights need 3 input channels, input_shape="
-                                      f"{tuple(shape)} has {shape[-1]}", at_constructor=True)
+    if (
+        a.get("weights") == "imagenet"
+        and isinstance(shape, tuple | list)
+        and len(shape) == 3
+        and isinstance(shape[-1], int)
+        and shape[-1] != 3
+    ):
+        raise ShapeError(
+            "SH112",
+            f"ImageNet weights need 3 input channels, input_shape={tuple(shape)} has {shape[-1]}",
+            at_constructor=True,
+        )
 
 
 def _forward(name: str) -> Callable[[RuleCall], Value]:
@@ -117,8 +125,11 @@ def _forward(name: str) -> Callable[[RuleCall], Value]:
         if x is None or x.shape is None:
             return unknown_like(x)
         if len(x.shape) != 4:
-            c.fail("SH109", f"{name} expects a 4D image batch "
-                            f"(batch, height, width, 3), got {fmt_shape(x.shape)}")
+            c.fail(
+                "SH109",
+                f"{name} expects a 4D image batch "
+                f"(batch, height, width, 3), got {fmt_shape(x.shape)}",
+            )
         if a.bool("include_top") is not False:
             return out(x, (x.shape[0], a.dim("classes")))
         h = _side(name, bb.family, x.shape[1])
@@ -132,24 +143,47 @@ def _forward(name: str) -> Callable[[RuleCall], Value]:
     return forward
 
 
-_SIG = ("include_top=True, weights='imagenet', input_tensor=None, input_shape=None, "
-        "pooling=None, classes=1000, classifier_activation='softmax', " + KW)
-_MODULES = {"VGG16": "vgg16", "VGG19": "vgg19", "ResNet50": "resnet50",
-            "ResNet101": "resnet", "ResNet152": "resnet", "ResNet50V2": "resnet_v2",
-            "MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2",
-            "DenseNet121": "densenet", "EfficientNetB0": "efficientnet",
-            "InceptionV3": "inception_v3", "Xception": "xception"}
+_SIG = (
+    "include_top=True, weights='imagenet', input_tensor=None, input_shape=None, "
+    "pooling=None, classes=1000, classifier_activation='softmax', " + KW
+)
+_MODULES = {
+    "VGG16": "vgg16",
+    "VGG19": "vgg19",
+    "ResNet50": "resnet50",
+    "ResNet101": "resnet",
+    "ResNet152": "resnet",
+    "ResNet50V2": "resnet_v2",
+    "MobileNet": "mobilenet",
+    "MobileNetV2": "mobilenet_v2",
+    "DenseNet121": "densenet",
+    "EfficientNetB0": "efficientnet",
+    "InceptionV3": "inception_v3",
+    "Xception": "xception",
+}
 
 for _name, _bb in TABLE.items():
     _names = (f"keras.applications.{_name}", f"keras.applications.{_MODULES[_name]}.{_name}")
     for _q in _names:
         APPLICATIONS[_q] = _bb.keras_name
-    keras_layer(*_names, sig=_SIG, params=_params(_name),
-          template=_template(_name), validate=_validate,
-                examples=[ok(f"applications.{_name}(weights=None, include_top=False, "
-                       f"input_shape=({_bb.side}, {_bb.side}, 3))", (1, _bb.side, _bb.side, 3)),
-                    ok(f"applications.{_name}(weights=None, include_top=False, "
-                       f"pooling='avg', input_shape=({_bb.side}, {_bb.side}, 3))",
-                       (1, _bb.side, _bb.side, 3))] if _name in ("ResNet50", "VGG16",
-                                                                 "MobileNetV2") else [],
-          )(_forward(_name))
+    keras_layer(
+        *_names,
+        sig=_SIG,
+        params=_params(_name),
+        template=_template(_name),
+        validate=_validate,
+        examples=[
+            ok(
+                f"applications.{_name}(weights=None, include_top=False, "
+                f"input_shape=({_bb.side}, {_bb.side}, 3))",
+                (1, _bb.side, _bb.side, 3),
+            ),
+            ok(
+                f"applications.{_name}(weights=None, include_top=False, "
+                f"pooling='avg', input_shape=({_bb.side}, {_bb.side}, 3))",
+                (1, _bb.side, _bb.side, 3),
+            ),
+        ]
+        if _name in ("ResNet50", "VGG16", "MobileNetV2")
+        else [],
+    )(_forward(_name))

@@ -27,8 +27,9 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {}
 """Examples of the Keras rules, checked against Keras 3 by tests/keras (not against torch)."""
 
 
-def keras_layer(*names: str, examples: Iterable[Example] = (),
-                **kw: Any) -> Callable[[LayerForward], LayerForward]:
+def keras_layer(
+    *names: str, examples: Iterable[Example] = (), **kw: Any
+) -> Callable[[LayerForward], LayerForward]:
     """`layer(...)` for Keras: framework='keras'; examples go to EXAMPLES, not the torch tests."""
     EXAMPLES[names[0]] = tuple(examples)
     kw.setdefault("framework", "keras")

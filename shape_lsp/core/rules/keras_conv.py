@@ -69,9 +69,9 @@ def assemble(x: Tensor, a: Args, spatial: list[Dim], channels: Dim) -> Shape:
     return (x.shape[0], *spatial, channels)
 
 
-def window(c: RuleCall,
-            axis: str, size: Dim, k: Dim, s: Dim, d: Dim, pad: str | None,
-           what: str) -> Dim:
+def window(
+    c: RuleCall, axis: str, size: Dim, k: Dim, s: Dim, d: Dim, pad: str | None, what: str
+) -> Dim:
     """Output size of a Keras window: 'valid' as torch padding=0, 'same' = ceil(size/stride)."""
     if pad in ("same", "causal"):
         if not isinstance(s, int):
@@ -83,8 +83,9 @@ def window(c: RuleCall,
         return UNKNOWN
     eff = S.add(S.mul(d, S.sub(k, 1)), 1)
     if isinstance(size, int) and isinstance(eff, int) and isinstance(s, int) and size < eff:
-        positive(c, (size - eff) // s + 1, axis, size,
-                 f"window {fmt(eff)}, strides {s}, padding='valid'")
+        positive(
+            c, (size - eff) // s + 1, axis, size, f"window {fmt(eff)}, strides {s}, padding='valid'"
+        )
     # Only pooling warns about strides wider than the window (SH113); see spatial.conv_out.
     return conv_out(c, axis, size, k, s, 0, d, what, warn_gaps="Pool" in what)
 
@@ -129,8 +130,9 @@ def conv_forward(n: int, kind: str, c: RuleCall) -> Value:
     cin = x.shape[ch_axis]
     g = a.int("groups") or 1
     if kind == "conv" and g > 1 and isinstance(cin, int) and cin % g:
-        c.fail("SH112", f"{what}: the number of input channels ({cin}) must be divisible by "
-                        f"groups={g}")
+        c.fail(
+            "SH112", f"{what}: the number of input channels ({cin}) must be divisible by groups={g}"
+        )
     k, s, d = a.tuple("kernel_size", n), a.tuple("strides", n), a.tuple("dilation_rate", n)
     pad = a.str("padding")
     pad = pad.lower() if pad else None
@@ -147,9 +149,9 @@ def conv_forward(n: int, kind: str, c: RuleCall) -> Value:
     return out(x, assemble(x, a, sizes, channels))
 
 
-def _deconv(c: RuleCall,
-             axis: str, size: Dim, k: Dim, s: Dim, d: Dim, pad: str | None,
-            i: int) -> Dim:
+def _deconv(
+    c: RuleCall, axis: str, size: Dim, k: Dim, s: Dim, d: Dim, pad: str | None, i: int
+) -> Dim:
     """keras deconv_output_length."""
     eff = S.add(k, S.mul(S.sub(k, 1), S.sub(d, 1)))
     op = c.args.get("output_padding")
@@ -172,30 +174,46 @@ def _deconv(c: RuleCall,
 
 def _register_conv(n: int) -> None:
     tmpl = template_or(_spatial_template(n))
-    keras_layer(f"keras.layers.Conv{n}D", sig=CONV_SIG, params=_conv_params(n, "conv"),
-          template=tmpl,
-          examples=CONV_EXAMPLES[n])(lambda c: conv_forward(n, "conv", c))
-    keras_layer(f"keras.layers.Conv{n}DTranspose", sig=TRANSPOSE_SIG,
-          params=_conv_params(n, "transpose"), template=tmpl,
-          examples=TRANSPOSE_EXAMPLES.get(n, []),
-          )(lambda c: conv_forward(n, "transpose", c))
+    keras_layer(
+        f"keras.layers.Conv{n}D",
+        sig=CONV_SIG,
+        params=_conv_params(n, "conv"),
+        template=tmpl,
+        examples=CONV_EXAMPLES[n],
+    )(lambda c: conv_forward(n, "conv", c))
+    keras_layer(
+        f"keras.layers.Conv{n}DTranspose",
+        sig=TRANSPOSE_SIG,
+        params=_conv_params(n, "transpose"),
+        template=tmpl,
+        examples=TRANSPOSE_EXAMPLES.get(n, []),
+    )(lambda c: conv_forward(n, "transpose", c))
     if n < 3:
-        keras_layer(f"keras.layers.SeparableConv{n}D", sig=SEPARABLE_SIG,
-              params=_conv_params(n, "separable"), template=tmpl,
-              examples=SEPARABLE_EXAMPLES.get(n, []),
-              )(lambda c: conv_forward(n, "separable", c))
-        keras_layer(f"keras.layers.DepthwiseConv{n}D", sig=DEPTHWISE_SIG,
-              params=_conv_params(n, "depthwise"), template=tmpl,
-              examples=DEPTHWISE_EXAMPLES.get(n, []),
-              )(lambda c: conv_forward(n, "depthwise", c))
+        keras_layer(
+            f"keras.layers.SeparableConv{n}D",
+            sig=SEPARABLE_SIG,
+            params=_conv_params(n, "separable"),
+            template=tmpl,
+            examples=SEPARABLE_EXAMPLES.get(n, []),
+        )(lambda c: conv_forward(n, "separable", c))
+        keras_layer(
+            f"keras.layers.DepthwiseConv{n}D",
+            sig=DEPTHWISE_SIG,
+            params=_conv_params(n, "depthwise"),
+            template=tmpl,
+            examples=DEPTHWISE_EXAMPLES.get(n, []),
+        )(lambda c: conv_forward(n, "depthwise", c))
 
 
 CONV_EXAMPLES = {
-    1: [ok("layers.Conv1D(8, 3)", (2, 20, 4)),
+    1: [
+        ok("layers.Conv1D(8, 3)", (2, 20, 4)),
         ok("layers.Conv1D(8, 3, strides=2, padding='same')", (2, 21, 4)),
         ok("layers.Conv1D(8, 3, padding='causal')", (2, 21, 4)),
-        bad("layers.Conv1D(8, 5)", (2, 3, 4), "SH104")],
-    2: [ok("layers.Conv2D(32, (3, 3), activation='relu')", (1, 28, 28, 1)),
+        bad("layers.Conv1D(8, 5)", (2, 3, 4), "SH104"),
+    ],
+    2: [
+        ok("layers.Conv2D(32, (3, 3), activation='relu')", (1, 28, 28, 1)),
         ok("layers.Conv2D(16, 3, strides=2, padding='same')", (2, 9, 9, 3)),
         ok("layers.Conv2D(16, (3, 5), strides=(2, 1), dilation_rate=1)", (2, 31, 17, 3)),
         ok("layers.Conv2D(8, 3, dilation_rate=2)", (1, 12, 12, 2)),
@@ -203,29 +221,42 @@ CONV_EXAMPLES = {
         ok("layers.Conv2D(8, 3, groups=2)", (1, 12, 12, 4)),
         ok("layers.Conv2D(64, (5, 5), strides=2)", (1, 64, 64, 32)),
         bad("layers.Conv2D(2, 5)", (1, 3, 3, 1), "SH104"),
-        bad("layers.Conv2D(2, 3)", (1, 8, 8), "SH109")],
-    3: [ok("layers.Conv3D(4, 3, strides=2)", (1, 9, 10, 11, 2)),
-        ok("layers.Conv3D(4, 3, padding='same', data_format='channels_first')", (1, 2, 5, 6, 7))],
+        bad("layers.Conv2D(2, 3)", (1, 8, 8), "SH109"),
+    ],
+    3: [
+        ok("layers.Conv3D(4, 3, strides=2)", (1, 9, 10, 11, 2)),
+        ok("layers.Conv3D(4, 3, padding='same', data_format='channels_first')", (1, 2, 5, 6, 7)),
+    ],
 }
 TRANSPOSE_EXAMPLES = {
     1: [ok("layers.Conv1DTranspose(4, 3, strides=2)", (1, 7, 2))],
-    2: [ok("layers.Conv2DTranspose(2, 3, strides=2)", (1, 5, 5, 1)),
-        ok("layers.Conv2DTranspose(2, 3, strides=2, padding='same', output_padding=1)",
-           (1, 5, 5, 1)),
-        ok("layers.Conv2DTranspose(32, (3, 3), activation='relu', padding='same', "
-           "strides=(2, 2))", (1, 64, 64, 16)),
-        ok("layers.Conv2DTranspose(3, 4, strides=2, dilation_rate=1)", (1, 6, 7, 2))],
+    2: [
+        ok("layers.Conv2DTranspose(2, 3, strides=2)", (1, 5, 5, 1)),
+        ok(
+            "layers.Conv2DTranspose(2, 3, strides=2, padding='same', output_padding=1)",
+            (1, 5, 5, 1),
+        ),
+        ok(
+            "layers.Conv2DTranspose(32, (3, 3), activation='relu', padding='same', strides=(2, 2))",
+            (1, 64, 64, 16),
+        ),
+        ok("layers.Conv2DTranspose(3, 4, strides=2, dilation_rate=1)", (1, 6, 7, 2)),
+    ],
     3: [ok("layers.Conv3DTranspose(2, 2, strides=2)", (1, 3, 3, 3, 1))],
 }
 SEPARABLE_EXAMPLES = {
     1: [ok("layers.SeparableConv1D(6, 3, depth_multiplier=2)", (1, 10, 4))],
-    2: [ok("layers.SeparableConv2D(8, 3, padding='same', strides=2)", (1, 15, 15, 3)),
-        ok("layers.SeparableConv2D(8, 3, depth_multiplier=2)", (1, 15, 15, 3))],
+    2: [
+        ok("layers.SeparableConv2D(8, 3, padding='same', strides=2)", (1, 15, 15, 3)),
+        ok("layers.SeparableConv2D(8, 3, depth_multiplier=2)", (1, 15, 15, 3)),
+    ],
 }
 DEPTHWISE_EXAMPLES = {
     1: [ok("layers.DepthwiseConv1D(3)", (1, 10, 4))],
-    2: [ok("layers.DepthwiseConv2D(3, depth_multiplier=2)", (1, 10, 10, 3)),
-        ok("layers.DepthwiseConv2D(3, strides=2, padding='same')", (1, 11, 11, 3))],
+    2: [
+        ok("layers.DepthwiseConv2D(3, depth_multiplier=2)", (1, 10, 10, 3)),
+        ok("layers.DepthwiseConv2D(3, strides=2, padding='same')", (1, 11, 11, 3)),
+    ],
 }
 
 
@@ -254,26 +285,34 @@ def pool_forward(n: int, c: RuleCall) -> Value:
 
 
 POOL_EXAMPLES = {
-    1: [ok("layers.MaxPooling1D(2)", (2, 9, 3)),
-        ok("layers.AveragePooling1D(3, strides=1, padding='same')", (2, 9, 3))],
-    2: [ok("layers.MaxPooling2D((2, 2))", (1, 26, 26, 32)),
+    1: [
+        ok("layers.MaxPooling1D(2)", (2, 9, 3)),
+        ok("layers.AveragePooling1D(3, strides=1, padding='same')", (2, 9, 3)),
+    ],
+    2: [
+        ok("layers.MaxPooling2D((2, 2))", (1, 26, 26, 32)),
         ok("layers.MaxPooling2D((2, 2), strides=(3, 3))", (1, 126, 126, 32)),
         ok("layers.MaxPooling2D(pool_size=(2, 2), strides=1)", (1, 30, 30, 64)),
         ok("layers.MaxPooling2D(3, strides=2, padding='same')", (1, 10, 10, 1)),
         ok("layers.AveragePooling2D(2, data_format='channels_first')", (1, 3, 9, 8)),
-        bad("layers.MaxPooling2D(5)", (1, 3, 3, 1), "SH104")],
-    3: [ok("layers.MaxPooling3D(2)", (1, 5, 6, 7, 2)),
-        ok("layers.AveragePooling3D(2, padding='same')", (1, 5, 6, 7, 2))],
+        bad("layers.MaxPooling2D(5)", (1, 3, 3, 1), "SH104"),
+    ],
+    3: [
+        ok("layers.MaxPooling3D(2)", (1, 5, 6, 7, 2)),
+        ok("layers.AveragePooling3D(2, padding='same')", (1, 5, 6, 7, 2)),
+    ],
 }
 
 for _n in (1, 2, 3):
     _register_conv(_n)
     for _kind in ("Max", "Average"):
-        keras_layer(f"keras.layers.{_kind}Pooling{_n}D", sig=POOL_SIG,
-              template=template_or(_spatial_template(_n)),
-              params=lambda a: 0,
-              examples=POOL_EXAMPLES[_n] if _kind == "Max" else [],
-              )(lambda c, n=_n: pool_forward(n, c))  # type: ignore[misc]
+        keras_layer(
+            f"keras.layers.{_kind}Pooling{_n}D",
+            sig=POOL_SIG,
+            template=template_or(_spatial_template(_n)),
+            params=lambda a: 0,
+            examples=POOL_EXAMPLES[_n] if _kind == "Max" else [],
+        )(lambda c, n=_n: pool_forward(n, c))  # type: ignore[misc]
 
 
 def global_pool_forward(n: int, c: RuleCall) -> Value:
@@ -294,14 +333,16 @@ def global_pool_forward(n: int, c: RuleCall) -> Value:
 
 for _n in (1, 2, 3):
     for _kind in ("Max", "Average"):
-        keras_layer(f"keras.layers.Global{_kind}Pooling{_n}D",
-              sig="data_format=None, keepdims=False, " + KW,
-              template=template_or(_spatial_template(_n)),
-              params=lambda a: 0,
-              examples=[ok(f"layers.Global{_kind}Pooling{_n}D()", (2, *([5] * _n), 3)),
-                        ok(f"layers.Global{_kind}Pooling{_n}D(keepdims=True)",
-                           (2, *([5] * _n), 3))],
-              )(lambda c, n=_n: global_pool_forward(n, c))  # type: ignore[misc]
+        keras_layer(
+            f"keras.layers.Global{_kind}Pooling{_n}D",
+            sig="data_format=None, keepdims=False, " + KW,
+            template=template_or(_spatial_template(_n)),
+            params=lambda a: 0,
+            examples=[
+                ok(f"layers.Global{_kind}Pooling{_n}D()", (2, *([5] * _n), 3)),
+                ok(f"layers.Global{_kind}Pooling{_n}D(keepdims=True)", (2, *([5] * _n), 3)),
+            ],
+        )(lambda c, n=_n: global_pool_forward(n, c))  # type: ignore[misc]
 
 
 def upsampling_forward(n: int, c: RuleCall) -> Value:
@@ -322,18 +363,27 @@ def upsampling_forward(n: int, c: RuleCall) -> Value:
     return out(x, assemble(x, a, sizes, x.shape[ch_axis]))
 
 
-keras_layer("keras.layers.UpSampling1D", sig="size=2, " + KW, params=lambda a: 0,
-      examples=[ok("layers.UpSampling1D(3)", (2, 4, 5))])(lambda c: upsampling_forward(1, c))
-keras_layer("keras.layers.UpSampling2D",
-            sig="size=(2, 2), data_format=None, interpolation='nearest', "
-      + KW, params=lambda a: 0,
-      examples=[ok("layers.UpSampling2D((2, 2))", (1, 40, 40, 16)),
-                ok("layers.UpSampling2D(3, data_format='channels_first')", (1, 2, 4, 5))],
-      )(lambda c: upsampling_forward(2, c))
-keras_layer("keras.layers.UpSampling3D", sig="size=(2, 2, 2), data_format=None, " + KW,
-      params=lambda a: 0,
-      examples=[ok("layers.UpSampling3D(2)", (1, 2, 3, 4, 5))],
-      )(lambda c: upsampling_forward(3, c))
+keras_layer(
+    "keras.layers.UpSampling1D",
+    sig="size=2, " + KW,
+    params=lambda a: 0,
+    examples=[ok("layers.UpSampling1D(3)", (2, 4, 5))],
+)(lambda c: upsampling_forward(1, c))
+keras_layer(
+    "keras.layers.UpSampling2D",
+    sig="size=(2, 2), data_format=None, interpolation='nearest', " + KW,
+    params=lambda a: 0,
+    examples=[
+        ok("layers.UpSampling2D((2, 2))", (1, 40, 40, 16)),
+        ok("layers.UpSampling2D(3, data_format='channels_first')", (1, 2, 4, 5)),
+    ],
+)(lambda c: upsampling_forward(2, c))
+keras_layer(
+    "keras.layers.UpSampling3D",
+    sig="size=(2, 2, 2), data_format=None, " + KW,
+    params=lambda a: 0,
+    examples=[ok("layers.UpSampling3D(2)", (1, 2, 3, 4, 5))],
+)(lambda c: upsampling_forward(3, c))
 
 
 def _pairs(v: Value, n: int) -> list[tuple[Dim, Dim]] | None:
@@ -345,8 +395,7 @@ def _pairs(v: Value, n: int) -> list[tuple[Dim, Dim]] | None:
         for e in v:
             if isinstance(e, int) and not isinstance(e, bool):
                 out_.append((e, e))
-            elif isinstance(e, tuple | list) and len(e) == 2 and all(
-                    isinstance(i, int) for i in e):
+            elif isinstance(e, tuple | list) and len(e) == 2 and all(isinstance(i, int) for i in e):
                 out_.append((e[0], e[1]))
             else:
                 return None
@@ -379,18 +428,36 @@ def pad_crop_forward(n: int, sign: int, arg: str, c: RuleCall) -> Value:
     return out(x, assemble(x, a, sizes, x.shape[ch_axis]))
 
 
-for _n, _pad, _crop in ((1, 1, (1, 1)), (2, (1, 1), ((0, 0), (0, 0))),
-                        (3, (1, 1, 1), ((1, 1), (1, 1), (1, 1)))):
-    keras_layer(f"keras.layers.ZeroPadding{_n}D", sig=f"padding={_pad!r}, data_format=None, " + KW,
-          params=lambda a: 0,
-          examples=[ok(f"layers.ZeroPadding{_n}D()", (1, *([4] * _n), 2))] + (
-              [ok("layers.ZeroPadding2D(((1, 2), (3, 4)))", (1, 5, 5, 2)),
-               ok("layers.ZeroPadding2D(2, data_format='channels_first')", (1, 2, 5, 5))]
-              if _n == 2 else []),
-          )(lambda c, n=_n: pad_crop_forward(n, 1, "padding", c))  # type: ignore[misc]
-    keras_layer(f"keras.layers.Cropping{_n}D", sig=f"cropping={_crop!r}, data_format=None, " + KW,
-          params=lambda a: 0,
-          examples=[ok(f"layers.Cropping{_n}D()", (1, *([6] * _n), 2))] + (
-              [ok("layers.Cropping2D(((1, 2), (0, 1)))", (1, 6, 6, 2)),
-               bad("layers.Cropping2D(3)", (1, 6, 6, 2), "SH104")] if _n == 2 else []),
-          )(lambda c, n=_n: pad_crop_forward(n, -1, "cropping", c))  # type: ignore[misc]
+for _n, _pad, _crop in (
+    (1, 1, (1, 1)),
+    (2, (1, 1), ((0, 0), (0, 0))),
+    (3, (1, 1, 1), ((1, 1), (1, 1), (1, 1))),
+):
+    keras_layer(
+        f"keras.layers.ZeroPadding{_n}D",
+        sig=f"padding={_pad!r}, data_format=None, " + KW,
+        params=lambda a: 0,
+        examples=[ok(f"layers.ZeroPadding{_n}D()", (1, *([4] * _n), 2))]
+        + (
+            [
+                ok("layers.ZeroPadding2D(((1, 2), (3, 4)))", (1, 5, 5, 2)),
+                ok("layers.ZeroPadding2D(2, data_format='channels_first')", (1, 2, 5, 5)),
+            ]
+            if _n == 2
+            else []
+        ),
+    )(lambda c, n=_n: pad_crop_forward(n, 1, "padding", c))  # type: ignore[misc]
+    keras_layer(
+        f"keras.layers.Cropping{_n}D",
+        sig=f"cropping={_crop!r}, data_format=None, " + KW,
+        params=lambda a: 0,
+        examples=[ok(f"layers.Cropping{_n}D()", (1, *([6] * _n), 2))]
+        + (
+            [
+                ok("layers.Cropping2D(((1, 2), (0, 1)))", (1, 6, 6, 2)),
+                bad("layers.Cropping2D(3)", (1, 6, 6, 2), "SH104"),
+            ]
+            if _n == 2
+            else []
+        ),
+    )(lambda c, n=_n: pad_crop_forward(n, -1, "cropping", c))  # type: ignore[misc]

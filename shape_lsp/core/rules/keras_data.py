@@ -44,8 +44,9 @@ def _size(c: RuleCall) -> Value:
     return Tensor(shape if shape is not None else None, "float64", True)
 
 
-_register(("numpy.random.random", "numpy.random.random_sample", "numpy.random.sample"),
-          "size=None", _size)
+_register(
+    ("numpy.random.random", "numpy.random.random_sample", "numpy.random.sample"), "size=None", _size
+)
 _register(("numpy.random.uniform",), "low=0.0, high=1.0, size=None", _size)
 _register(("numpy.random.normal",), "loc=0.0, scale=1.0, size=None", _size)
 
@@ -104,14 +105,21 @@ _register(("numpy.array", "numpy.asarray"), "object, dtype=None, copy=True", _ar
 
 def _keras_random(c: RuleCall) -> Value:
     shape = _shape(c.args.get("shape"))
-    return Tensor(shape if shape is not None else None,
-                  dtype_of(c.args.get("dtype")) or "float32")
+    return Tensor(shape if shape is not None else None, dtype_of(c.args.get("dtype")) or "float32")
 
 
-_register(("keras.random.normal", "tensorflow.random.normal"),
-          "shape, mean=0.0, stddev=1.0, dtype=None, seed=None, name=None", _keras_random)
-_register(("keras.random.uniform", "tensorflow.random.uniform"),
-          "shape, minval=0.0, maxval=1.0, dtype=None, seed=None, name=None", _keras_random)
-_register(("keras.ops.zeros", "keras.ops.ones", "tensorflow.zeros", "tensorflow.ones"),
-          "shape, dtype=None, name=None", _keras_random)
-
+_register(
+    ("keras.random.normal", "tensorflow.random.normal"),
+    "shape, mean=0.0, stddev=1.0, dtype=None, seed=None, name=None",
+    _keras_random,
+)
+_register(
+    ("keras.random.uniform", "tensorflow.random.uniform"),
+    "shape, minval=0.0, maxval=1.0, dtype=None, seed=None, name=None",
+    _keras_random,
+)
+_register(
+    ("keras.ops.zeros", "keras.ops.ones", "tensorflow.zeros", "tensorflow.ones"),
+    "shape, dtype=None, name=None",
+    _keras_random,
+)

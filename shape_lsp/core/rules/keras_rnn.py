@@ -28,8 +28,7 @@ RNN_SIG = (
     "recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, "
     "kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, "
     "recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, "
-    "go_backwards=False, stateful=False, unroll=False, reset_after=True, use_cudnn='auto', "
-    + KW
+    "go_backwards=False, stateful=False, unroll=False, reset_after=True, use_cudnn='auto', " + KW
 )
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 _STATES = {"SimpleRNN": 1, "LSTM": 2, "GRU": 1}
@@ -56,8 +55,11 @@ def rnn_forward(kind: str, c: RuleCall) -> Value:
     if x is None or x.shape is None:
         return unknown_like(x)
     if len(x.shape) != 3:
-        c.fail("SH109", f"{kind} expects a 3D input (batch, timesteps, "
-                        f"features), got {len(x.shape)}D {fmt_shape(x.shape)}")
+        c.fail(
+            "SH109",
+            f"{kind} expects a 3D input (batch, timesteps, "
+            f"features), got {len(x.shape)}D {fmt_shape(x.shape)}",
+        )
     build(c, x, (-1,))
     units = c.args.dim("units")
     b, t = x.shape[0], x.shape[1]
@@ -69,20 +71,29 @@ def rnn_forward(kind: str, c: RuleCall) -> Value:
 
 
 _RNN_EXAMPLES = {
-    "SimpleRNN": [ok("layers.SimpleRNN(4)", (2, 5, 3)),
-                  ok("layers.SimpleRNN(4, return_sequences=True)", (2, 5, 3))],
-    "LSTM": [ok("layers.LSTM(8)", (2, 5, 3)),
-             ok("layers.LSTM(8, return_sequences=True, return_state=True)", (2, 5, 3)),
-             bad("layers.LSTM(8)", (2, 5), "SH109")],
-    "GRU": [ok("layers.GRU(6, return_state=True)", (2, 5, 3)),
-            ok("layers.GRU(6, reset_after=False)", (2, 5, 3))],
+    "SimpleRNN": [
+        ok("layers.SimpleRNN(4)", (2, 5, 3)),
+        ok("layers.SimpleRNN(4, return_sequences=True)", (2, 5, 3)),
+    ],
+    "LSTM": [
+        ok("layers.LSTM(8)", (2, 5, 3)),
+        ok("layers.LSTM(8, return_sequences=True, return_state=True)", (2, 5, 3)),
+        bad("layers.LSTM(8)", (2, 5), "SH109"),
+    ],
+    "GRU": [
+        ok("layers.GRU(6, return_state=True)", (2, 5, 3)),
+        ok("layers.GRU(6, reset_after=False)", (2, 5, 3)),
+    ],
 }
 
 for _kind in _GATES:
-    keras_layer(f"keras.layers.{_kind}", sig=RNN_SIG,
-          params=_rnn_params(_kind),
-          template=template_or((B, S.sym("T"), S.sym("F"))),
-          examples=_RNN_EXAMPLES[_kind])(lambda c, k=_kind: rnn_forward(k, c))  # type: ignore[misc]
+    keras_layer(
+        f"keras.layers.{_kind}",
+        sig=RNN_SIG,
+        params=_rnn_params(_kind),
+        template=template_or((B, S.sym("T"), S.sym("F"))),
+        examples=_RNN_EXAMPLES[_kind],
+    )(lambda c, k=_kind: rnn_forward(k, c))  # type: ignore[misc]
 
 
 def _inner(c: RuleCall) -> LayerValue | None:
@@ -105,13 +116,19 @@ def _inner_params(a: Args) -> Dim | None:
     return v.rule.params(Args(v.args))
 
 
-@keras_layer("keras.layers.Bidirectional",
-       sig="layer, merge_mode='concat', weights=None, backward_layer=None, " + KW,
-       params=lambda a: known(S.mul(2, _inner_params(a) or S.UNKNOWN)),
-       template=template_or((B, S.sym("T"), S.sym("F"))),
-          examples=[ok("layers.Bidirectional(layers.LSTM(4))", (2, 5, 3)),
-                 ok("layers.Bidirectional(layers.GRU(4, return_sequences=True), "
-                    "merge_mode='sum')", (2, 5, 3))])
+@keras_layer(
+    "keras.layers.Bidirectional",
+    sig="layer, merge_mode='concat', weights=None, backward_layer=None, " + KW,
+    params=lambda a: known(S.mul(2, _inner_params(a) or S.UNKNOWN)),
+    template=template_or((B, S.sym("T"), S.sym("F"))),
+    examples=[
+        ok("layers.Bidirectional(layers.LSTM(4))", (2, 5, 3)),
+        ok(
+            "layers.Bidirectional(layers.GRU(4, return_sequences=True), merge_mode='sum')",
+            (2, 5, 3),
+        ),
+    ],
+)
 def bidirectional(c: RuleCall) -> Value:
     """A forward and a backward copy of the RNN, merged (concat doubles the features)."""
     x = c.tensor()
@@ -130,10 +147,15 @@ def bidirectional(c: RuleCall) -> Value:
     return (y, *states, *states) if states else y
 
 
-@keras_layer("keras.layers.TimeDistributed", sig="layer, " + KW,
-       params=_inner_params,
-       examples=[ok("layers.TimeDistributed(layers.Dense(8))", (2, 5, 3)),
-                 ok("layers.TimeDistributed(layers.Conv2D(4, 3))", (2, 5, 8, 8, 3))])
+@keras_layer(
+    "keras.layers.TimeDistributed",
+    sig="layer, " + KW,
+    params=_inner_params,
+    examples=[
+        ok("layers.TimeDistributed(layers.Dense(8))", (2, 5, 3)),
+        ok("layers.TimeDistributed(layers.Conv2D(4, 3))", (2, 5, 8, 8, 3)),
+    ],
+)
 def time_distributed(c: RuleCall) -> Value:
     """Applies the inner layer to every timestep: (B, T, *rest) → (B, T, *inner(rest))."""
     x = c.tensor()
@@ -141,8 +163,11 @@ def time_distributed(c: RuleCall) -> Value:
     if x is None or x.shape is None or inner is None:
         return unknown_like(x)
     if len(x.shape) < 3:
-        c.fail("SH109", f"TimeDistributed expects an input of rank >= 3 "
-                        f"(batch, timesteps, ...), got {fmt_shape(x.shape)}")
+        c.fail(
+            "SH109",
+            f"TimeDistributed expects an input of rank >= 3 "
+            f"(batch, timesteps, ...), got {fmt_shape(x.shape)}",
+        )
     step = _inner_call(inner, x.with_shape((x.shape[0], *x.shape[2:])), c)
     if isinstance(step, tuple):
         step = step[0]

@@ -116,7 +116,9 @@ def bilinear(c: RuleCall) -> Value:
             )
     # torch: same rank, same leading (batch) dims, no broadcasting
     lead1, lead2 = x1.shape[:-1], x2.shape[:-1]
-    if len(lead1) != len(lead2) or any(S.eq(a, b) is False for a, b in zip(lead1, lead2)):
+    if len(lead1) != len(lead2) or any(
+        S.eq(a, b) is False for a, b in zip(lead1, lead2, strict=True)
+    ):
         c.fail(
             "SH108",
             f"Bilinear inputs {fmt_shape(x1.shape)} and {fmt_shape(x2.shape)} differ "

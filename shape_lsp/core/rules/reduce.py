@@ -296,9 +296,7 @@ def argmax(c: RuleCall) -> Value:
     return _reduce(c, "argmax", "int64", c.args.get("dim"), c.args.get("keepdim"))
 
 
-def _k_along(
-    c: RuleCall, what: str, k: Value, dim: Value, keep: bool, kth: bool
-) -> Value:
+def _k_along(c: RuleCall, what: str, k: Value, dim: Value, keep: bool, kth: bool) -> Value:
     x = c.args.tensor("input")
     if x is None or x.shape is None or not _is_int(dim):
         dt = x.dtype if x is not None else None

@@ -258,8 +258,10 @@ def pad_apply(c: RuleCall, x: Tensor | None, pad: Value, mode: str, what: str) -
         out[axis] = new
     # torch allows empty dims, except reflect / replicate when every padded dim is empty
     padded = [out[len(out) - 1 - i] for i in range(k)]
-    if mode in ("replicate", "reflect") and padded and all(
-        isinstance(d, int) and d < 1 for d in padded
+    if (
+        mode in ("replicate", "reflect")
+        and padded
+        and all(isinstance(d, int) and d < 1 for d in padded)
     ):
         c.fail("SH104", f"{what}: every padded dim would be empty ({fmt_shape(tuple(out))})")
     return x.with_shape(tuple(out), f"{what} → {fmt_shape(tuple(out))}")
@@ -299,8 +301,11 @@ for _kind, _pmode in _PADS.items():
         if _kind == "Reflection":
             _ex.append(bad(f"nn.{_cls}(5)", (2, 3, 4, 4, 4)[: _n + 2], "SH112"))
         if _n == 2 and _kind in ("Circular", "Replication"):  # empty dims: torch allows some
-            _ex.append(ok(f"nn.{_cls}(-3)", (2, 5, 6, 6)) if _kind == "Circular"
-                       else bad(f"nn.{_cls}(-3)", (2, 5, 6, 6), "SH104"))
+            _ex.append(
+                ok(f"nn.{_cls}(-3)", (2, 5, 6, 6))
+                if _kind == "Circular"
+                else bad(f"nn.{_cls}(-3)", (2, 5, 6, 6), "SH104")
+            )
             _ex.append(ok(f"nn.{_cls}(-3)", (2, 5, 8, 6)))  # one padded dim stays non-empty
         layer(
             f"torch.nn.{_cls}",
