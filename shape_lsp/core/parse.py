@@ -200,6 +200,17 @@ class ParseCache:
         self._size = size
         self._max_chars = max_chars
         self._chars = 0
+        self._live: dict[str, frozenset[str]] = {}
+
+    def retain(self, origin: str, texts: frozenset[str], keep_stale: int = 128) -> None:
+        """`origin`'s current pieces are `texts`: keep them, and only the `keep_stale` most
+        recently used pieces that no file uses any more (undo, quick re-edits)."""
+        self._live[origin] = texts
+        live = frozenset().union(*self._live.values())
+        stale = [t for t in self._items if t not in live]  # oldest first
+        for t in stale[: max(len(stale) - keep_stale, 0)]:
+            del self._items[t]
+            self._chars -= len(t)
 
     def get(self, text: str) -> ParsedChunk:
         """The parse of `text`, from cache or fresh."""
@@ -283,7 +294,9 @@ def _describe_error(text: str, e: cst.ParserSyntaxError) -> tuple[int, int, str]
     """Python's own message and place when it has one (clearer than the parser's)."""
     last = max(text.count("\n") - 1, 0)
     try:
-        compile(text, "<chunk>", "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+        with warnings.catch_warnings():  # "invalid decimal literal" and the like: not ours
+            warnings.simplefilter("ignore")
+            compile(text, "<chunk>", "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
     except SyntaxError as se:
         line = min(max((se.lineno or 1) - 1, 0), last)
         return line, max((se.offset or 1) - 1, 0), se.msg
@@ -342,7 +355,7 @@ def chunk_boundaries(lines: list[str]) -> list[int]:
 _NOT_COL0 = ("", " ", "\t", "\r", "\n")
 _RUN_CACHE: dict[tuple[str, str | None, int], tuple[str | None, int]] = {}
 _RUN_CACHE_CHARS = [0]
-MAX_RUN_CACHE_CHARS = 1_000_000
+MAX_RUN_CACHE_CHARS = 400_000
 
 
 def _scan_run(
@@ -371,7 +384,7 @@ def _scan(line: str, in_triple: str | None, depth: int) -> tuple[str | None, int
     key = (line, in_triple, depth)
     hit = _SCAN_CACHE.get(key)
     if hit is None:
-        if len(_SCAN_CACHE) > 20_000:
+        if len(_SCAN_CACHE) > 4_000:
             _SCAN_CACHE.clear()
         hit = _SCAN_CACHE[key] = _scan_line(line, in_triple, depth)
     return hit
@@ -452,6 +465,10 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
         c.origin = origin
         for m in c.members:
             m.origin = origin
+    if origin:
+        cache.retain(
+            origin, frozenset(t for c in chunks for t in (c.text, *(m.text for m in c.members)))
+        )
     return ParsedFile(chunks, problems, lines)
 
 
