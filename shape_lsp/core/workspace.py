@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 MAX_MODULES = 256
 
-_ZOO = os.path.join(os.path.dirname(__file__), "zoo")
+_ZOO = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo")
 BUNDLED = {
     # Statically analysable re-implementations of library models (same module names as the
     # library, so paths match named_modules()); read like project files, never imported.

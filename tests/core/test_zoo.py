@@ -1,4 +1,4 @@
-"""The bundled torchvision zoo (`shape_lsp/core/zoo/torchvision_models.py`) against torchvision.
+"""The bundled torchvision zoo (`shape_lsp/zoo/torchvision_models.py`) against torchvision.
 
 For every factory the zoo defines, the engine's static summary of
 `torchvision.models.NAME(num_classes=K)(x)` in a small user file must match torchvision's real
@@ -33,7 +33,7 @@ from shape_lsp.core.types import ModelSummary
 torch = pytest.importorskip("torch")
 
 ROOT = Path(__file__).resolve().parents[2]
-ZOO = ROOT / "shape_lsp" / "core" / "zoo" / "torchvision_models.py"
+ZOO = ROOT / "shape_lsp" / "zoo" / "torchvision_models.py"
 CORPUS = ROOT / "benchmarks" / ".corpus"
 DL, SRC = CORPUS / "dl", CORPUS / "src"
 VERSION = "0.29.2"
