@@ -116,3 +116,16 @@ def test_template_is_accepted(ctor: str) -> None:
     ours = engine_layer(ctor, (concrete,))  # type: ignore[arg-type]
     assert not isinstance(theirs, Exception), theirs
     assert ours.code is None and ours.shape == theirs
+
+
+@pytest.mark.parametrize("rank", [3, 4, 5, 6])
+@pytest.mark.parametrize("output_size", [1, (1, 1, 1)])
+def test_adaptive_avg_pool3d_mean_shortcut_matches_torch(rank: int, output_size: object) -> None:
+    """torch averages the last three dims of any rank when the output is all ones."""
+    shape = tuple(range(2, 2 + rank))
+    ctor = f"nn.AdaptiveAvgPool3d({output_size!r})"
+    ours, theirs = engine_layer(ctor, (shape,)), torch_layer(ctor, (shape,))
+    if isinstance(theirs, Exception):
+        assert ours.code == "SH109"
+    else:
+        assert ours.code is None and ours.shape == theirs

@@ -69,12 +69,13 @@ def adaptive_forward(c: RuleCall, x: Tensor | None, n: int, kind: str) -> Value:
     if x is None or x.shape is None:
         return unknown_like(x)
     raw = c.args.get("output_size")
-    if kind == "Avg" and n == 2 and (raw == 1 or raw in ((1, 1), [1, 1])):
-        # torch takes a shortcut here (a mean over the last two dims) that accepts any rank
-        # from 2 (int 1) or 3 (a tuple) upwards.
-        if len(x.shape) < (2 if raw == 1 else 3):
+    ones = (1,) * n
+    if kind == "Avg" and n in (2, 3) and (raw == 1 or raw in (ones, list(ones))):
+        # torch takes a shortcut here (a mean over the last n dims) that accepts any rank
+        # from n (int 1) or n + 1 (a tuple) upwards.
+        if len(x.shape) < (n if raw == 1 else n + 1):
             c.fail("SH109", f"{name}({raw}) gets a {len(x.shape)}D input {fmt_shape(x.shape)}")
-        return x.with_shape((*x.shape[:-2], 1, 1), name)
+        return x.with_shape((*x.shape[:-n], *ones), name)
     c.expect_rank(x, (n + 1, n + 2), name)
     sizes: tuple[Value, ...]
     if isinstance(raw, tuple | list):
