@@ -212,7 +212,6 @@ class Interpreter:
         self.steps = 0
         self.depth = 0
         self.eval_depth = 0
-        self.module_chunk: Chunk | None = None
 
     # ------------------------------------------------------------------ driver
 
@@ -394,7 +393,7 @@ class Interpreter:
         env_a = frame.env
         frame.env = dict(before)
         if isinstance(orelse, cst.If):
-            returned_b = self._branch_if(orelse, frame)
+            returned_b = self._branch(orelse, frame)
         elif isinstance(orelse, cst.Else):
             returned_b = self._branch(orelse.body, frame)
         else:
@@ -414,17 +413,13 @@ class Interpreter:
         if returned_a and returned_b:
             raise _Return(frame.returns.pop())
 
-    def _branch(self, body: cst.BaseSuite, frame: Frame) -> bool:
+    def _branch(self, body: cst.BaseSuite | cst.If, frame: Frame) -> bool:
+        """Run one arm of an if (a block, or an `elif`); True when it returned."""
         try:
-            self.exec_block(body, frame)
-        except _Return as r:
-            frame.returns.append(r.value)
-            return True
-        return False
-
-    def _branch_if(self, stmt: cst.If, frame: Frame) -> bool:
-        try:
-            self.exec_if(stmt, frame)
+            if isinstance(body, cst.If):
+                self.exec_if(body, frame)
+            else:
+                self.exec_block(body, frame)
         except _Return as r:
             frame.returns.append(r.value)
             return True

@@ -26,7 +26,7 @@ from shape_lsp.core.modules import (
     type_name,
 )
 from shape_lsp.core.parse import Chunk
-from shape_lsp.core.rules.base import Args, FixHint, RuleCall, ShapeError
+from shape_lsp.core.rules.base import Args, RuleCall, ShapeError
 from shape_lsp.core.shapes import Unknown
 from shape_lsp.core.types import (
     AnalysisResult,
@@ -93,7 +93,6 @@ class Recorder:
         self.discovery: dict[int, int] | None = None
         self.templates: dict[int, tuple[object, ...]] = {}
         self.ranks: dict[int, int] = {}  # input index -> rank seen in `a, b, c = x.shape`
-        self.sessions_for: dict[int, str] = {}
         self._pending: dict[int, dict[str, Any]] = {}
         self.origin = interp.parsed.chunks[0].origin if interp.parsed.chunks else ""
         self.local_sites: list[Span] = []  # call sites in this file, innermost last
@@ -178,7 +177,6 @@ class Recorder:
         started = False
         if self.session is None and not self.quiet and isinstance(mod, ModuleInstance | Container):
             self.session = Session(session_name or self._model_label(mod))
-            self.sessions_for[id(mod)] = self.session.name
             started = True
         entry: list[object] | None = None
         if self.session is not None and not self.quiet:
@@ -655,11 +653,6 @@ def _resolve(root: Value, path: str) -> Value:
         else:
             return None
     return cur
-
-
-def fix_hint_value(hint: FixHint) -> object:
-    """The value a fix hint carries (used by tests)."""
-    return hint.value
 
 
 __all__ = ["Recorder", "Session", "Site", "Unknown"]

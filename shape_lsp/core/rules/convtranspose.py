@@ -16,6 +16,7 @@ from shape_lsp.core.rules.base import (
     ok,
     unknown_like,
 )
+from shape_lsp.core.rules.conv import conv_params
 from shape_lsp.core.rules.spatial import AXIS_NAMES, check_positive
 from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
 from shape_lsp.core.values import Tensor, Value
@@ -55,23 +56,6 @@ def convt_out(
             f"stride {fmt(s)}, padding {fmt(p)}); the padding is too large",
         )
     return out
-
-
-def convt_params(n: int) -> object:
-    """in * out/groups * prod(k) (+ out for the bias)."""
-
-    def count(a: Args) -> Dim | None:
-        k = a.tuple("kernel_size", n)
-        g = a.int("groups") or 1
-        if k is None:
-            return None
-        total = S.mul(S.exact_div(a.dim("out_channels"), g), a.dim("in_channels"))
-        total = S.mul(total, S.product(k))
-        if a.bool("bias") is not False:
-            total = S.add(total, a.dim("out_channels"))
-        return total if S.is_known(total) else None
-
-    return count
 
 
 def validate_convt(a: Args) -> None:
@@ -140,7 +124,7 @@ def _register(n: int, examples: list[object]) -> None:
     layer(
         f"torch.nn.ConvTranspose{n}d",
         sig=CONVT_SIG,
-        params=convt_params(n),  # type: ignore[arg-type]
+        params=conv_params(n),  # type: ignore[arg-type]
         template=convt_template(n),  # type: ignore[arg-type]
         validate=validate_convt,
         has_weights=True,
