@@ -288,18 +288,14 @@ function(
 )(_cosine_embedding)
 
 
-def _margin_ranking(c: RuleCall) -> Value:
-    """All three of the same rank; broadcast together."""
-    ts = _three(c, ("input1", "input2", "target"))
-    what = "margin_ranking_loss"
-    if any(t is None or t.shape is None for t in ts):
-        return unknown_like(ts[0])
-    shapes = [t.shape for t in ts if t is not None and t.shape is not None]
+def _same_rank_broadcast(
+    c: RuleCall, what: str, shapes: list[S.Shape], rank_message: str
+) -> S.Shape:
+    """Inputs that torch requires to share a rank and then broadcasts together."""
     if len({len(s) for s in shapes}) > 1:
         c.fail(
             "SH117",
-            f"{what}: all input tensors should have the same number of dimensions, got "
-            f"{', '.join(fmt_shape(s) for s in shapes)}",
+            f"{what}: {rank_message}, got {', '.join(fmt_shape(s) for s in shapes)}",
         )
     out: S.Shape = shapes[0]
     for s in shapes[1:]:
@@ -310,6 +306,19 @@ def _margin_ranking(c: RuleCall) -> Value:
                 f"{what}: shapes {', '.join(fmt_shape(s) for s in shapes)} do not broadcast",
             )
         out = res
+    return out
+
+
+def _margin_ranking(c: RuleCall) -> Value:
+    """All three of the same rank; broadcast together."""
+    ts = _three(c, ("input1", "input2", "target"))
+    what = "margin_ranking_loss"
+    if any(t is None or t.shape is None for t in ts):
+        return unknown_like(ts[0])
+    shapes = [t.shape for t in ts if t is not None and t.shape is not None]
+    out = _same_rank_broadcast(
+        c, what, shapes, "all input tensors should have the same number of dimensions"
+    )
     first = ts[0]
     assert first is not None
     return _reduce(c, first, out)
@@ -339,21 +348,9 @@ def _triplet(c: RuleCall) -> Value:
     if any(t is None or t.shape is None for t in ts):
         return unknown_like(ts[0])
     shapes = [t.shape for t in ts if t is not None and t.shape is not None]
-    if len({len(s) for s in shapes}) > 1:
-        c.fail(
-            "SH117",
-            f"{what}: anchor, positive and negative must have the same number of dimensions, "
-            f"got {', '.join(fmt_shape(s) for s in shapes)}",
-        )
-    out: S.Shape = shapes[0]
-    for s in shapes[1:]:
-        res, err = S.broadcast(out, s)
-        if err is not None or res is None:
-            c.fail(
-                "SH117",
-                f"{what}: shapes {', '.join(fmt_shape(s) for s in shapes)} do not broadcast",
-            )
-        out = res
+    out = _same_rank_broadcast(
+        c, what, shapes, "anchor, positive and negative must have the same number of dimensions"
+    )
     first = ts[0]
     assert first is not None
     return _reduce(c, first, out[:-1] if out else ())
