@@ -25,6 +25,7 @@ SKIP_DIRS = {
     ".tox",
     ".mypy_cache",
     ".ruff_cache",
+    ".shape_lsp_cache",
     "build",
     "dist",
     ".eggs",
@@ -54,6 +55,11 @@ def _check_parser(sub: Any) -> None:
     )
     p.add_argument("--config", help="pyproject.toml to read [tool.shape-lsp] from")
     p.add_argument("--jobs", "-j", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
+    p.add_argument(
+        "--cache-dir",
+        help="where results are cached (default: $SHAPE_LSP_CACHE_DIR or ./.shape_lsp_cache)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,14 +140,17 @@ def _read(path: Path) -> str:
         return data.decode("latin-1")
 
 
-def analyze_path(path: Path, settings: Any, analyzer: Any) -> dict[str, Any]:
+def analyze_path(
+    path: Path, settings: Any, analyzer: Any, source: str | None = None
+) -> dict[str, Any]:
     """One file's JSON record (also used by worker processes)."""
     from shape_lsp.core.types import Severity
 
-    try:
-        source = _read(path)
-    except OSError as e:
-        return {"path": str(path), "error": str(e), "diagnostics": [], "models": []}
+    if source is None:
+        try:
+            source = _read(path)
+        except OSError as e:
+            return {"path": str(path), "error": str(e), "diagnostics": [], "models": []}
     result = analyzer.analyze(source, str(path), settings)
     diags = [
         {
@@ -184,14 +193,23 @@ def analyze_path(path: Path, settings: Any, analyzer: Any) -> dict[str, Any]:
     return rec
 
 
-def _worker(job: tuple[str, Any]) -> dict[str, Any]:
+def _tracked(
+    path: Path, settings: Any, analyzer: Any, source: str
+) -> tuple[dict[str, Any], dict[str, str | bool]]:
+    """The record and the project files its analysis depended on (for the cache)."""
+    analyzer.workspace.track = True
+    record = analyze_path(path, settings, analyzer, source)
+    return record, analyzer.workspace.dependencies(str(path))
+
+
+def _worker(job: tuple[str, Any, str]) -> tuple[dict[str, Any], dict[str, str | bool]]:
     from shape_lsp.core.api import Analyzer
 
-    path, settings = job
+    path, settings, source = job
     global _WORKER_ANALYZER  # noqa: PLW0603 - one cache per worker process
     if _WORKER_ANALYZER is None:
         _WORKER_ANALYZER = Analyzer()
-    return analyze_path(Path(path), settings, _WORKER_ANALYZER)
+    return _tracked(Path(path), settings, _WORKER_ANALYZER, source)
 
 
 _WORKER_ANALYZER: Any = None
@@ -207,14 +225,36 @@ def check(args: argparse.Namespace) -> int:
         return 2
     files = list(_files(args.paths))
     settings = _settings(args, Path(args.paths[0]).resolve())
-    if args.jobs > 1 and len(files) > 1:
+    cache = None
+    if not args.no_cache:
+        from shape_lsp.check_cache import CheckCache, default_dir
+
+        cache = CheckCache(Path(args.cache_dir) if args.cache_dir else default_dir(), settings)
+    records: list[dict[str, Any]] = []
+    todo: list[tuple[int, Path, str]] = []
+    for f in files:
+        try:
+            text = _read(f)
+        except OSError as e:
+            records.append({"path": str(f), "error": str(e), "diagnostics": [], "models": []})
+            continue
+        hit = cache.get(f, text) if cache is not None else None
+        records.append(hit or {})
+        if hit is None:
+            todo.append((len(records) - 1, f, text))
+    if args.jobs > 1 and len(todo) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.jobs) as pool:
-            records = list(pool.map(_worker, [(str(f), settings) for f in files], chunksize=4))
+        with ProcessPoolExecutor(min(args.jobs, len(todo))) as pool:
+            jobs = [(str(f), settings, text) for _, f, text in todo]
+            done = list(pool.map(_worker, jobs, chunksize=4))
     else:
         analyzer = Analyzer()
-        records = [analyze_path(f, settings, analyzer) for f in files]
+        done = [_tracked(f, settings, analyzer, text) for _, f, text in todo]
+    for (i, f, text), (record, deps) in zip(todo, done, strict=True):
+        records[i] = record
+        if cache is not None:
+            cache.put(f, text, record, deps)
     count = sum(len(r["diagnostics"]) for r in records)
     if args.format == "json":
         print(json.dumps({"version": 1, "files": records}, indent=2))

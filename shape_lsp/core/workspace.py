@@ -4,6 +4,7 @@ until their text changes. Open editor buffers override the disk (`set_source`)."
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -35,6 +36,10 @@ class Workspace:
         self._modules: OrderedDict[str, tuple[int, Interpreter]] = OrderedDict()
         self._loading: set[str] = set()
         self._exists: dict[str, bool] = {}
+        # what each file's import resolution looked at: path -> text digest, or whether it
+        # exists (only when `track` is on: the CLI's result cache needs it, the server doesn't)
+        self.track = False
+        self.consulted: dict[str, dict[str, str | bool]] = {}
 
     def set_source(self, path: str, text: str | None) -> None:
         """Use `text` for `path` instead of the disk (None: back to the disk)."""
@@ -59,11 +64,34 @@ class Workspace:
         except UnicodeDecodeError:
             return data.decode("latin-1")
 
-    def module(self, path: str, depth: int = 0) -> Interpreter | None:
+    def dependencies(self, path: str) -> dict[str, str | bool]:
+        """Every file `path`'s analysis so far read (its digest) or looked for (exists?),
+        directly or through the files it imports; needs `track`."""
+        out: dict[str, str | bool] = {}
+        todo = [os.path.abspath(path)]
+        seen: set[str] = set()
+        while todo:
+            p = todo.pop()
+            if p in seen:
+                continue
+            seen.add(p)
+            for dep, v in self.consulted.get(p, {}).items():
+                out[dep] = v
+                if isinstance(v, str):
+                    todo.append(dep)
+        return out
+
+    def _note(self, from_path: str, path: str, value: str | bool) -> None:
+        if self.track:
+            self.consulted.setdefault(os.path.abspath(from_path), {})[path] = value
+
+    def module(self, path: str, depth: int = 0, from_path: str = "") -> Interpreter | None:
         """The module pass of a project file (cached by its text); None on a cycle or miss."""
         from shape_lsp.core.interpret import Interpreter
 
         text = self.source(path)
+        if from_path:
+            self._note(from_path, path, digest(text) if text is not None else False)
         if text is None or path in self._loading or depth > MAX_DEPTH:
             return None
         key = hash(text)
@@ -88,10 +116,11 @@ class Workspace:
             self._modules.popitem(last=False)
         return interp
 
-    def _isfile(self, path: str) -> bool:
+    def _isfile(self, path: str, from_path: str) -> bool:
         hit = self._exists.get(path)
         if hit is None:
             hit = self._exists[path] = path in self.overlay or os.path.isfile(path)
+        self._note(from_path, path, hit)
         return hit
 
     def candidates(self, name: str, from_path: str) -> list[tuple[str, list[str]]]:
@@ -113,11 +142,11 @@ class Workspace:
             for k in range(len(parts) - 1, 0, -1):
                 mod = os.path.join(base, *parts[:k])
                 for f in (mod + ".py", os.path.join(mod, "__init__.py")):
-                    if self._isfile(f):
+                    if self._isfile(f, from_path):
                         out.append((f, parts[k:]))
             if dots and parts:
                 init = os.path.join(base, "__init__.py")
-                if self._isfile(init):
+                if self._isfile(init, from_path):
                     out.append((init, parts))
         return out
 
@@ -129,7 +158,7 @@ class Workspace:
                 attr = name.rsplit(".", 1)[-1]
                 return interp.global_value(attr) if interp is not None else None
         for path, attrs in self.candidates(name, from_path):
-            interp = self.module(path, depth + 1)
+            interp = self.module(path, depth + 1, from_path)
             if interp is None or not attrs:
                 continue
             value = interp.global_value(attrs[0])
@@ -147,3 +176,8 @@ def _package_root(folder: str) -> str:
             break
         root = parent
     return root
+
+
+def digest(text: str) -> str:
+    """A stable digest of a file's text (for caches that outlive the process)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
