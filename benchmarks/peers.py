@@ -23,6 +23,9 @@ Peers live in separate git-ignored venvs under `benchmarks/.corpus/venvs/` (set 
 One core: `shape-lsp check -j 1`, `pyrefly check -j 1`, `tsf check` per folder in turn. All
 cores: `shape-lsp check -j N`, `pyrefly check -j 0` (its own thread pool), `tsf check` on the
 folders' files split into N parallel processes (tsf has no parallel mode of its own).
+shape-lsp runs cold (`--no-cache`) and warm (a second run with its result cache, what a repeat
+`check` in a working tree pays for unchanged files). `libcst_parse_only_1` is the floor of any
+libcst-based checker: `libcst.parse_module` over every file, nothing else.
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return min(runs, key=lambda r: r["s"])
 
 
-def shape_lsp(files: list[Path], jobs: int) -> dict[str, Any]:
+def shape_lsp(files: list[Path], jobs: int, cache: Path | None = None) -> dict[str, Any]:
+    """Cold (`--no-cache`) or with a result cache directory (warm once it has been filled)."""
+    cached = ["--no-cache"] if cache is None else ["--cache-dir", str(cache)]
     cmd = [
         sys.executable,
         "-m",
@@ -83,6 +88,7 @@ def shape_lsp(files: list[Path], jobs: int) -> dict[str, Any]:
         "--format",
         "json",
         "--exit-zero",
+        *cached,
         "-j",
         str(jobs),
         *map(str, FOLDERS),
@@ -144,6 +150,17 @@ def tsf(files: list[Path], procs: int) -> dict[str, Any]:
 
 _COUNTS = ("findings", "models", "errors", "issues", "shape_types_seen")
 
+_PARSE_ONLY = """
+import sys, libcst
+for f in sys.argv[1:]:
+    libcst.parse_module(open(f, "rb").read())
+"""
+
+
+def libcst_floor(files: list[Path]) -> dict[str, Any]:
+    """libcst.parse_module over every file, one core: what any libcst-based checker pays."""
+    return timed([[sys.executable, "-c", _PARSE_ONLY, *map(str, files)]])
+
 
 def main() -> None:
     p = argparse.ArgumentParser(
@@ -165,6 +182,15 @@ def main() -> None:
 
     runs["shape_lsp_1"] = best([shape_lsp(files, 1) for _ in range(args.repeat)])
     runs["shape_lsp_n"] = best([shape_lsp(files, n) for _ in range(args.repeat)])
+    with tempfile.TemporaryDirectory() as tmp:  # second and later runs: the result cache
+        shape_lsp(files, n, Path(tmp))
+        runs["shape_lsp_warm_1"] = best(
+            [shape_lsp(files, 1, Path(tmp)) for _ in range(args.repeat)]
+        )
+        runs["shape_lsp_warm_n"] = best(
+            [shape_lsp(files, n, Path(tmp)) for _ in range(args.repeat)]
+        )
+    runs["libcst_parse_only_1"] = best([libcst_floor(files) for _ in range(args.repeat)])
 
     status: dict[str, str] = {}
     if PYREFLY.exists() and (SHAPES / "shape_extensions").is_dir():
@@ -212,6 +238,13 @@ def main() -> None:
                 res[f"speed_vs_{peer}_{mode}"] = round(
                     runs[f"{peer}_{mode}"]["s"] / runs[f"shape_lsp_{mode}"]["s"], 2
                 )
+                res[f"speed_vs_{peer}_{mode}_warm"] = round(
+                    runs[f"{peer}_{mode}"]["s"] / runs[f"shape_lsp_warm_{mode}"]["s"], 2
+                )
+        if f"{peer}_1" in runs:  # > 1: even parsing alone with libcst is slower than the peer
+            res[f"libcst_parse_vs_{peer}_1"] = round(
+                runs["libcst_parse_only_1"]["s"] / runs[f"{peer}_1"]["s"], 2
+            )
     res["status"] = status
     res["versions"] = {
         "pyrefly": _version([str(PYREFLY), "--version"]),
