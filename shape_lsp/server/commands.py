@@ -1,4 +1,5 @@
-"""Commands: `shape-lsp.verify`, `shape-lsp.summary` and the hidden `shape-lsp.debug.modules`."""
+"""Commands: `shape-lsp.verify`, `shape-lsp.summary` and the hidden `shape-lsp.debug.modules`
+and `shape-lsp.debug.state`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 VERIFY = "shape-lsp.verify"
 SUMMARY = "shape-lsp.summary"
 DEBUG_MODULES = "shape-lsp.debug.modules"
+DEBUG_STATE = "shape-lsp.debug.state"
 
 #: Replaced by tests (before `main`) with a fake verifier; None uses shape_lsp.verifier.
 RUN_VERIFY: Callable[..., Any] | None = None
@@ -216,4 +218,19 @@ def register(server: ShapeServer) -> None:
             "engine": "shape_lsp.core.api" in mods,
             "count": len(mods),
             "top": sorted({m.split(".")[0] for m in mods}),
+        }
+
+    @server.command(DEBUG_STATE)
+    def debug_state(*args: Any) -> dict[str, Any]:
+        """The server's bookkeeping, for tests of long sessions: none of it may grow."""
+        proto = server.protocol
+        return {
+            "request_futures": len(proto._request_futures),
+            "pending_futures": sum(not f.done() for f in proto._request_futures.values()),
+            "result_types": len(proto._result_types),
+            "tasks": len(server._tasks),
+            "documents": len(server.workspace.text_documents),
+            "states": len(server.docs),
+            "waiters": sum(len(st.waiters) for st in server.docs.values()),
+            "logged": len(server._logged),
         }

@@ -240,3 +240,33 @@ async def test_typing_storm(push_session: Session) -> None:
     assert fig["growth"] < 0.10, fig
     # still alive and answering
     assert await push_session.hover(push_session.open(NET, name="after.py"), 0, 0) is None or True
+
+
+@pytest.mark.asyncio
+async def test_bookkeeping_does_not_grow(push_session: Session) -> None:
+    """pygls filed a future for every didChange (and every command's inner handler) and never
+    removed it; the server prunes finished ones. Hundreds of edits, hovers cancelled at once
+    and summaries cancelled in flight leave a bounded table, no tasks and no waiters."""
+    s = push_session
+    await s.initialize()
+    rng = random.Random(7)
+    uri = s.open(NET, name="bookkeeping.py")
+    await s.diagnostics(uri)
+    doc = lsp.TextDocumentIdentifier(uri)
+    requests = []
+    for i in range(400):
+        s.edit(uri, *random_edit(s.texts[uri], rng))
+        if i % 10 == 0:
+            hover = lsp.HoverParams(text_document=doc, position=lsp.Position(3, 4))
+            requests.append(_request(s, lsp.TEXT_DOCUMENT_HOVER, hover, cancel=True))
+            summary = lsp.ExecuteCommandParams(command="shape-lsp.summary", arguments=[uri])
+            requests.append(_request(s, lsp.WORKSPACE_EXECUTE_COMMAND, summary, cancel=True))
+    s.change(uri, NET)
+    outcomes = await asyncio.gather(*requests)
+    assert set(outcomes) <= {"result", "cancelled"}, outcomes
+    await s.diagnostics(uri)
+    state = await s.command("shape-lsp.debug.state")
+    assert state["request_futures"] < 100, state  # 400 edits + 40 summaries before the fix
+    assert state["pending_futures"] <= 1, state  # this very command
+    assert state["waiters"] == 0 and state["tasks"] <= 1, state
+    assert state["documents"] == state["states"] == 1, state
