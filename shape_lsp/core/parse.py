@@ -10,8 +10,12 @@ from __future__ import annotations
 import ast
 import itertools
 import re
+import sys
+import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -49,7 +53,10 @@ class ParsedChunk:
         lines, libcst PositionProvider's ranges), computed once per chunk text."""
         if self._positions is None:
             assert self.module is not None
-            self._positions = node_positions(self.module)
+            try:
+                self._positions = node_positions(self.module)
+            except RecursionError:  # deeper than the parse guard lets through: no spans
+                self._positions = {}
         return self._positions
 
 
@@ -151,9 +158,47 @@ _NO_SPAN = frozenset(
 def node_positions(module: cst.Module) -> dict[cst.CSTNode, Range]:
     """The syntactic range of every node in `module` but whitespace, comments and
     separators (the ranges libcst's PositionProvider computes)."""
+    try:
+        return _codegen_positions(module)
+    except RecursionError:  # a deeply nested chunk, or asked for deep in the analysis
+        pass
+    with _recursion_headroom(_POSITION_FRAMES):
+        return _codegen_positions(module)
+
+
+def _codegen_positions(module: cst.Module) -> dict[cst.CSTNode, Range]:
     state = _PositionState(module)
     module._codegen(state)
     return state.out
+
+
+# The codegen pass recurses in Python: two frames per node, and up to three nodes per level
+# of nesting (a subscript is Subscript, SubscriptElement, Index), so ~6 frames per level
+# where CPython's ast has one. Without headroom of its own it failed at ~160 nested
+# subscripts (CPython accepts 200), and earlier the deeper in the analysis it was first asked.
+# Everything libcst is given is at most _MAX_DEPTH ast levels deep (_too_deep), or shorter
+# than _DEEP_CHECK_CHARS (at most ~2 frames per character): 8 * _MAX_DEPTH frames cover both,
+# and use well under a quarter of an 8 MiB thread stack.
+_HEADROOM_LOCK = threading.Lock()
+_headroom: list[int] = [0, 0]  # threads inside, the limit before the first raised it
+
+
+@contextmanager
+def _recursion_headroom(frames: int) -> Iterator[None]:
+    """The recursion limit raised by `frames` while inside (shared by threads: the first in
+    raises it, the last out restores it)."""
+    with _HEADROOM_LOCK:
+        if _headroom[0] == 0:
+            _headroom[1] = sys.getrecursionlimit()
+            sys.setrecursionlimit(_headroom[1] + frames)
+        _headroom[0] += 1
+    try:
+        yield
+    finally:
+        with _HEADROOM_LOCK:
+            _headroom[0] -= 1
+            if _headroom[0] == 0:
+                sys.setrecursionlimit(_headroom[1])
 
 
 @dataclass(eq=False)
@@ -249,6 +294,7 @@ def _parse(text: str) -> ParsedChunk:
 # Short chunks cannot nest deep enough to matter and skip the check.
 _DEEP_CHECK_CHARS = 2000
 _MAX_DEPTH = 1000
+_POSITION_FRAMES = 8 * _MAX_DEPTH  # see node_positions
 _OPERATORS = re.compile(r"[-+*/%@&|^~<>=!.([{]|\b(?:and|or|not|lambda|if|await)\b")
 
 

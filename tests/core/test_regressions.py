@@ -10,9 +10,13 @@ import subprocess
 import sys
 import textwrap
 
+import libcst
 import pytest
 
 from shape_lsp.core.api import Analyzer
+from shape_lsp.core.interpret import MAX_EXPR_DEPTH
+from shape_lsp.core.parse import _MAX_DEPTH, node_positions
+from shape_lsp.core.types import AnalysisResult
 
 # libcst's native parser overflowed the C stack (SIGSEGV) or took seconds to minutes on these;
 # found by the fuzzer (`1 + 1 + ...` 20,000 terms in a long line).
@@ -86,11 +90,10 @@ def test_only_newlines_end_lines(sep: str) -> None:
     assert (f.code, f.span.start_line) == ("SH101", 2)
 
 
-# For the lead (parse.node_positions): the codegen pass that computes positions recurses in
-# Python, ~5 frames per nesting level, and hits RecursionError at ~190 levels, which CPython
-# accepts (its limit is 200 brackets). The whole chunk then loses its positions: call lines
-# become 0 and findings in it have no span. Found by benchmarks/fuzz.py (seed 73).
-@pytest.mark.xfail(strict=False, reason="node_positions recursion at ~190 nested subscripts")
+# The codegen pass that computes positions (parse.node_positions) recurses in Python, ~6 frames
+# per nested subscript, and hit RecursionError at ~160 levels, which CPython accepts (its limit
+# is 200 brackets). The whole chunk then lost its positions: call lines became 0 and findings in
+# it had no span. Found by benchmarks/fuzz.py (seed 73).
 def test_positions_survive_deep_but_valid_nesting() -> None:
     arg = "a[" * 195 + "1" + "]" * 195
     src = (
@@ -99,6 +102,69 @@ def test_positions_survive_deep_but_valid_nesting() -> None:
     )
     (m,) = Analyzer().analyze(src, "deep_ok.py").models
     assert [c.line for c in m.calls] == [9, 5, 6]
+
+
+# Every kind of nesting, at depths between the interpreter's MAX_EXPR_DEPTH (deeper expressions
+# are unknown) and the parse guard's _MAX_DEPTH (deeper chunks are SH001): either the chunk is
+# analysed with correct positions, or it is an SH001; never line 0, never an internal error.
+NESTING = {
+    "subscripts": lambda n: "a[" * n + "1" + "]" * n,
+    "subscript chain": lambda n: "a" + "[0]" * n,
+    "lists": lambda n: "[" * n + "1" + "]" * n,
+    "calls": lambda n: "f(" * n + "1" + ")" * n,
+    "tuples": lambda n: "(" * n + "1" + ",)" * n,
+    "dicts": lambda n: "{1: " * n + "1" + "}" * n,
+    "attributes": lambda n: "a" + ".b" * n,
+    "unary": lambda n: "-" * n + "1",
+    "not": lambda n: "not " * n + "1",
+    "binop": lambda n: "1 + " * n + "1",
+    "power": lambda n: "2 ** " * n + "1",
+    "and-chain": lambda n: "a and " * n + "b",
+    "lambdas": lambda n: "lambda: " * n + "1",
+    "ternary": lambda n: "1 if a else " * n + "1",
+}
+
+
+def _spans_inside(result: AnalysisResult, text: str) -> bool:
+    lines = text.split("\n")
+    spans = [f.span for f in result.findings] + [f.span for f in result.facts]
+    return all(
+        0 <= s.start_line <= s.end_line < len(lines)
+        and s.start_col <= len(lines[s.start_line]) + 1
+        and s.end_col <= len(lines[s.end_line]) + 1
+        for s in spans
+    ) and all(1 <= c.line <= len(lines) for m in result.models for c in m.calls)
+
+
+@pytest.mark.parametrize("depth", [MAX_EXPR_DEPTH + 1, 199, 480, _MAX_DEPTH - 20, 1900])
+@pytest.mark.parametrize("kind", list(NESTING))
+def test_deep_nesting_has_positions_or_is_a_syntax_problem(kind: str, depth: int) -> None:
+    arg = NESTING[kind](depth)
+    src = (
+        "import torch\nimport torch.nn as nn\n\nembed = nn.Sequential(\n    nn.Flatten(),\n"
+        f"    nn.Linear(192, {arg}),\n)\n\nx = embed(torch.randn(4, 3, 8, 8))\n"
+        "net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
+    )
+    r = Analyzer().analyze(src, "deep.py")
+    assert _spans_inside(r, src)
+    assert r.internal_errors == ()
+    codes = [(f.code, f.span.start_line) for f in r.findings]
+    assert ("SH101", 9) in codes  # the rest of the file is analysed, at the right place
+    if not any(code == "SH001" for code, _ in codes):
+        assert [c.line for c in r.models[0].calls] == [9, 5, 6]
+
+
+def test_positions_asked_deep_in_the_stack() -> None:
+    # the analysis may first ask for a chunk's positions far down its own recursion
+    module = libcst.parse_module("x = " + "-" * 300 + "1\n")
+    expected = node_positions(module)
+
+    def down(n: int) -> dict[libcst.CSTNode, tuple[int, int, int, int]]:
+        return down(n - 1) if n else node_positions(module)
+
+    limit = sys.getrecursionlimit()
+    assert down(limit - 100) == expected
+    assert sys.getrecursionlimit() == limit
 
 
 # An unhashable OrderedDict key in a Sequential is a user error (Python raises TypeError too):
