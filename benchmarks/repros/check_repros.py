@@ -25,7 +25,7 @@ def main() -> int:
     for p in sorted(HERE.glob("*_*.py")):
         if p.name == Path(__file__).name:
             continue
-        out = subprocess.run([str(exe), "check", str(p)], capture_output=True, text=True,
+        out = subprocess.run([str(exe), "check", "--no-cache", str(p)], capture_output=True, text=True,
                              check=False).stdout.strip().splitlines()
         spec = importlib.util.spec_from_file_location(p.stem, p)
         assert spec is not None and spec.loader is not None

@@ -74,6 +74,7 @@ def _run_factories(interp: Interpreter) -> None:
     from shape_lsp.core.modules import FunctionRef
 
     seen: set[tuple[str, frozenset[str]]] = set()
+    failed: list[frozenset[str]] = []  # what the factories that built nothing called
     probed = misses = 0
     for name, fn in list(interp.globals.items()):
         if (
@@ -86,6 +87,9 @@ def _run_factories(interp: Interpreter) -> None:
             continue
         if probed >= MAX_FACTORIES:
             break
+        callees = _callees(fn.node)
+        if any(callees <= f for f in failed):
+            continue  # e.g. timm's 100 `vit_*()`: same builder as one that built nothing
         probed += 1
         frame = Frame(interp.globals, fn.chunk, record_facts=False)
         built: list[Value] = []
@@ -100,6 +104,7 @@ def _run_factories(interp: Interpreter) -> None:
         _guard(interp, probe)
         model = built[0] if built else None
         if not isinstance(model, ModuleInstance | Container):
+            failed.append(callees)
             misses += 1
             if misses >= MAX_FACTORY_MISSES:
                 break  # e.g. timm: factories go through an opaque builder; stop early
@@ -130,6 +135,28 @@ def _run_built(interp: Interpreter, name: str, model: Value, fn: FunctionRef) ->
     interp.rec.module_call(
         model, list(inputs), {}, fn.node.name, frame, Site(fn.chunk, fn.node.name)
     )
+
+
+_CALLEES: dict[int, tuple[cst.FunctionDef, frozenset[str]]] = {}
+
+
+def _callees(fn: cst.FunctionDef) -> frozenset[str]:
+    """The dotted names a function's body calls (`dict`, `_create_vit`, `nn.Linear`...);
+    memoized per node (unchanged code keeps its nodes across edits)."""
+    hit = _CALLEES.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    names: set[str] = set()
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            names.add(dotted(node.func) or "?")
+
+    fn.body.visit(_Calls())
+    if len(_CALLEES) > 4096:
+        _CALLEES.clear()
+    _CALLEES[id(fn)] = (fn, frozenset(names))
+    return _CALLEES[id(fn)][1]
 
 
 def _required(fn: cst.FunctionDef) -> bool:

@@ -369,3 +369,17 @@ def test_fix_pads_the_conv_of_a_skip_connection() -> None:
     fixed = _apply(src, f)
     assert "nn.Conv2d(16, 16, kernel_size=3, padding=1)" in fixed
     assert _an.analyze(fixed).findings == ()
+
+
+def test_factories_past_an_opaque_builder_are_still_probed() -> None:
+    # Five factories share a builder the engine can't follow; probing one is enough to know.
+    # The old rule (stop after three misses in a row) never reached `mlp()` and its bug.
+    opaque = "".join(f"def net_{k}():\n    return build(Net, {k})\n\n\n" for k in range(5))
+    r = run(
+        "import torch.nn as nn\n"
+        "from elsewhere import build\n\n\n"
+        + opaque
+        + "def mlp():\n    return nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
+    )
+    assert "mlp()" in {m.name for m in r.models}
+    assert [c for _, c in codes(r)] == ["SH101"]
