@@ -10,6 +10,10 @@ input sizes perturbed and ranks changed by one. Each runs through the engine
 
   agree            same shape, or both report an error
   unknown          the engine gives no shape and no error (allowed: it cannot decide)
+  training only    torch raises in training mode but runs after .eval() (BatchNorm on one value
+                   per channel), and the engine gives eval mode's shape and no error (allowed:
+                   the mode is not in the source, so it cannot decide); an engine error there
+                   is a false positive, a different shape a wrong shape
   wrong shape      both succeed with different shapes
   false positive   the engine reports an error, torch runs
   missed           torch raises in forward, the engine gives a concrete shape
@@ -46,6 +50,7 @@ MAX_ELEMENTS = 200_000
 KINDS = (
     "agree",
     "unknown",
+    "training only",
     "wrong shape",
     "false positive",
     "missed",
@@ -173,6 +178,19 @@ def classify(ctor: str, inputs: tuple[tuple[int, ...], ...]) -> tuple[str, str]:
         theirs: Any = torch_layer(ctor, inputs)
     except Exception as e:
         theirs = e
+    if isinstance(theirs, BaseException) and ctor_ok:
+        # torch raising in training mode only (BatchNorm's "more than 1 value per channel"):
+        # the mode is not in the source, so the engine must not report it, and its shape must
+        # be eval mode's
+        try:
+            in_eval: Any = torch_layer(ctor, inputs, training=False)
+        except Exception as e:
+            in_eval = e
+        if not isinstance(in_eval, BaseException):
+            kind, detail = _compare(ours, in_eval)
+            if kind == "agree":
+                return "training only", f"torch in training mode: {str(theirs)[:150]}"
+            return kind, f"{detail} (torch raises in training mode only)"
     if isinstance(theirs, BaseException):
         if ours.code is not None:
             return "agree", ""
@@ -182,6 +200,11 @@ def classify(ctor: str, inputs: tuple[tuple[int, ...], ...]) -> tuple[str, str]:
             return "agree", ""
         kind = "missed" if ctor_ok else "missed (ctor)"
         return kind, f"engine {ours.shape}, torch {type(theirs).__name__}: {str(theirs)[:150]}"
+    return _compare(ours, theirs)
+
+
+def _compare(ours: Any, theirs: tuple[int, ...]) -> tuple[str, str]:
+    """The engine's outcome against a torch run that succeeded with shape `theirs`."""
     if ours.code is not None:
         return "false positive", f"engine {ours.code}, torch {theirs}"
     if ours.shape is None:

@@ -68,15 +68,19 @@ def engine_function(qualname: str, args: list[object], kwargs: dict[str, object]
     return Outcome(out.shape if isinstance(out, Tensor) else None, None)
 
 
-def torch_layer(ctor: str, inputs: tuple[tuple[int, ...], ...], dtype: str = "float32") -> object:
-    """Build the layer in torch and run it: the output shape tuple, or the exception raised."""
+def torch_layer(
+    ctor: str, inputs: tuple[tuple[int, ...], ...], dtype: str = "float32", training: bool = True
+) -> object:
+    """Build the layer in torch and run it: the output shape tuple, or the exception raised.
+    A new module is in training mode; `training=False` runs it after `.eval()`."""
     import torch
     from torch import nn
 
     torch.manual_seed(0)
     try:
         mod = eval(ctor, {"nn": nn, "torch": torch})
-        xs = [torch.rand(*s, dtype=getattr(torch, dtype)) for s in inputs]  # in [0, 1)
+        mod.train(training)
+        xs = [torch.rand(s, dtype=getattr(torch, dtype)) for s in inputs]  # in [0, 1)
         with torch.no_grad():
             out = mod(*xs)
     except (RuntimeError, ValueError, IndexError, TypeError) as e:
