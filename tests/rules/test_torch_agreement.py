@@ -13,11 +13,46 @@ import pytest
 from tests.rules import harness
 from tests.rules.harness import (
     Outcome,
+    engine_call,
     engine_layer,
+    torch_call,
     torch_layer,
 )
 
 torch = pytest.importorskip("torch")
+
+Shapes = tuple[tuple[int, ...], ...]
+
+
+def _agree(ctor: str, inputs: Shapes) -> tuple[Outcome, object]:
+    """Engine and torch (training mode, as a new module is) give the same outcome."""
+    ours, theirs = engine_layer(ctor, inputs), torch_layer(ctor, inputs)
+    if isinstance(theirs, Exception):
+        assert ours.code is not None, f"torch raised {theirs!r}, engine gave {ours.shape}"
+    else:
+        assert ours.code is None, f"engine reported {ours.code}, torch gave {theirs}"
+        assert ours.shape == theirs
+    return ours, theirs
+
+
+# (ctor, inputs, whether torch raises); the engine must say the same and give torch's shape
+CASES: list[tuple[str, Shapes, bool]] = [
+    # missed: group_norm's _verify_batch_size runs in eval mode too: one value per group
+    ("nn.GroupNorm(4, 4)", ((1, 4),), True),
+    ("nn.GroupNorm(4, 4)", ((1, 4, 1),), True),
+    ("nn.GroupNorm(8, 8)", ((1, 8, 1, 1),), True),
+    ("nn.GroupNorm(2, 4)", ((1, 4),), False),
+    ("nn.GroupNorm(4, 4)", ((2, 4),), False),
+    ("nn.GroupNorm(8, 8)", ((1, 8, 2),), False),
+    ("nn.GroupNorm(4, 8, affine=False)", ((1, 8, 1, 1),), False),
+]
+
+
+@pytest.mark.parametrize(("ctor", "inputs", "raises"), CASES, ids=[f"{c[0]}{c[1]}" for c in CASES])
+def test_layer_agrees_with_torch(ctor: str, inputs: Shapes, raises: bool) -> None:
+    _, theirs = _agree(ctor, inputs)
+    assert isinstance(theirs, Exception) == raises, theirs
+
 
 # BatchNorm on one value per channel: torch raises in training mode only, which the source does
 # not show; the engine reports nothing and gives eval mode's shape
@@ -54,6 +89,26 @@ def test_differential_counts_training_only_apart(monkeypatch: pytest.MonkeyPatch
     d: Any = _differential()
     assert d.classify("nn.BatchNorm1d(8)", ((1, 8),))[0] == "training only"
     assert d.classify("nn.BatchNorm1d(8)", ((1, 9),))[0] == "agree"
+    # GroupNorm raises in eval mode too: an ordinary error, which the engine must report
+    assert d.classify("nn.GroupNorm(4, 4)", ((1, 4),))[0] == "agree"
     # an engine error where torch raises in training mode only is not proven
     monkeypatch.setattr(harness, "engine_layer", lambda ctor, inputs: Outcome(None, "SH112"))
     assert d.classify("nn.BatchNorm1d(8)", ((1, 8),))[0] == "false positive"
+
+
+FUNCTIONS = [
+    ("torch.nn.functional.group_norm", "T(1, 4), 4", True),
+    ("torch.nn.functional.group_norm", "T(1, 4), 2", False),
+]
+
+
+@pytest.mark.parametrize(("qualname", "src", "raises"), FUNCTIONS)
+def test_function_agrees_with_torch(qualname: str, src: str, raises: bool) -> None:
+    ours, _ = engine_call(qualname, src)
+    theirs = torch_call(qualname, src)
+    assert isinstance(theirs, Exception) == raises, theirs
+    if raises:
+        assert isinstance(ours, Outcome) and ours.code is not None, ours
+    else:
+        assert not isinstance(ours, Outcome), ours
+        assert ours.shape == tuple(theirs.shape)  # type: ignore[attr-defined]

@@ -235,6 +235,22 @@ def group_norm_apply(c: RuleCall, x: Tensor | None, groups: Dim, ch: Dim | None)
         )
     if isinstance(got, int) and isinstance(groups, int) and groups > 0 and got % groups:
         c.fail("SH112", f"GroupNorm: {got} channels are not divisible by {groups} groups")
+    # F.group_norm's _verify_batch_size([N * C // groups, groups, *spatial]), in eval mode too
+    n, rest = x.shape[0], x.shape[2:]
+    if (
+        isinstance(groups, int)
+        and groups > 0
+        and isinstance(n, int)
+        and isinstance(got, int)
+        and all(isinstance(d, int) for d in rest)
+        and S.numel(((n * got) // groups, *rest)) == 1
+    ):
+        c.fail(
+            "SH112",
+            f"GroupNorm({fmt(groups)} groups) gets {fmt_shape(x.shape)}: a single value per "
+            "group (batch 1, one channel per group, no spatial extent); torch raises "
+            "'Expected more than 1 value per channel' in training and eval alike",
+        )
     return x.with_shape(x.shape, "GroupNorm")
 
 
@@ -253,6 +269,8 @@ def group_norm_apply(c: RuleCall, x: Tensor | None, groups: Dim, ch: Dim | None)
         bad("nn.GroupNorm(2, 4)", (2, 6, 3), "SH103"),
         bad("nn.GroupNorm(2, 4)", (4,), "SH109"),
         bad("nn.GroupNorm(3, 4)", (2, 4, 5), "SH112"),
+        bad("nn.GroupNorm(4, 4)", (1, 4), "SH112"),
+        bad("nn.GroupNorm(8, 8)", (1, 8, 1, 1), "SH112"),
     ],
 )
 def groupnorm(c: RuleCall) -> Value:
