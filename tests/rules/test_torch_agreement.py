@@ -37,6 +37,14 @@ def _agree(ctor: str, inputs: Shapes) -> tuple[Outcome, object]:
 
 # (ctor, inputs, whether torch raises); the engine must say the same and give torch's shape
 CASES: list[tuple[str, Shapes, bool]] = [
+    # missed: torch checks each input's own rank against the target's, before broadcasting
+    ("nn.CosineEmbeddingLoss(reduction='none')", ((4, 5), (5,), (4,)), True),
+    ("nn.CosineEmbeddingLoss()", ((6,), (4, 6), (4,)), True),
+    ("nn.CosineEmbeddingLoss(reduction='none')", ((1, 5), (4, 5), (4,)), False),
+    ("nn.CosineEmbeddingLoss(reduction='none')", ((4, 5), (4, 5), (1,)), False),
+    # 0-D target with 1-D inputs (the harness builds 0-D tensors too)
+    ("nn.CosineEmbeddingLoss(reduction='none')", ((5,), (1,), ()), False),
+    ("nn.CosineEmbeddingLoss()", ((4, 5), (4, 5), ()), True),
     # missed: group_norm's _verify_batch_size runs in eval mode too: one value per group
     ("nn.GroupNorm(4, 4)", ((1, 4),), True),
     ("nn.GroupNorm(4, 4)", ((1, 4, 1),), True),
@@ -99,6 +107,8 @@ def test_differential_counts_training_only_apart(monkeypatch: pytest.MonkeyPatch
 FUNCTIONS = [
     ("torch.nn.functional.group_norm", "T(1, 4), 4", True),
     ("torch.nn.functional.group_norm", "T(1, 4), 2", False),
+    ("torch.nn.functional.cosine_embedding_loss", "T(4, 5), T(5), T(4)", True),
+    ("torch.nn.functional.cosine_embedding_loss", "T(1, 5), T(4, 5), T(4)", False),
 ]
 
 

@@ -254,11 +254,12 @@ def _cosine_embedding(c: RuleCall) -> Value:
         return unknown_like(a)
     if len(y.shape) > 1:
         c.fail("SH117", f"{what}: 0D or 1D target tensor expected, got {fmt_shape(y.shape)}")
-    if len(out) != len(y.shape) + 1:
+    # torch checks each input's own rank, before any broadcasting
+    if len(a.shape) != len(y.shape) + 1 or len(b.shape) != len(y.shape) + 1:
         c.fail(
             "SH117",
             f"{what}: a {len(y.shape)}D target {fmt_shape(y.shape)} expects "
-            f"{len(y.shape) + 1}D inputs, got {fmt_shape(out)}",
+            f"{len(y.shape) + 1}D inputs, got {fmt_shape(a.shape)} and {fmt_shape(b.shape)}",
         )
     per, err2 = S.broadcast(out[:-1], y.shape)
     if err2 is not None:
@@ -280,6 +281,8 @@ layer(
         bad("nn.CosineEmbeddingLoss()", (4, 5), (4, 6), (4,), "SH117"),
         bad("nn.CosineEmbeddingLoss()", (4, 5), (4, 5), (3,), "SH117"),
         bad("nn.CosineEmbeddingLoss()", (4, 5), (4, 5), (4, 1), "SH117"),
+        bad("nn.CosineEmbeddingLoss()", (4, 5), (5,), (4,), "SH117"),
+        bad("nn.CosineEmbeddingLoss()", (6,), (4, 6), (4,), "SH117"),
     ],
 )(_cosine_embedding)
 function(
