@@ -37,6 +37,16 @@ def _agree(ctor: str, inputs: Shapes) -> tuple[Outcome, object]:
 
 # (ctor, inputs, whether torch raises); the engine must say the same and give torch's shape
 CASES: list[tuple[str, Shapes, bool]] = [
+    # false positive: the anchor broadcasts against positive and negative separately, the
+    # two distances are over the last dim, so positive and negative may differ there
+    ("nn.TripletMarginLoss()", ((1, 1), (4, 5), (4, 6)), False),
+    ("nn.TripletMarginLoss(reduction='none')", ((4, 1), (1, 5), (1, 6)), False),
+    ("nn.TripletMarginLoss(reduction='none')", ((2, 1, 5), (1, 3, 5), (2, 3, 5)), False),
+    # ... unless swap=True, which also takes the positive-negative distance
+    ("nn.TripletMarginLoss(swap=True)", ((1, 1), (4, 5), (4, 6)), True),
+    ("nn.TripletMarginLoss(swap=True)", ((4, 5), (4, 1), (4, 6)), True),
+    # the distances themselves must broadcast
+    ("nn.TripletMarginLoss()", ((1, 5), (4, 5), (3, 5)), True),
     # missed: torch checks each input's own rank against the target's, before broadcasting
     ("nn.CosineEmbeddingLoss(reduction='none')", ((4, 5), (5,), (4,)), True),
     ("nn.CosineEmbeddingLoss()", ((6,), (4, 6), (4,)), True),
@@ -107,6 +117,8 @@ def test_differential_counts_training_only_apart(monkeypatch: pytest.MonkeyPatch
 FUNCTIONS = [
     ("torch.nn.functional.group_norm", "T(1, 4), 4", True),
     ("torch.nn.functional.group_norm", "T(1, 4), 2", False),
+    ("torch.nn.functional.triplet_margin_loss", "T(1, 1), T(4, 5), T(4, 6)", False),
+    ("torch.nn.functional.triplet_margin_loss", "T(1, 1), T(4, 5), T(4, 6), swap=True", True),
     ("torch.nn.functional.cosine_embedding_loss", "T(4, 5), T(5), T(4)", True),
     ("torch.nn.functional.cosine_embedding_loss", "T(1, 5), T(4, 5), T(4)", False),
 ]

@@ -344,19 +344,53 @@ function(
 )(_margin_ranking)
 
 
+def _pairwise(c: RuleCall, what: str, x: S.Shape, y: S.Shape, names: str) -> S.Shape:
+    """pairwise_distance: x - y broadcast, then the norm over the last dim."""
+    out, err = S.broadcast(x, y)
+    if err is not None or out is None:
+        c.fail(
+            "SH117",
+            f"{what}: {names} {fmt_shape(x)} and {fmt_shape(y)} do not broadcast",
+        )
+    return out[:-1] if out else ()
+
+
+def _distances(c: RuleCall, what: str, x: S.Shape, y: S.Shape) -> S.Shape:
+    """Distances computed pairwise broadcast together."""
+    out, err = S.broadcast(x, y)
+    if err is not None or out is None:
+        c.fail(
+            "SH117",
+            f"{what}: the distances {fmt_shape(x)} and {fmt_shape(y)} do not broadcast",
+        )
+    return out
+
+
 def _triplet(c: RuleCall) -> Value:
-    """anchor/positive/negative of one rank; distances over the last (broadcast) dim."""
+    """anchor/positive/negative of one rank; torch takes the distances anchor-positive and
+    anchor-negative (and positive-negative with swap) over the last dim, then broadcasts them:
+    positive and negative need not agree in the last dim unless swap is on."""
     ts = _three(c, ("anchor", "positive", "negative"))
     what = "triplet_margin_loss"
     if any(t is None or t.shape is None for t in ts):
         return unknown_like(ts[0])
-    shapes = [t.shape for t in ts if t is not None and t.shape is not None]
-    out = _same_rank_broadcast(
-        c, what, shapes, "anchor, positive and negative must have the same number of dimensions"
-    )
+    anc, pos, neg = (t.shape for t in ts if t is not None and t.shape is not None)
+    if len({len(anc), len(pos), len(neg)}) > 1:
+        c.fail(
+            "SH117",
+            f"{what}: anchor, positive and negative must have the same number of dimensions, "
+            f"got {fmt_shape(anc)}, {fmt_shape(pos)}, {fmt_shape(neg)}",
+        )
+    d_pos = _pairwise(c, what, anc, pos, "anchor and positive")
+    d_neg = _pairwise(c, what, anc, neg, "anchor and negative")
+    # an unknown swap proves nothing more, and the shape is the same either way
+    if c.args.bool("swap") is True:
+        d_swap = _pairwise(c, what, pos, neg, "positive and negative (swap=True)")
+        d_neg = _distances(c, what, d_neg, d_swap)
+    out = _distances(c, what, d_pos, d_neg)
     first = ts[0]
     assert first is not None
-    return _reduce(c, first, out[:-1] if out else ())
+    return _reduce(c, first, out)
 
 
 layer(
@@ -370,6 +404,9 @@ layer(
         ok("nn.TripletMarginLoss(reduction='none')", (5,), (5,), (5,)),
         bad("nn.TripletMarginLoss()", (4, 5), (4, 5), (4, 6), "SH117"),
         bad("nn.TripletMarginLoss()", (4, 5), (4, 5), (5,), "SH117"),
+        ok("nn.TripletMarginLoss()", (1, 1), (4, 5), (4, 6)),
+        bad("nn.TripletMarginLoss(swap=True)", (1, 1), (4, 5), (4, 6), "SH117"),
+        bad("nn.TripletMarginLoss()", (1, 5), (4, 5), (3, 5), "SH117"),
     ],
 )(_triplet)
 function(
