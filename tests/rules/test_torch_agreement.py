@@ -63,6 +63,10 @@ CASES: list[tuple[str, Shapes, bool]] = [
     ("nn.GroupNorm(4, 4)", ((2, 4),), False),
     ("nn.GroupNorm(8, 8)", ((1, 8, 2),), False),
     ("nn.GroupNorm(4, 8, affine=False)", ((1, 8, 1, 1),), False),
+    # dilation below 0 fails in torch's own check; 0 fails with a kernel above 1 on every path
+    ("nn.ConvTranspose1d(4, 8, 1, dilation=-1)", ((2, 4, 10),), True),
+    ("nn.ConvTranspose1d(4, 8, 3, dilation=0)", ((2, 4, 10),), True),
+    ("nn.ConvTranspose2d(4, 8, (3, 1), dilation=(0, 1))", ((2, 4, 6, 6),), True),
 ]
 
 
@@ -70,6 +74,31 @@ CASES: list[tuple[str, Shapes, bool]] = [
 def test_layer_agrees_with_torch(ctor: str, inputs: Shapes, raises: bool) -> None:
     _, theirs = _agree(ctor, inputs)
     assert isinstance(theirs, Exception) == raises, theirs
+
+
+# false positive: a dilation of 0 with a kernel of 1 is the backend's call (oneDNN runs it for
+# float32, the native path refuses it), so the engine must report nothing and leave that dim
+# unknown; every dim it does give is torch's
+SILENT = [
+    ("nn.ConvTranspose1d(4, 8, 1, stride=2, padding=8, output_padding=1, dilation=0)", (2, 4, 10)),
+    ("nn.ConvTranspose1d(4, 8, 1, dilation=0)", (2, 4, 10)),
+    ("nn.ConvTranspose2d(4, 8, (1, 3), dilation=(0, 1))", (2, 4, 6, 6)),
+]
+
+
+@pytest.mark.parametrize(("ctor", "shape"), SILENT)
+def test_transposed_dilation_zero_with_kernel_one_is_not_reported(
+    ctor: str, shape: tuple[int, ...]
+) -> None:
+    ours = engine_layer(ctor, (shape,))
+    assert ours.code is None and ours.shape is not None
+    assert any(not isinstance(d, int) for d in ours.shape)
+    assert isinstance(torch_layer(ctor, (shape,), "float64"), Exception)  # the native path
+    assert isinstance(torch_layer(ctor, (shape[1:],)), Exception)  # unbatched: native too
+    if torch.backends.mkldnn.is_available():  # float32 on CPU goes through oneDNN: it runs
+        theirs = torch_layer(ctor, (shape,))
+        assert isinstance(theirs, tuple) and len(theirs) == len(ours.shape)
+        assert all(a == b for a, b in zip(ours.shape, theirs, strict=True) if isinstance(a, int))
 
 
 # BatchNorm on one value per channel: torch raises in training mode only, which the source does
@@ -121,6 +150,8 @@ FUNCTIONS = [
     ("torch.nn.functional.triplet_margin_loss", "T(1, 1), T(4, 5), T(4, 6), swap=True", True),
     ("torch.nn.functional.cosine_embedding_loss", "T(4, 5), T(5), T(4)", True),
     ("torch.nn.functional.cosine_embedding_loss", "T(1, 5), T(4, 5), T(4)", False),
+    ("torch.nn.functional.conv_transpose1d", "T(2, 4, 10), T(4, 8, 3), dilation=0", True),
+    ("torch.nn.functional.conv_transpose1d", "T(2, 4, 10), T(4, 8, 1), dilation=-1", True),
 ]
 
 
