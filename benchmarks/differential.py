@@ -11,9 +11,11 @@ input sizes perturbed and ranks changed by one. Each runs through the engine
   agree            same shape, or both report an error
   unknown          the engine gives no shape and no error (allowed: it cannot decide)
   training only    torch raises in training mode but runs after .eval() (BatchNorm on one value
-                   per channel), and the engine gives eval mode's shape and no error (allowed:
-                   the mode is not in the source, so it cannot decide); an engine error there
-                   is a false positive, a different shape a wrong shape
+                   per channel, InstanceNorm tracking running stats on one spatial element),
+                   and the engine gives eval mode's shape and no error (allowed: the mode is
+                   not in the source, so it cannot decide); an engine error there is a false
+                   positive, a different shape a wrong shape. Only layers whose classes read
+                   self.training are run again in eval mode.
   wrong shape      both succeed with different shapes
   false positive   the engine reports an error, torch runs
   missed           torch raises in forward, the engine gives a concrete shape
@@ -33,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
+import inspect
 import json
 import multiprocessing as mp
 import random
@@ -170,7 +174,7 @@ def classify(ctor: str, inputs: tuple[tuple[int, ...], ...]) -> tuple[str, str]:
     from torch import nn
 
     try:  # the constructor alone, to tell its errors from forward's
-        eval(ctor, {"nn": nn, "torch": torch})
+        mod = eval(ctor, {"nn": nn, "torch": torch})
         ctor_ok = True
     except Exception:
         ctor_ok = False
@@ -178,7 +182,7 @@ def classify(ctor: str, inputs: tuple[tuple[int, ...], ...]) -> tuple[str, str]:
         theirs: Any = torch_layer(ctor, inputs)
     except Exception as e:
         theirs = e
-    if isinstance(theirs, BaseException) and ctor_ok:
+    if isinstance(theirs, BaseException) and ctor_ok and _reads_training(mod):
         # torch raising in training mode only (BatchNorm's "more than 1 value per channel"):
         # the mode is not in the source, so the engine must not report it, and its shape must
         # be eval mode's
@@ -201,6 +205,27 @@ def classify(ctor: str, inputs: tuple[tuple[int, ...], ...]) -> tuple[str, str]:
         kind = "missed" if ctor_ok else "missed (ctor)"
         return kind, f"engine {ours.shape}, torch {type(theirs).__name__}: {str(theirs)[:150]}"
     return _compare(ours, theirs)
+
+
+def _reads_training(mod: Any) -> bool:
+    """Whether eval mode can change the outcome: some submodule's class (or a base class below
+    nn.Module) reads `self.training`."""
+    return any(_class_reads_training(type(m)) for m in mod.modules())
+
+
+@functools.cache
+def _class_reads_training(cls: type) -> bool:
+    from torch import nn
+
+    for klass in cls.__mro__:
+        if klass in (nn.Module, object):
+            continue
+        try:
+            if "self.training" in inspect.getsource(klass):
+                return True
+        except (OSError, TypeError):
+            return True
+    return False
 
 
 def _compare(ours: Any, theirs: tuple[int, ...]) -> tuple[str, str]:

@@ -101,18 +101,21 @@ def test_transposed_dilation_zero_with_kernel_one_is_not_reported(
         assert all(a == b for a, b in zip(ours.shape, theirs, strict=True) if isinstance(a, int))
 
 
-# BatchNorm on one value per channel: torch raises in training mode only, which the source does
-# not show; the engine reports nothing and gives eval mode's shape
+# BatchNorm on one value per channel (InstanceNorm tracking running stats on one spatial
+# element): torch raises in training mode only, which the source does not show; the engine
+# reports nothing and gives eval mode's shape
 TRAINING_ONLY = [
     ("nn.BatchNorm1d(8)", (1, 8)),
     ("nn.BatchNorm1d(8)", (1, 8, 1)),
     ("nn.BatchNorm2d(3)", (1, 3, 1, 1)),
     ("nn.BatchNorm3d(2, affine=False)", (1, 2, 1, 1, 1)),
+    ("nn.InstanceNorm1d(3, track_running_stats=True)", (2, 3, 1)),
+    ("nn.InstanceNorm2d(4, affine=True, track_running_stats=True)", (4, 1, 1)),
 ]
 
 
 @pytest.mark.parametrize(("ctor", "shape"), TRAINING_ONLY)
-def test_batchnorm_single_value_is_training_only(ctor: str, shape: tuple[int, ...]) -> None:
+def test_single_value_is_training_only(ctor: str, shape: tuple[int, ...]) -> None:
     ours = engine_layer(ctor, (shape,))
     assert ours.code is None
     assert isinstance(torch_layer(ctor, (shape,)), ValueError)
@@ -135,6 +138,8 @@ def _differential() -> object:
 def test_differential_counts_training_only_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     d: Any = _differential()
     assert d.classify("nn.BatchNorm1d(8)", ((1, 8),))[0] == "training only"
+    ctor = "nn.InstanceNorm1d(3, track_running_stats=True)"  # self.training in a base class
+    assert d.classify(ctor, ((2, 3, 1),))[0] == "training only"
     assert d.classify("nn.BatchNorm1d(8)", ((1, 9),))[0] == "agree"
     # GroupNorm raises in eval mode too: an ordinary error, which the engine must report
     assert d.classify("nn.GroupNorm(4, 4)", ((1, 4),))[0] == "agree"
