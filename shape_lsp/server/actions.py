@@ -149,7 +149,7 @@ def register(server: ShapeServer) -> None:
         if only and not any(k.startswith(("quickfix", "source")) for k in kinds):
             return []
         state = server.docs.get(params.text_document.uri)
-        doc = server.workspace.text_documents.get(params.text_document.uri)
+        doc = server.document(params.text_document.uri)
         if state is None or state.current is None or doc is None:
             return []
         if (doc.version or 0) != state.current.version:

@@ -137,7 +137,7 @@ async def _run(server: ShapeServer, state: DocState) -> None:
             if settings.debounce_ms:
                 await asyncio.sleep(settings.debounce_ms / 1000)
                 state.dirty = False
-            doc = server.workspace.text_documents.get(state.uri)
+            doc = server.document(state.uri)
             if doc is None or server.docs.get(state.uri) is not state:
                 return
             version, epoch, text = doc.version or 0, state.epoch, doc.source

@@ -8,11 +8,13 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import TextDocument
 
 from shape_lsp import __version__
 from shape_lsp.server.analysis import Engine, schedule
@@ -170,6 +172,14 @@ class ShapeServer(LanguageServer):
         return task
 
     # -- documents ----------------------------------------------------------------------
+
+    def document(self, uri: str) -> TextDocument | None:
+        """The open document at `uri`, None when not open. pygls files documents under the
+        unquoted URI (`file:///c%3A/x%20y.py` as `file:///c:/x y.py`), as clients send them
+        quoted: looking them up by the URI as sent misses every path with a space, a
+        non-ASCII letter or (VS Code on Windows) a drive letter."""
+        doc: TextDocument | None = self.workspace.text_documents.get(unquote(uri))
+        return doc
 
     def analyse(self, uri: str, *, force: bool = False) -> None:
         """Schedule analysis of an open document."""

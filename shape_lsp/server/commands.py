@@ -45,7 +45,7 @@ async def wait_analysed(
     server: ShapeServer, state: DocState, timeout: float = 30.0
 ) -> Analysed | None:
     """The analysis of the document's current version, waiting for it if needed."""
-    doc = server.workspace.text_documents.get(state.uri)
+    doc = server.document(state.uri)
     want = (doc.version or 0) if doc else 0
     cur = state.current
     if cur is not None and cur.version >= want and cur.epoch >= state.epoch:
@@ -98,7 +98,7 @@ async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, 
     """Run the verifier on the document's current text; keep its results until it changes."""
     global _verify_pool  # noqa: PLW0603 - one lazily created pool per server process
     state = server.docs.get(uri)
-    doc = server.workspace.text_documents.get(uri)
+    doc = server.document(uri)
     if state is None or doc is None:
         return {"status": "error", "message": f"document not open: {uri}"}
     version, text = doc.version or 0, doc.source
@@ -133,7 +133,7 @@ async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, 
     findings = tuple(getattr(report, "findings", ()))
     facts = tuple(getattr(report, "facts", ()))
     progress.end(message or status)
-    current = server.workspace.text_documents.get(uri)
+    current = server.document(uri)
     kept = (
         current is not None and (current.version or 0) == version and server.docs.get(uri) is state
     )

@@ -60,7 +60,7 @@ def register_pull(server: ShapeServer) -> None:
     async def pull(params: lsp.DocumentDiagnosticParams) -> lsp.RelatedFullDocumentDiagnosticReport:
         uri = params.text_document.uri
         state = server.docs.get(uri)
-        doc = server.workspace.text_documents.get(uri)
+        doc = server.document(uri)
         if state is None or doc is None:
             return lsp.RelatedFullDocumentDiagnosticReport(items=[])
         want, epoch = doc.version or 0, state.epoch

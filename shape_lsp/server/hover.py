@@ -32,7 +32,7 @@ def word_at(line: str, col: int) -> str:
 
 def current_lines(server: ShapeServer, state: DocState) -> list[str]:
     """The document's lines now (the analysed snapshot's when it is current)."""
-    doc = server.workspace.text_documents.get(state.uri)
+    doc = server.document(state.uri)
     cur = state.current
     if cur is not None and (doc is None or (doc.version or 0) == cur.version):
         return cur.lines

@@ -164,3 +164,18 @@ async def test_debounce_skips_intermediate_versions(push_session: Session) -> No
     await s.wait_published(uri, last, after=n0)
     versions = [p.version for p in s.client.published[n0:] if p.uri == uri]  # type: ignore[attr-defined]
     assert versions[-1] == last and len(versions) < 10, versions
+
+
+async def test_quoted_uri_path_with_spaces(session: Session) -> None:
+    """Clients quote URIs (`my%20models/n%C3%A9t.py`); pygls files documents unquoted. Every
+    feature must still find the document: diagnostics, edits, hover, summary."""
+    await session.initialize()
+    uri = session.open(NET, name="nét model.py", folder=session.tmp / "my models")
+    assert "%20" in uri and "%C3%A9" in uri
+    diags = [d for d in await session.diagnostics(uri) if d.code == "SH101"]
+    assert len(diags) == 1 and diags[0].range.start.line == NET_FC_LINE
+    session.edit(uri, lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0)), "# x\n")
+    diags = [d for d in await session.diagnostics(uri) if d.code == "SH101"]
+    assert len(diags) == 1 and diags[0].range.start.line == NET_FC_LINE + 1
+    summary = await session.command("shape-lsp.summary", uri)
+    assert summary["markdown"], summary
