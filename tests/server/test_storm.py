@@ -3,7 +3,8 @@ edits, hover / inlay requests interleaved and some cancelled, then a final known
 
 Checked: the last published diagnostics (for the final version) equal a fresh
 `Analyzer().analyze` of that text; every request is answered (cancelled ones with
-RequestCancelled or a result); the server's RSS grows < 10% from after warm-up to the end.
+RequestCancelled or a result); the server's RSS grows < 10% from after warm-up (the warm-up edits, then the original text
+settled) to the end. The RSS right after opening (one analysis, no edits) is reported too.
 The test sends SHAPE_LSP_STORM_EDITS edits (default 1,000); benchmarks/storm.py sends 10,000.
 """
 
@@ -121,6 +122,7 @@ async def storm(
     uri = s.open(NET, name="storm.py")
     await s.diagnostics(uri)
     pid = s.client._server.pid  # type: ignore[attr-defined]
+    rss_open = rss_kib(pid)  # cold: one analysis done, no edits yet
     pending: list[asyncio.Task[str]] = []
     max_chars = [0]
 
@@ -210,9 +212,11 @@ async def storm(
         "text_chars_max": max_chars[0],
         "requests": len(outcomes),
         "outcomes": {o: outcomes.count(o) for o in sorted(set(outcomes))},
+        "rss_open_kib": rss_open,
         "rss_warm_kib": rss_warm,
         "rss_end_kib": rss_end,
         "growth": rss_end / rss_warm - 1,
+        "growth_from_open": rss_end / rss_open - 1,
         "final": sorted(key(d) for d in diags),
         "fresh": sorted(
             (
