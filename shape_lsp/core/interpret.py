@@ -212,6 +212,7 @@ class Interpreter:
         self.steps = 0
         self.depth = 0
         self.eval_depth = 0
+        self.touched: dict[int, Chunk] | None = None  # chunks whose code ran (models' cache)
 
     # ------------------------------------------------------------------ driver
 
@@ -1270,6 +1271,8 @@ class Interpreter:
         """Interpret a local function or method body with bound parameters."""
         if self.depth >= MAX_DEPTH:
             raise Budget
+        if self.touched is not None:
+            self.touched[id(fn.chunk)] = fn.chunk
         env = self.bind_params(fn, args, kwargs, frame, symbolic_missing)
         home = _home_of(fn)
         new = Frame(
@@ -1356,6 +1359,8 @@ class Interpreter:
             return UNKNOWN
         span = self.rec.span(frame.chunk, node) if frame is not None and node is not None else None
         inst = ModuleInstance(info, span=span)
+        if self.touched is not None:
+            self.touched[id(info.chunk)] = info.chunk
         if node is not None and frame is not None and frame.env is self.globals:
             inst.ctor_text = _src(node)
         hit = info.find_method("__init__")

@@ -9,16 +9,20 @@ call (already run during the module pass), jaxtyping annotations on forward, a
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from shape_lsp.core import shapes as S
+from shape_lsp.core.config import Settings
 from shape_lsp.core.modules import ClassInfo, Container, ModuleInstance, type_name
 from shape_lsp.core.names import dotted
 from shape_lsp.core.parse import Chunk
 from shape_lsp.core.recorder import Site
 from shape_lsp.core.shapes import Dim, Shape
+from shape_lsp.core.types import Finding, ModelSummary, ShapeFact
 from shape_lsp.core.values import Tensor, Value
 
 if TYPE_CHECKING:
@@ -56,18 +60,127 @@ def analyze_models(interp: Interpreter) -> None:
             instances[v.cls.name] = v
         if isinstance(v, Container) and v.kind in ("Sequential", "Functional") and name not in done:
             _guard(interp, lambda n=name, c=v: _run_sequential(interp, n, c))
+    file = _file(interp)
     for info in list(interp.classes.values()):
         if info.framework not in ("torch", "keras") or info.name in done:
             continue
-        _guard(interp, lambda i=info: _run_class(interp, i, instances.get(i.name), Frame, Budget))
-    _run_factories(interp)
+        inst = instances.get(info.name)
+        run = lambda i=info, m=inst: _run_class(interp, i, m, Frame, Budget)  # noqa: E731
+        if inst is not None or info.framework != "torch" or file is None:
+            _guard(interp, run)
+        else:
+            _cached_run(interp, info, file, run)
+    _run_factories(interp, file)
+
+
+_Place = tuple[str, int, int, tuple[int, ...]]
+_File = tuple[tuple[str, ...], set[_Place]]
+
+
+def _place(c: Chunk) -> _Place:
+    return c.parsed.text, c.start_line, c.col_offset, tuple(c.line_map or ())
+
+
+def _file(interp: Interpreter) -> _File | None:
+    """The text of every top-level statement (class bodies: skeletons), and every chunk and
+    method piece with its place; None without a workspace (nothing is cached then)."""
+    if interp.workspace is None:
+        return None
+    chunks = interp.parsed.chunks
+    return tuple(c.parsed.text for c in chunks), {
+        _place(m) for c in chunks for m in (c, *c.members)
+    }
+
+
+@dataclass(eq=False)
+class _Run:
+    """What one model run (or factory probe) recorded, and everything it depended on."""
+
+    env: tuple[str, ...]
+    settings: Settings
+    generation: int  # the workspace's: imported files unchanged
+    touched: list[_Place]  # the code that ran, and where it was
+    findings: list[tuple[Any, Finding]]
+    facts: list[tuple[Any, ShapeFact]]
+    models: list[ModelSummary]
+
+    def valid(self, interp: Interpreter, file: _File) -> bool:
+        """Nothing it depended on has changed: the file's top-level statements, the
+        settings, the imported files, and the text and place of every piece of code it ran
+        (an edit in another method, or below it, leaves it valid)."""
+        ws = interp.workspace
+        return (
+            ws is not None
+            and self.generation == ws.generation
+            and self.env == file[0]
+            and self.settings == interp.settings
+            and all(p in file[1] for p in self.touched)
+        )
+
+
+MAX_RUNS = 2048
+
+
+def _tracked(
+    interp: Interpreter, file: _File, run: Callable[[], None], touched: dict[int, Chunk]
+) -> _Run | None:
+    """Run under `_guard`, noting the code that ran and everything recorded; None when it
+    ended in an internal error (never cached)."""
+    ws, rec = interp.workspace, interp.rec
+    assert ws is not None
+    capture: tuple[list[tuple[Any, Finding]], list[tuple[Any, ShapeFact]]] = ([], [])
+    n_models, n_errors = len(rec.models), len(rec.errors)
+    interp.touched, rec.capture = touched, capture
+    try:
+        _guard(interp, run)
+    finally:
+        interp.touched, rec.capture = None, None
+    if len(rec.errors) > n_errors or rec.quiet:
+        return None
+    return _Run(
+        file[0],
+        interp.settings,
+        ws.generation,
+        [_place(c) for c in touched.values() if c.origin == rec.origin],
+        capture[0],
+        capture[1],
+        rec.models[n_models:],
+    )
+
+
+def _store(interp: Interpreter, key: tuple[str, str], run: _Run | None) -> None:
+    ws = interp.workspace
+    assert ws is not None
+    if run is None:
+        ws.runs.pop(key, None)
+        return
+    if len(ws.runs) >= MAX_RUNS:
+        ws.runs.clear()
+    ws.runs[key] = run
+
+
+def _cached_run(interp: Interpreter, info: ClassInfo, file: _File, run: Callable[[], None]) -> None:
+    """Run a model class, or replay its last run when nothing it depended on has changed."""
+    ws, rec = interp.workspace, interp.rec
+    assert ws is not None
+    key = (rec.origin, info.name)
+    hit = ws.runs.get(key)
+    if isinstance(hit, _Run) and hit.valid(interp, file):
+        for k, f in hit.findings:
+            rec.findings.setdefault(k, f)
+        for k2, fact in hit.facts:
+            rec.facts.setdefault(k2, fact)
+        rec.models.extend(hit.models)
+        return
+    touched = {id(m): m for m in (info.chunk, *info.chunk.members)}
+    _store(interp, key, _tracked(interp, file, run, touched))
 
 
 MAX_FACTORIES = 24
 MAX_FACTORY_MISSES = 3
 
 
-def _run_factories(interp: Interpreter) -> None:
+def _run_factories(interp: Interpreter, file: _File | None) -> None:
     """Public functions without required arguments that build a model (`resnet18()`): each
     distinct model structure they build is run once, with symbolic inputs."""
     from shape_lsp.core.interpret import Frame
@@ -91,6 +204,14 @@ def _run_factories(interp: Interpreter) -> None:
         if any(callees <= f for f in failed):
             continue  # e.g. timm's 100 `vit_*()`: same builder as one that built nothing
         probed += 1
+        memo = (interp.rec.origin, f"{name}()")
+        hit = interp.workspace.runs.get(memo) if file is not None and interp.workspace else None
+        if isinstance(hit, _Run) and file is not None and hit.valid(interp, file):
+            failed.append(callees)  # only probes that built nothing are cached
+            misses += 1
+            if misses >= MAX_FACTORY_MISSES:
+                break
+            continue
         frame = Frame(interp.globals, fn.chunk, record_facts=False)
         built: list[Value] = []
 
@@ -101,9 +222,15 @@ def _run_factories(interp: Interpreter) -> None:
             finally:
                 interp.rec.discovery = None
 
-        _guard(interp, probe)
+        if file is None:
+            _guard(interp, probe)
+            outcome = None
+        else:
+            outcome = _tracked(interp, file, probe, {id(fn.chunk): fn.chunk})
         model = built[0] if built else None
         if not isinstance(model, ModuleInstance | Container):
+            if outcome is not None and not outcome.findings and not outcome.facts:
+                _store(interp, memo, outcome)
             failed.append(callees)
             misses += 1
             if misses >= MAX_FACTORY_MISSES:

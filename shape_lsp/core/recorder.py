@@ -96,6 +96,8 @@ class Recorder:
         self._pending: dict[int, dict[str, Any]] = {}
         self.origin = interp.parsed.chunks[0].origin if interp.parsed.chunks else ""
         self.local_sites: list[Span] = []  # call sites in this file, innermost last
+        # every finding / fact a cached model run tried to add (see models._cached_run)
+        self.capture: tuple[list[tuple[Any, Finding]], list[tuple[Any, ShapeFact]]] | None = None
 
     # ------------------------------------------------------------------ basics
 
@@ -136,6 +138,13 @@ class Recorder:
         if code not in RANK_FREE and any(t is not None and t.assumed for t in tensors):
             return
         key = (code, span, message)
+        if self.capture is not None:
+            found = Finding(
+                code, self.settings.severity_of(code), span, message, trace, related, fixes
+            )
+            self.capture[0].append((key, found))
+            self.findings.setdefault(key, found)
+            return
         if key in self.findings:
             return
         self.findings[key] = Finding(
@@ -147,6 +156,8 @@ class Recorder:
         if self.quiet:
             return
         key = (fact.span, fact.kind, fact.label, fact.shape)
+        if self.capture is not None:
+            self.capture[1].append((key, fact))
         self.facts.setdefault(key, fact)
 
     def tensor_fact(self, chunk: Chunk, node: cst.CSTNode, label: str, value: Value) -> None:

@@ -40,10 +40,18 @@ class Workspace:
         # exists (only when `track` is on: the CLI's result cache needs it, the server doesn't)
         self.track = False
         self.consulted: dict[str, dict[str, str | bool]] = {}
+        # bumped whenever an imported file's text may have changed (invalidates `runs`)
+        self.generation = 0
+        self.runs: dict[tuple[str, str], object] = {}  # (file, class) -> models' cached run
 
     def set_source(self, path: str, text: str | None) -> None:
         """Use `text` for `path` instead of the disk (None: back to the disk)."""
         key = os.path.abspath(path)
+        before = self.overlay.get(key)
+        if before == text:
+            return
+        if key in self._modules or (None in (before, text) and not os.path.isfile(key)):
+            self.generation += 1  # a file imports read, or one whose existence it changes
         if text is None:
             self.overlay.pop(key, None)
         else:
@@ -100,6 +108,7 @@ class Workspace:
             self._modules.move_to_end(path)
             return hit[1]
         self._loading.add(path)
+        self.generation += 1
         try:
             interp = Interpreter(
                 parse_file(text, self.cache, origin=path),

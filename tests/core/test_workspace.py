@@ -97,3 +97,21 @@ def test_open_buffer_overrides_the_disk(tmp_path: Path) -> None:
     r = an.analyze(model.read_text(), str(model))
     (net,) = [m for m in r.models if m.name == "Net"]
     assert [c.output for c in net.calls if c.module == "b2.conv"] == [(2, 32, 32, 32)]
+
+
+def test_cached_class_runs_follow_edits_of_imported_buffers(tmp_path: Path) -> None:
+    # No example call: Net is run on its own, and that run is cached between analyses; the
+    # imported file's buffer changing must invalidate it.
+    model = _project(tmp_path, 16)
+    text = model.read_text().split("net = Net()")[0]
+    an = Analyzer()
+    assert an.analyze(text, str(model)).findings == ()
+    assert an.analyze(text, str(model)).findings == ()  # replayed
+    blocks = model.parent / "blocks.py"
+    an.set_source(str(blocks), blocks.read_text().replace("cout, WIDTH", "cout + 1, WIDTH"))
+    got = an.analyze(text, str(model))
+    fresh = Analyzer()
+    fresh.set_source(str(blocks), blocks.read_text().replace("cout, WIDTH", "cout + 1, WIDTH"))
+    assert got.findings == fresh.analyze(text, str(model)).findings != ()
+    an.set_source(str(blocks), None)
+    assert an.analyze(text, str(model)).findings == ()
