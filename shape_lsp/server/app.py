@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.workspace import TextDocument
 
 from shape_lsp import __version__
+from shape_lsp.server import textsync
 from shape_lsp.server.analysis import Engine, schedule
 from shape_lsp.server.documents import DocState
 from shape_lsp.server.settings import SettingsStore
@@ -32,8 +35,9 @@ PRUNE_MIN = 64
 
 
 class ShapeProtocol(LanguageServerProtocol):
-    """pygls' protocol, with two fixes:
+    """pygls' protocol, with three fixes:
 
+    - didChange applies edits with the LSP's line breaks, and faster (see `textsync`);
     - a request whose params do not deserialize gets an InvalidParams error back (pygls only
       logs it, and the client would wait for an answer forever);
     - finished handler futures are forgotten. pygls files the future of every generator
@@ -67,6 +71,25 @@ class ShapeProtocol(LanguageServerProtocol):
             log.debug("cancel for %r: already answered", msg_id)
             return
         super()._handle_cancel_notification(msg_id)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: lsp.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        """Apply the changes (see `textsync`: LSP line breaks only, no whole-text rebuild),
+        then call the server's didChange handler."""
+        doc = self.workspace.text_documents.get(unquote(params.text_document.uri))
+        if doc is None:
+            log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+        else:
+            text = doc.source
+            encoding = getattr(self._server, "encoding", "utf-16")
+            for change in params.content_changes:
+                text = textsync.apply_change(text, change, encoding)
+            doc.apply_change(lsp.TextDocumentContentChangeWholeDocument(text=text))
+            doc.version = params.text_document.version
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Deserialize; answer malformed requests instead of dropping them."""
@@ -102,8 +125,21 @@ class ShapeServer(LanguageServer):
         self._changed_modules: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.trim_timer: asyncio.TimerHandle | None = None
+        self.stdin_reader = "pygls"
 
     # -- plumbing -----------------------------------------------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio; a stdin pipe is read on the event loop (see `stdio`)."""
+        from shape_lsp.server import stdio
+
+        stdin = stdin or sys.stdin.buffer
+        stdout = stdout or sys.stdout.buffer
+        if stdio.loop_readable(stdin, stdout):
+            self.stdin_reader = "event loop"
+            stdio.start(self, stdin, stdout)
+        else:
+            super().start_io(stdin, stdout)
 
     @property
     def config_ready(self) -> asyncio.Event:

@@ -233,4 +233,5 @@ def register(server: ShapeServer) -> None:
             "states": len(server.docs),
             "waiters": sum(len(st.waiters) for st in server.docs.values()),
             "logged": len(server._logged),
+            "stdin_reader": server.stdin_reader,
         }
