@@ -12,6 +12,8 @@ from shape_lsp.core.types import Finding, Span
 
 def split_lines(text: str) -> list[str]:
     """Lines as the core counts them (split at \\n, trailing \\r dropped)."""
+    if "\r" not in text:
+        return text.split("\n")
     return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
