@@ -55,6 +55,9 @@ def _check_parser(sub: Any) -> None:
     )
     p.add_argument("--config", help="pyproject.toml to read [tool.shape-lsp] from")
     p.add_argument("--jobs", "-j", type=int, default=1, help="parallel worker processes")
+    p.add_argument(
+        "--fix", action="store_true", help="apply each finding's preferred fix (rewrites files)"
+    )
     p.add_argument("--no-cache", action="store_true", help="don't read or write the cache")
     p.add_argument(
         "--cache-dir",
@@ -230,6 +233,7 @@ def check(args: argparse.Namespace) -> int:
         from shape_lsp.check_cache import CheckCache, default_dir
 
         cache = CheckCache(Path(args.cache_dir) if args.cache_dir else default_dir(), settings)
+    fixed = _fix(files, settings) if args.fix else 0
     records: list[dict[str, Any]] = []
     todo: list[tuple[int, Path, str]] = []
     for f in files:
@@ -267,6 +271,8 @@ def check(args: argparse.Namespace) -> int:
                 if args.show_trace and args.format == "text":
                     for t in d["trace"]:
                         print(f"    | {t}")
+        if fixed:
+            print(f"Fixed {fixed} problem{'s' * (fixed != 1)}.")
         if args.format == "text":
             n_files = len(records)
             if count:
@@ -277,6 +283,32 @@ def check(args: argparse.Namespace) -> int:
             else:
                 print(f"All checks passed ({n_files} file{'s' * (n_files != 1)}).")
     return 0 if args.exit_zero or count == 0 else 1
+
+
+MAX_FIX_PASSES = 8
+
+
+def _fix(files: list[Path], settings: Any) -> int:
+    """`check --fix`: apply preferred fixes until none is left (a fixed layer can reveal the
+    next mismatch downstream); returns how many were applied."""
+    from shape_lsp.core.api import Analyzer
+    from shape_lsp.core.fixes import apply_fixes
+
+    analyzer, total = Analyzer(), 0
+    for f in files:
+        try:
+            original = f.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # not rewritten: we would not write it back byte for byte
+        text = original
+        for _ in range(MAX_FIX_PASSES):
+            text, n = apply_fixes(text, analyzer.analyze(text, str(f), settings).findings)
+            if not n:
+                break
+            total += n
+        if text != original:
+            f.write_bytes(text.encode("utf-8"))
+    return total
 
 
 def summary(args: argparse.Namespace) -> int:

@@ -12,12 +12,57 @@ import libcst as cst
 
 from shape_lsp.core.names import local_name_for
 from shape_lsp.core.rules.base import FixHint
-from shape_lsp.core.types import Fix, Span, TextEdit
+from shape_lsp.core.types import Finding, Fix, Span, TextEdit
 from shape_lsp.core.values import LayerValue, Tensor
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpret import Interpreter
     from shape_lsp.core.recorder import Site
+
+
+def apply_fixes(text: str, findings: tuple[Finding, ...]) -> tuple[str, int]:
+    """The text with each finding's preferred fix applied (`check --fix`), and how many
+    were applied; a fix whose edits overlap an earlier one waits for the next pass."""
+    from shape_lsp.core.parse import split_lines
+
+    lines = split_lines(text)
+    starts = [0]
+    for ln in lines:
+        starts.append(starts[-1] + len(ln))
+
+    def offset(line: int, col: int) -> int | None:
+        if not 0 <= line < len(lines) or not 0 <= col <= len(lines[line].rstrip("\r\n")):
+            return None
+        return starts[line] + col
+
+    chosen: list[tuple[int, int, str]] = []
+    applied = 0
+    for f in findings:
+        preferred = [x for x in f.fixes if x.preferred]
+        if len(preferred) != 1:
+            continue
+        edits = []
+        for e in preferred[0].edits:
+            a = offset(e.span.start_line, e.span.start_col)
+            b = offset(e.span.end_line, e.span.end_col)
+            if a is None or b is None or b < a:
+                break
+            edits.append((a, b, e.new_text))
+        else:
+            if any(
+                (a < y and x < b) or a == b == x == y for a, b, _ in edits for x, y, _ in chosen
+            ):
+                continue
+            chosen.extend(edits)
+            applied += 1
+    for a, b, new in sorted(chosen, reverse=True):
+        text = text[:a] + new + text[b:]
+    return text, applied
+
+
+def _overlap(a: int, b: int, x: int, y: int) -> bool:
+    """Whether edits of [a, b) and [x, y) clash (two insertions at one place do)."""
+    return (a < y and x < b) or a == b == x == y
 
 
 def fixes_for(
