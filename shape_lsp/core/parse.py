@@ -127,8 +127,8 @@ class _Syntactic:
     def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if type(self.node) in _NO_SPAN:
-            return
+        if et is not None or type(self.node) in _NO_SPAN:
+            return  # unwinding (a RecursionError, say): the inner nodes were never recorded
         st = self.state
         out = st.out
         sl, sc = out[self.start_node][:2] if self.start_node is not None else self.start

@@ -136,22 +136,43 @@ def _spans_inside(result: AnalysisResult, text: str) -> bool:
     ) and all(1 <= c.line <= len(lines) for m in result.models for c in m.calls)
 
 
+# (text with {arg}, the SH101 line, the model's call lines); in a method, an unwinding
+# RecursionError also turned into a KeyError in the enclosing blocks' position records
+PLACES = {
+    "top level": (
+        "import torch\nimport torch.nn as nn\n\nembed = nn.Sequential(\n    nn.Flatten(),\n"
+        "    nn.Linear(192, {arg}),\n)\n\nx = embed(torch.randn(4, 3, 8, 8))\n"
+        "net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n",
+        9,
+        [9, 5, 6],
+    ),
+    "method": (
+        "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.a = nn.Linear(4, {arg})\n"
+        "        self.b = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n\n"
+        "    def forward(self, x):\n        return self.b(x)\n\n\ny = Net()(torch.randn(2, 4))\n",
+        8,
+        [15, 12, 9, 9],
+    ),
+}
+
+
+@pytest.mark.parametrize("place", list(PLACES))
 @pytest.mark.parametrize("depth", [MAX_EXPR_DEPTH + 1, 199, 480, _MAX_DEPTH - 20, 1900])
 @pytest.mark.parametrize("kind", list(NESTING))
-def test_deep_nesting_has_positions_or_is_a_syntax_problem(kind: str, depth: int) -> None:
-    arg = NESTING[kind](depth)
-    src = (
-        "import torch\nimport torch.nn as nn\n\nembed = nn.Sequential(\n    nn.Flatten(),\n"
-        f"    nn.Linear(192, {arg}),\n)\n\nx = embed(torch.randn(4, 3, 8, 8))\n"
-        "net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
-    )
+def test_deep_nesting_has_positions_or_is_a_syntax_problem(
+    kind: str, depth: int, place: str
+) -> None:
+    template, sh101_line, call_lines = PLACES[place]
+    src = template.replace("{arg}", NESTING[kind](depth))
     r = Analyzer().analyze(src, "deep.py")
     assert _spans_inside(r, src)
     assert r.internal_errors == ()
     codes = [(f.code, f.span.start_line) for f in r.findings]
-    assert ("SH101", 9) in codes  # the rest of the file is analysed, at the right place
-    if not any(code == "SH001" for code, _ in codes):
-        assert [c.line for c in r.models[0].calls] == [9, 5, 6]
+    if any(code == "SH001" for code, _ in codes):
+        return  # the deep statement is reported (see test_deep_nesting_is_a_syntax_problem)
+    assert ("SH101", sh101_line) in codes
+    assert [c.line for c in r.models[0].calls] == call_lines
 
 
 def test_positions_asked_deep_in_the_stack() -> None:
