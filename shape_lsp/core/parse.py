@@ -621,7 +621,8 @@ def _split_class(lines: list[str], a: int, b: int, cache: ParseCache) -> Chunk |
     for j in range(body, b):
         ln = lines[j]
         if not ln.strip() or (ln.lstrip().startswith("#") and not ln.startswith(indent)):
-            dedented.append("\n")
+            # its own line break: after a line ending in \r, a \n would join it (\r\n)
+            dedented.append(ln[len(ln.rstrip("\r\n")) :] or "\n")
         elif ln.startswith(indent):
             dedented.append(ln[len(indent) :])
         else:

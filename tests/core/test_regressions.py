@@ -15,7 +15,7 @@ import pytest
 
 from shape_lsp.core.api import Analyzer
 from shape_lsp.core.interpret import MAX_EXPR_DEPTH
-from shape_lsp.core.parse import _MAX_DEPTH, node_positions
+from shape_lsp.core.parse import _MAX_DEPTH, SPLIT_MIN_LINES, node_positions
 from shape_lsp.core.types import AnalysisResult
 
 # libcst's native parser overflowed the C stack (SIGSEGV) or took seconds to minutes on these;
@@ -204,3 +204,19 @@ def test_deep_but_valid_expression_is_not_an_internal_error() -> None:
     deep = "-" * 1000 + "1"
     src = f"import torch.nn as nn\nnet = nn.Sequential(nn.Linear(4, {deep}), nn.ReLU())\n"
     assert Analyzer().analyze(src, "deep.py").internal_errors == ()
+
+
+# A blank line in a split class (SPLIT_MIN_LINES or longer) became "\n", which joined the line
+# break before it when that was a lone CR ("\r" + "\n" is one break): every later span in the
+# method was one line up. Found by benchmarks/fuzz.py (seed 44158: mixed, then CR-only endings).
+@pytest.mark.parametrize("blank", ["", "    ", "# a comment at column 0"])
+def test_blank_line_after_a_lone_cr_in_a_split_class(blank: str) -> None:
+    filler = "".join(f"        self.act{i} = nn.ReLU()\r" for i in range(SPLIT_MIN_LINES))
+    src = (
+        "import torch.nn as nn\r\r\rclass Net(nn.Module):\r    def __init__(self):\r"
+        f"        super().__init__()\r{blank}\r{filler}"
+        "        self.net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\r\r"
+        "    def forward(self, x):\r        return self.net(x)\r"
+    )
+    (f,) = Analyzer().analyze(src, "cr.py").findings
+    assert (f.code, f.span.start_line) == ("SH101", 7 + SPLIT_MIN_LINES)
