@@ -338,7 +338,7 @@ def _too_deep(text: str) -> tuple[int, int, str] | None:
 
 def _describe_error(text: str, e: cst.ParserSyntaxError) -> tuple[int, int, str]:
     """Python's own message and place when it has one (clearer than the parser's)."""
-    last = max(text.count("\n") - 1, 0)
+    last = max(len(_NEWLINE.findall(text)) - 1, 0)  # lone CRs end lines too
     try:
         with warnings.catch_warnings():  # "invalid decimal literal" and the like: not ours
             warnings.simplefilter("ignore")

@@ -220,3 +220,12 @@ def test_blank_line_after_a_lone_cr_in_a_split_class(blank: str) -> None:
     )
     (f,) = Analyzer().analyze(src, "cr.py").findings
     assert (f.code, f.span.start_line) == ("SH101", 7 + SPLIT_MIN_LINES)
+
+
+# A syntax error's line was clamped to the chunk's last line counted by "\n" only: in a file
+# with lone-CR line endings every error went to the chunk's first line.
+@pytest.mark.parametrize("nl", ["\n", "\r", "\r\n"])
+def test_syntax_error_line_with_any_line_ending(nl: str) -> None:
+    src = "import torch\n\ndef f(x):\n    y = 1\n    z = (\n    return x\n".replace("\n", nl)
+    (f,) = Analyzer().analyze(src, "e.py").findings
+    assert (f.code, f.span.start_line) == ("SH001", 4)
