@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 LOG_REPEAT_S = 30.0
+#: Past this many remembered messages, those older than LOG_REPEAT_S are forgotten.
+LOG_MEMORY = 256
 #: `_request_futures` is pruned of finished futures whenever it reaches this size (or twice
 #: what the last pruning left).
 PRUNE_MIN = 64
@@ -158,6 +160,8 @@ class ShapeServer(LanguageServer):
         now = time.monotonic()
         if now - self._logged.get(message, -1e9) < LOG_REPEAT_S:
             return
+        if len(self._logged) >= LOG_MEMORY:  # messages carry varying text: forget old ones
+            self._logged = {m: t for m, t in self._logged.items() if now - t < LOG_REPEAT_S}
         self._logged[message] = now
         try:
             self.window_log_message(lsp.LogMessageParams(type=level, message=message))

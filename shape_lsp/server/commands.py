@@ -91,7 +91,9 @@ class _Progress:
 
     def end(self, message: str) -> None:
         if self.token is not None:
-            self.server.work_done_progress.end(self.token, lsp.WorkDoneProgressEnd(message=message))
+            progress = self.server.work_done_progress
+            progress.end(self.token, lsp.WorkDoneProgressEnd(message=message))
+            progress.tokens.pop(self.token, None)  # pygls keeps every token's future forever
 
 
 async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, Any]:
@@ -233,5 +235,6 @@ def register(server: ShapeServer) -> None:
             "states": len(server.docs),
             "waiters": sum(len(st.waiters) for st in server.docs.values()),
             "logged": len(server._logged),
+            "progress_tokens": len(server.work_done_progress.tokens),
             "stdin_reader": server.stdin_reader,
         }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from shape_lsp.core.types import Finding, Severity, Span
 from shape_lsp.server import convert
 from shape_lsp.server.actions import suppression_edit
@@ -62,3 +64,23 @@ def test_importers() -> None:
     assert imports_any("import torch, models\n", names)
     assert imports_any("from .models import Net\n", names)
     assert not imports_any("from other import models_x\n", names)
+
+
+def test_client_log_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """log_client remembers messages to rate-limit repeats; messages with varying text (an
+    internal error's repr) must not pile up for the life of the server."""
+    from shape_lsp.server import app
+
+    server = app.ShapeServer()
+    sent: list[str] = []
+    monkeypatch.setattr(server, "window_log_message", lambda p: sent.append(p.message))
+    clock = [1000.0]
+    monkeypatch.setattr(app.time, "monotonic", lambda: clock[0])
+    for i in range(3 * app.LOG_MEMORY):
+        server.log_client(f"internal error {i}")
+        clock[0] += 1.0
+    assert len(sent) == 3 * app.LOG_MEMORY
+    assert len(server._logged) <= app.LOG_MEMORY
+    server.log_client("internal error 0")  # long ago: sent again
+    server.log_client(f"internal error {3 * app.LOG_MEMORY - 1}")  # just now: rate-limited
+    assert sent[-1] == "internal error 0" and len(sent) == 3 * app.LOG_MEMORY + 1
