@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shape_lsp import __version__
-from shape_lsp.core.workspace import digest
+from shape_lsp.core.digest import digest
 
 FORMAT = 1
 DEFAULT_DIR = ".shape_lsp_cache"
@@ -57,6 +57,7 @@ class CheckCache:
         self.salt = engine_fingerprint() + settings_fingerprint(settings)
         self.hits = 0
         self.misses = 0
+        self._seen: dict[str, str | bool | None] = {}  # dependency -> its state, once per run
 
     def _entry(self, path: Path) -> Path:
         name = hashlib.blake2b(str(path.resolve()).encode(), digest_size=16).hexdigest()
@@ -73,7 +74,7 @@ class CheckCache:
         """The cached record for this text of `path`, if it and its dependencies are current."""
         try:
             entry = json.loads(self._entry(path).read_text("utf-8"))
-            if entry.get("key") != self.key(path, text) or not _current(entry["deps"]):
+            if entry.get("key") != self.key(path, text) or not self._current(entry["deps"]):
                 raise LookupError
             record: dict[str, Any] = entry["record"]
         except (OSError, ValueError, LookupError, TypeError, AttributeError):
@@ -81,6 +82,17 @@ class CheckCache:
             return None
         self.hits += 1
         return {**record, "path": str(path)}
+
+    def _current(self, deps: dict[str, str | bool]) -> bool:
+        """Whether every file the analysis read still has the same text, and every file it
+        looked for still exists or is still missing (each checked once per run)."""
+        for path, want in deps.items():
+            key = f"{type(want).__name__}:{path}"
+            if key not in self._seen:
+                self._seen[key] = _state(path, want)
+            if self._seen[key] != want:
+                return False
+        return True
 
     def put(self, path: Path, text: str, record: dict[str, Any], deps: dict[str, Any]) -> None:
         """Store a record (best effort: a read-only disk just means no cache)."""
@@ -104,22 +116,15 @@ class CheckCache:
             pass
 
 
-def _current(deps: dict[str, str | bool]) -> bool:
-    """Whether every file the analysis read still has the same text, and every file it looked
-    for still exists or is still missing."""
-    for path, value in deps.items():
-        if isinstance(value, bool):
-            if os.path.isfile(path) != value:
-                return False
-            continue
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            return False
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-        if digest(text) != value:
-            return False
-    return True
+def _state(path: str, want: str | bool) -> str | bool | None:
+    """A dependency as it is now: whether it exists, or its text's digest (None: unreadable)."""
+    if isinstance(want, bool):
+        return os.path.isfile(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    try:
+        return digest(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return digest(data.decode("latin-1"))

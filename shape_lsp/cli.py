@@ -220,8 +220,6 @@ _WORKER_ANALYZER: Any = None
 
 def check(args: argparse.Namespace) -> int:
     """`shape-lsp check`."""
-    from shape_lsp.core.api import Analyzer
-
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"shape-lsp: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
@@ -253,6 +251,8 @@ def check(args: argparse.Namespace) -> int:
             jobs = [(str(f), settings, text) for _, f, text in todo]
             done = list(pool.map(_worker, jobs, chunksize=4))
     else:
+        from shape_lsp.core.api import Analyzer  # libcst and the engine: only when needed
+
         analyzer = Analyzer()
         done = [_tracked(f, settings, analyzer, text) for _, f, text in todo]
     for (i, f, text), (record, deps) in zip(todo, done, strict=True):

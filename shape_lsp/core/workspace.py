@@ -4,12 +4,12 @@ until their text changes. Open editor buffers override the disk (`set_source`)."
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from shape_lsp.core.config import Settings
+from shape_lsp.core.digest import digest
 from shape_lsp.core.parse import ParseCache, parse_file
 from shape_lsp.core.values import Value
 
@@ -185,8 +185,3 @@ def _package_root(folder: str) -> str:
             break
         root = parent
     return root
-
-
-def digest(text: str) -> str:
-    """A stable digest of a file's text (for caches that outlive the process)."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
