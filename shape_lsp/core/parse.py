@@ -54,7 +54,7 @@ class ParsedChunk:
         if self._positions is None:
             assert self.module is not None
             try:
-                self._positions = node_positions(self.module)
+                self._positions = node_positions(self.module, self.text)
             except RecursionError:  # deeper than the parse guard lets through: no spans
                 self._positions = {}
         return self._positions
@@ -155,21 +155,66 @@ _NO_SPAN = frozenset(
 )
 
 
-def node_positions(module: cst.Module) -> dict[cst.CSTNode, Range]:
+def node_positions(module: cst.Module, text: str | None = None) -> dict[cst.CSTNode, Range]:
     """The syntactic range of every node in `module` but whitespace, comments and
-    separators (the ranges libcst's PositionProvider computes)."""
+    separators (the ranges libcst's PositionProvider computes), in `text` (the parsed source)
+    when given: libcst drops some of it (see _realign)."""
     try:
-        return _codegen_positions(module)
+        out, tokens = _codegen_positions(module)
     except RecursionError:  # a deeply nested chunk, or asked for deep in the analysis
-        pass
-    with _recursion_headroom(_POSITION_FRAMES):
-        return _codegen_positions(module)
+        with _recursion_headroom(_POSITION_FRAMES):
+            out, tokens = _codegen_positions(module)
+    if text is not None and "\\" in text and _BACKSLASH_LINE.search(text):
+        code = "".join(tokens)
+        if code != text:
+            return _realign(out, code, text)
+    return out
 
 
-def _codegen_positions(module: cst.Module) -> dict[cst.CSTNode, Range]:
+def _codegen_positions(module: cst.Module) -> tuple[dict[cst.CSTNode, Range], list[str]]:
     state = _PositionState(module)
     module._codegen(state)
-    return state.out
+    return state.out, state.tokens
+
+
+# A line that is only a backslash continuation, before a statement's first token: libcst parses
+# it but leaves it out of the tree, so ranges after it were a line up (at the end of a file, past
+# its end), and the line after it may be rendered with another indentation.
+_BACKSLASH_LINE = re.compile(r"(?:^|(?<=[\r\n]))[ \t\f]*\\(?:\r\n|\r|\n)")
+
+
+def _realign(out: dict[cst.CSTNode, Range], code: str, text: str) -> dict[cst.CSTNode, Range]:
+    """`out`'s ranges in `code` (libcst's rendering) moved to `text` (the source), where
+    `code` lacks some backslash-only lines of `text`."""
+    gen, orig = split_lines(code), split_lines(text)
+    where: list[tuple[int, int, int]] = []  # per code line: text line, from column, shift
+    i = 0
+    for g in gen:
+        first = i
+        while i < len(orig) and orig[i] != g and _BACKSLASH_LINE.fullmatch(orig[i]):
+            i += 1
+        if first < i < len(orig) and _same_code(g, orig[i]):
+            indent = len(g) - len(g.lstrip(" \t\f"))
+            where.append((i, indent, len(orig[i]) - len(orig[i].lstrip(" \t\f")) - indent))
+        else:
+            where.append((i, 0, 0))
+        i += 1
+    beyond = len(orig) - len(gen)
+
+    def place(line: int, col: int) -> tuple[int, int]:
+        if line - 1 >= len(where):
+            return line + beyond, col
+        at, start, shift = where[line - 1]
+        return at + 1, col + shift if col >= start else col
+
+    moved: dict[cst.CSTNode, Range] = {}
+    for node, (sl, sc, el, ec) in out.items():
+        moved[node] = (*place(sl, sc), *place(el, ec))
+    return moved
+
+
+def _same_code(a: str, b: str) -> bool:
+    return a.strip(" \t\f\r\n") == b.strip(" \t\f\r\n")
 
 
 # The codegen pass recurses in Python: two frames per node, and up to three nodes per level

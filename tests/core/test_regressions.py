@@ -15,7 +15,7 @@ import pytest
 
 from shape_lsp.core.api import Analyzer
 from shape_lsp.core.interpret import MAX_EXPR_DEPTH
-from shape_lsp.core.parse import _MAX_DEPTH, SPLIT_MIN_LINES, node_positions
+from shape_lsp.core.parse import _MAX_DEPTH, SPLIT_MIN_LINES, node_positions, split_lines
 from shape_lsp.core.types import AnalysisResult
 
 # libcst's native parser overflowed the C stack (SIGSEGV) or took seconds to minutes on these;
@@ -229,3 +229,46 @@ def test_syntax_error_line_with_any_line_ending(nl: str) -> None:
     src = "import torch\n\ndef f(x):\n    y = 1\n    z = (\n    return x\n".replace("\n", nl)
     (f,) = Analyzer().analyze(src, "e.py").findings
     assert (f.code, f.span.start_line) == ("SH001", 4)
+
+
+# libcst leaves a backslash-only line before a statement out of its tree (and may render the
+# next line with another indentation): every later range in the chunk was a line up, past the
+# end of the file for the last statement. Found by benchmarks/fuzz.py (seed 98374).
+BACKSLASH_LINES = [
+    "\\\nx = 1\n",
+    "x = 1\n\\\ny = 2\n",
+    "\\\n\\\nx = 1\n",
+    "x = 1\n\\\n  \\\ny = f(z)\n",
+    "def f():\n    x = 1\n    \\\n    y = 2\n",
+    "# c\n\\\nx = 1\n",
+    "\\\n    y = 2\n",
+    "if x:\n    a = 1\n\\\n    y = 2\n",
+    "if x:\n    a = 1\n    \\\n        y = 2\n    z = 3\n",
+    "\\\r\nx = 1\r\n",
+    "x = 1\r\\\ry = 2\r",
+    "\\\nx = (a,\n     b)\nw = 1\n",
+    "x = [1,\n\\\n2]\n",  # kept by libcst: nothing to move
+    "s = '''\n\\\n'''\nt = 1\n",
+]
+
+
+@pytest.mark.parametrize("src", BACKSLASH_LINES)
+def test_positions_after_a_backslash_only_line(src: str) -> None:
+    lines = split_lines(src)
+    names = [
+        (node.value, r)
+        for node, r in node_positions(libcst.parse_module(src), src).items()
+        if isinstance(node, libcst.Name)
+    ]
+    assert names
+    for name, (sl, sc, el, ec) in names:
+        assert sl == el and lines[sl - 1][sc:ec] == name
+
+
+def test_backslash_only_line_before_a_model() -> None:
+    src = (
+        "import torch.nn as nn\n\\\nnet = nn.Sequential(\n    nn.Linear(4, 8),\n"
+        "    nn.Linear(9, 2),\n)\n"
+    )
+    (f,) = Analyzer().analyze(src, "bs.py").findings
+    assert (f.code, f.span.start_line, f.span.start_col) == ("SH101", 4, 4)
