@@ -74,7 +74,7 @@ def analyze_models(interp: Interpreter) -> None:
 
 
 _Place = tuple[str, int, int, tuple[int, ...]]
-_File = tuple[tuple[str, ...], set[_Place]]
+_File = tuple[tuple[str, ...], set[_Place], set[str]]
 
 
 def _place(c: Chunk) -> _Place:
@@ -82,14 +82,13 @@ def _place(c: Chunk) -> _Place:
 
 
 def _file(interp: Interpreter) -> _File | None:
-    """The text of every top-level statement (class bodies: skeletons), and every chunk and
-    method piece with its place; None without a workspace (nothing is cached then)."""
+    """The text of every top-level statement (class bodies: skeletons), every chunk and
+    method piece with its place, and their texts; None without a workspace (no caching)."""
     if interp.workspace is None:
         return None
     chunks = interp.parsed.chunks
-    return tuple(c.parsed.text for c in chunks), {
-        _place(m) for c in chunks for m in (c, *c.members)
-    }
+    places = {_place(m) for c in chunks for m in (c, *c.members)}
+    return tuple(c.parsed.text for c in chunks), places, {p[0] for p in places}
 
 
 @dataclass(eq=False)
@@ -104,17 +103,22 @@ class _Run:
     facts: list[tuple[Any, ShapeFact]]
     models: list[ModelSummary]
 
-    def valid(self, interp: Interpreter, file: _File) -> bool:
+    def valid(self, interp: Interpreter, file: _File, placed: bool = True) -> bool:
         """Nothing it depended on has changed: the file's top-level statements, the
         settings, the imported files, and the text and place of every piece of code it ran
-        (an edit in another method, or below it, leaves it valid)."""
+        (an edit in another method, or below it, leaves it valid). Without `placed` only
+        the pieces' text counts: for runs that recorded nothing, where lines don't matter."""
         ws = interp.workspace
         return (
             ws is not None
             and self.generation == ws.generation
             and self.env == file[0]
             and self.settings == interp.settings
-            and all(p in file[1] for p in self.touched)
+            and (
+                all(p in file[1] for p in self.touched)
+                if placed
+                else all(p[0] in file[2] for p in self.touched)
+            )
         )
 
 
@@ -206,8 +210,8 @@ def _run_factories(interp: Interpreter, file: _File | None) -> None:
         probed += 1
         memo = (interp.rec.origin, f"{name}()")
         hit = interp.workspace.runs.get(memo) if file is not None and interp.workspace else None
-        if isinstance(hit, _Run) and file is not None and hit.valid(interp, file):
-            failed.append(callees)  # only probes that built nothing are cached
+        if isinstance(hit, _Run) and file is not None and hit.valid(interp, file, placed=False):
+            failed.append(callees)  # only probes that built nothing (and so recorded nothing)
             misses += 1
             if misses >= MAX_FACTORY_MISSES:
                 break
