@@ -15,7 +15,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -243,7 +243,8 @@ def _recursion_headroom(frames: int) -> Iterator[None]:
         with _HEADROOM_LOCK:
             _headroom[0] -= 1
             if _headroom[0] == 0:
-                sys.setrecursionlimit(_headroom[1])
+                with suppress(RecursionError):  # this thread went deeper meanwhile: keep it
+                    sys.setrecursionlimit(_headroom[1])
 
 
 @dataclass(eq=False)
