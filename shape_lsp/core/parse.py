@@ -337,7 +337,9 @@ def _parse(text: str) -> ParsedChunk:
 # operators, or a long `and` / `or` chain, overflow it and kill the process (SIGSEGV); long
 # operator or subscript chains take seconds (superlinear). CPython's parser refuses most of these
 # cleanly (RecursionError, "too many nested parentheses"); an AST depth walk catches the rest.
-# Short chunks cannot nest deep enough to matter and skip the check.
+# Each level of nesting takes an operator, keyword or bracket (_OPERATORS): a chunk shorter than
+# _DEEP_CHECK_CHARS skips the check when it has fewer than _MAX_DEPTH of them (1,400 unclosed
+# `{` in a 1,700-character chunk crashed libcst), and one shorter than _MAX_DEPTH always does.
 _DEEP_CHECK_CHARS = 2000
 _MAX_DEPTH = 1000
 _POSITION_FRAMES = 8 * _MAX_DEPTH  # see node_positions
@@ -346,7 +348,9 @@ _OPERATORS = re.compile(r"[-+*/%@&|^~<>=!.([{]|\b(?:and|or|not|lambda|if|await)\
 
 def _too_deep(text: str) -> tuple[int, int, str] | None:
     """Why a chunk is too deeply nested to hand to libcst, or None."""
-    if len(text) < _DEEP_CHECK_CHARS:
+    if len(text) < _MAX_DEPTH or (
+        len(text) < _DEEP_CHECK_CHARS and len(_OPERATORS.findall(text)) < _MAX_DEPTH
+    ):
         return None
     try:
         with warnings.catch_warnings():  # e.g. "invalid decimal literal", not ours to print

@@ -36,6 +36,8 @@ DEEP = {
     # the same with a syntax error further on: CPython stops at the error, libcst still recursed
     "binop, then a syntax error": "x = (" + "1 + " * 20_000 + "1\nclass\n",
     "and-chain, then a syntax error": "x = " + "a and " * 20_000 + "b +\n",
+    # under 2,000 characters, where the depth check was skipped (fuzz seed 167115)
+    "unclosed braces, short chunk": "x = " + "{" * 1_450 + "\n",
 }
 
 _RUN = textwrap.dedent(
