@@ -13,9 +13,8 @@ from lsprotocol import types as lsp
 from tests.server.conftest import Session
 from tests.server.fixtures import NET, NET_CONV_LINE, NET_FC_LINE
 
-pytestmark = pytest.mark.asyncio
 
-
+@pytest.mark.asyncio
 async def test_torch_never_imported(session: Session) -> None:
     await session.initialize()
     uri = session.open(NET)
@@ -28,6 +27,7 @@ async def test_torch_never_imported(session: Session) -> None:
     assert mods["torch"] is False
 
 
+@pytest.mark.asyncio
 async def test_capabilities(session: Session) -> None:
     result = await session.initialize()
     caps = result.capabilities
@@ -41,6 +41,7 @@ async def test_capabilities(session: Session) -> None:
     assert result.server_info is not None and result.server_info.name == "shape-lsp"
 
 
+@pytest.mark.asyncio
 async def test_verify_merges_runtime_findings_until_edit(verify_session: Session) -> None:
     s = verify_session
     await s.initialize()
@@ -68,12 +69,14 @@ async def test_verify_merges_runtime_findings_until_edit(verify_session: Session
     assert not [d for d in await s.diagnostics(uri) if d.code == "SH201"]
 
 
+@pytest.mark.asyncio
 async def test_verify_unknown_document(verify_session: Session) -> None:
     await verify_session.initialize()
     result = await verify_session.command("shape-lsp.verify", "file:///nowhere.py")
     assert result["status"] == "error"
 
 
+@pytest.mark.asyncio
 async def test_bad_requests_do_not_kill_the_server(session: Session) -> None:
     await session.initialize()
     uri = session.open(NET)
@@ -92,6 +95,7 @@ async def test_bad_requests_do_not_kill_the_server(session: Session) -> None:
     assert await session.hover(uri, NET_CONV_LINE, 8) is not None  # still alive
 
 
+@pytest.mark.asyncio
 async def test_tcp_help() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "shape_lsp.server", "--help", stdout=subprocess.PIPE
