@@ -138,18 +138,12 @@ class Recorder:
         if code not in RANK_FREE and any(t is not None and t.assumed for t in tensors):
             return
         key = (code, span, message)
-        if self.capture is not None:
-            found = Finding(
-                code, self.settings.severity_of(code), span, message, trace, related, fixes
-            )
+        if self.capture is None and key in self.findings:
+            return
+        found = Finding(code, self.settings.severity_of(code), span, message, trace, related, fixes)
+        if self.capture is not None:  # a cached run replays every add, duplicates included
             self.capture[0].append((key, found))
-            self.findings.setdefault(key, found)
-            return
-        if key in self.findings:
-            return
-        self.findings[key] = Finding(
-            code, self.settings.severity_of(code), span, message, trace, related, fixes
-        )
+        self.findings.setdefault(key, found)
 
     def fact(self, fact: ShapeFact) -> None:
         """Record a shape fact (deduplicated)."""
