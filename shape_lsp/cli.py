@@ -100,6 +100,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as e:
         return int(e.code or 0) if e.code in (0, None) else 2
+    try:
+        return _run(args)
+    except UsageError as e:
+        print(f"shape-lsp: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`shape-lsp summary f.py | head`): stop quietly, the way
+        # Python's docs recommend (stdout to devnull so the interpreter's final flush is silent).
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         return check(args)
     if args.command == "summary":
@@ -116,20 +132,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+class UsageError(Exception):
+    """A command-line mistake: reported on stderr, exit status 2."""
+
+
 def _settings(args: argparse.Namespace, target: Path) -> Any:
     from dataclasses import replace
 
     from shape_lsp.core.codes import CODES
-    from shape_lsp.core.config import load_settings
+    from shape_lsp.core.config import load_settings, read_settings
 
-    start = Path(args.config) if getattr(args, "config", None) else target
-    settings, problems = load_settings(start)
+    config = getattr(args, "config", None)
+    if config:
+        if not Path(config).is_file():
+            raise UsageError(f"config file not found: {config}")
+        settings, problems = read_settings(Path(config))
+    else:
+        settings, problems = load_settings(target)
     for msg in problems:
         print(f"shape-lsp: warning: {msg}", file=sys.stderr)
     ignore = {c.strip().upper() for c in getattr(args, "ignore", "").split(",") if c.strip()}
     select = {c.strip().upper() for c in getattr(args, "select", "").split(",") if c.strip()}
-    for code in (ignore | select) - set(CODES):
-        print(f"shape-lsp: warning: unknown rule code '{code}'", file=sys.stderr)
+    unknown = sorted((ignore | select) - set(CODES))
+    if unknown:
+        raise UsageError(
+            f"unknown rule code{'s' * (len(unknown) > 1)} {', '.join(unknown)} "
+            f"(known: {', '.join(CODES)}; `shape-lsp rules` lists them)"
+        )
     if select:
         ignore |= set(CODES) - select
     return replace(settings, ignore=settings.ignore | frozenset(ignore))
@@ -260,6 +289,9 @@ def check(args: argparse.Namespace) -> int:
         if cache is not None:
             cache.put(f, text, record, deps)
     count = sum(len(r["diagnostics"]) for r in records)
+    failing = sum(
+        d["severity"] in FAILING_SEVERITIES for r in records for d in r["diagnostics"]
+    )
     if args.format == "json":
         print(json.dumps({"version": 1, "files": records}, indent=2))
     else:
@@ -267,7 +299,8 @@ def check(args: argparse.Namespace) -> int:
             if "error" in r:
                 print(f"{r['path']}: error: {r['error']}", file=sys.stderr)
             for d in r["diagnostics"]:
-                print(f"{r['path']}:{d['line']}:{d['column']}: {d['code']} {d['message']}")
+                tag = "" if d["severity"] == "error" else f"[{d['severity']}] "
+                print(f"{r['path']}:{d['line']}:{d['column']}: {d['code']} {tag}{d['message']}")
                 if args.show_trace and args.format == "text":
                     for t in d["trace"]:
                         print(f"    | {t}")
@@ -276,13 +309,19 @@ def check(args: argparse.Namespace) -> int:
         if args.format == "text":
             n_files = len(records)
             if count:
+                hit = sum(bool(r["diagnostics"]) for r in records)
                 print(
-                    f"Found {count} problem{'s' * (count != 1)} in {n_files} "
-                    f"file{'s' * (n_files != 1)}."
+                    f"Found {count} problem{'s' * (count != 1)} in {hit} "
+                    f"file{'s' * (hit != 1)} ({n_files} checked)."
                 )
             else:
                 print(f"All checks passed ({n_files} file{'s' * (n_files != 1)}).")
-    return 0 if args.exit_zero or count == 0 else 1
+    return 0 if args.exit_zero or failing == 0 else 1
+
+
+# Like ruff and mypy, only what is reported as a problem fails the run: errors and warnings.
+# Information (SH113, or any code whose severity is set to "information"/"hint") never does.
+FAILING_SEVERITIES = frozenset({"error", "warning"})
 
 
 MAX_FIX_PASSES = 8

@@ -194,6 +194,11 @@ def load_settings(start: Path) -> tuple[Settings, list[str]]:
     path = find_pyproject(start)
     if path is None:
         return Settings(), []
+    return read_settings(path)
+
+
+def read_settings(path: Path) -> tuple[Settings, list[str]]:
+    """Settings from this TOML file's `[tool.shape-lsp]` (defaults and a problem if unreadable)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

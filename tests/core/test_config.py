@@ -182,7 +182,8 @@ def test_cli_with_bad_pyproject_warns_and_uses_defaults(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert "unknown rule code 'SH999'" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert "unknown rule codes NOPE, SH999" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_settings_store_survives_anything() -> None:
