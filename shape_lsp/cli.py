@@ -309,10 +309,10 @@ def check(args: argparse.Namespace) -> int:
         if args.format == "text":
             n_files = len(records)
             if count:
-                hit = sum(bool(r["diagnostics"]) for r in records)
+                n_hit = sum(bool(r["diagnostics"]) for r in records)
                 print(
-                    f"Found {count} problem{'s' * (count != 1)} in {hit} "
-                    f"file{'s' * (hit != 1)} ({n_files} checked)."
+                    f"Found {count} problem{'s' * (count != 1)} in {n_hit} "
+                    f"file{'s' * (n_hit != 1)} ({n_files} checked)."
                 )
             else:
                 print(f"All checks passed ({n_files} file{'s' * (n_files != 1)}).")
