@@ -11,42 +11,25 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shape_lsp import __version__
+from shape_lsp.cli_formats import FORMATTERS
 
-SKIP_DIRS = {
-    ".git",
-    ".hg",
-    ".venv",
-    "venv",
-    "__pycache__",
-    "node_modules",
-    ".tox",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".shape_lsp_cache",
-    "build",
-    "dist",
-    ".eggs",
-}
+T = TypeVar("T")
 
-
-def _files(paths: Sequence[str]) -> Iterator[Path]:
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            for f in sorted(path.rglob("*.py")):
-                if not SKIP_DIRS.intersection(f.relative_to(path).parts[:-1]):
-                    yield f
-        else:
-            yield path
+FORMATS = ("text", "json", "concise", "sarif", "github", "gitlab")
 
 
 def _check_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="statically check files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--format", choices=("text", "json", "concise"), default="text")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="sarif: SARIF 2.1.0; github: workflow annotations; gitlab: code-quality JSON",
+    )
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     p.add_argument("--ignore", default="", help="comma-separated rule codes to skip")
     p.add_argument("--select", default="", help="only report these comma-separated codes")
@@ -62,6 +45,12 @@ def _check_parser(sub: Any) -> None:
     p.add_argument(
         "--cache-dir",
         help="where results are cached (default: $SHAPE_LSP_CACHE_DIR or ./.shape_lsp_cache)",
+    )
+    p.add_argument(
+        "--no-respect-gitignore",
+        dest="respect_gitignore",
+        action="store_false",
+        help="also check files that .gitignore excludes",
     )
 
 
@@ -253,7 +242,9 @@ def check(args: argparse.Namespace) -> int:
     if missing:
         print(f"shape-lsp: error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    files = list(_files(args.paths))
+    from shape_lsp.cli_files import python_files
+
+    files = list(python_files(args.paths, args.respect_gitignore))
     settings = _settings(args, Path(args.paths[0]).resolve())
     cache = None
     if not args.no_cache:
@@ -278,12 +269,14 @@ def check(args: argparse.Namespace) -> int:
 
         with ProcessPoolExecutor(min(args.jobs, len(todo))) as pool:
             jobs = [(str(f), settings, text) for _, f, text in todo]
-            done = list(pool.map(_worker, jobs, chunksize=4))
+            done = list(_progress(pool.map(_worker, jobs, chunksize=4), len(todo)))
     else:
         from shape_lsp.core.api import Analyzer  # libcst and the engine: only when needed
 
         analyzer = Analyzer()
-        done = [_tracked(f, settings, analyzer, text) for _, f, text in todo]
+        done = list(
+            _progress((_tracked(f, settings, analyzer, text) for _, f, text in todo), len(todo))
+        )
     for (i, f, text), (record, deps) in zip(todo, done, strict=True):
         records[i] = record
         if cache is not None:
@@ -294,6 +287,13 @@ def check(args: argparse.Namespace) -> int:
     )
     if args.format == "json":
         print(json.dumps({"version": 1, "files": records}, indent=2))
+    elif args.format in FORMATTERS:
+        for r in records:
+            if "error" in r:
+                print(f"{r['path']}: error: {r['error']}", file=sys.stderr)
+        text = FORMATTERS[args.format](records)
+        if text:
+            print(text)
     else:
         for r in records:
             if "error" in r:
@@ -317,6 +317,21 @@ def check(args: argparse.Namespace) -> int:
             else:
                 print(f"All checks passed ({n_files} file{'s' * (n_files != 1)}).")
     return 0 if args.exit_zero or failing == 0 else 1
+
+
+def _progress(items: Iterator[T], total: int) -> Iterator[T]:
+    """Yield `items`, counting them on stderr when it is a terminal (never into pipes or CI
+    logs); the line is erased when done."""
+    stream = sys.stderr
+    if total < 2 or not stream.isatty():
+        yield from items
+        return
+    for i, item in enumerate(items, 1):
+        stream.write(f"\rChecking {i}/{total} files…")
+        stream.flush()
+        yield item
+    stream.write("\r\033[K")
+    stream.flush()
 
 
 # Like ruff and mypy, only what is reported as a problem fails the run: errors and warnings.
@@ -352,6 +367,7 @@ def _fix(files: list[Path], settings: Any) -> int:
 
 def summary(args: argparse.Namespace) -> int:
     """`shape-lsp summary FILE`: a torchinfo-like table computed without running anything."""
+    from shape_lsp.cli_summary import explain_unknowns
     from shape_lsp.core.api import analyze
     from shape_lsp.core.summary import render_summary
 
@@ -365,6 +381,7 @@ def summary(args: argparse.Namespace) -> int:
         names = ", ".join(m.name for m in result.models) or "none found"
         print(f"shape-lsp: error: no model named {args.model!r} (models: {names})", file=sys.stderr)
         return 2
+    explained = explain_unknowns(models, list(result.findings))
     if args.format == "json":
         print(
             json.dumps(
@@ -380,15 +397,17 @@ def summary(args: argparse.Namespace) -> int:
                                 "depth": r.depth,
                                 "output": r.output,
                                 "params": r.params,
+                                **({"unknown_after": why} if why else {}),
                             }
-                            for r in m.rows
+                            for r, why in zip(m.rows, causes, strict=True)
                         ],
                     }
-                    for m in models
+                    for m, (_, causes) in zip(models, explained, strict=True)
                 ],
                 indent=2,
             )
         )
     else:
-        print("\n\n".join(render_summary(m) for m in models) or "No models found.")
+        text = "\n\n".join(render_summary(m) for m, _ in explained)
+        print(text or "No models found.")
     return 0
