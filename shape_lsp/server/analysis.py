@@ -77,6 +77,18 @@ class Engine:
         return Analysed(version, epoch, text, lines, result, settings, diagnostics)
 
 
+def _lenses(snap: Analysed | None) -> object:
+    """What the code lenses of a snapshot depend on (one per model, at its line)."""
+    if snap is None:
+        return None
+    return [(m.name, m.span.start_line, m.span.start_col) for m in snap.result.models]
+
+
+def _hints(snap: Analysed | None) -> object:
+    """What the inlay hints of a snapshot depend on."""
+    return None if snap is None else (snap.settings.inlay_hints, snap.result.facts)
+
+
 IDLE_TRIM_S = 1.0
 
 
@@ -173,6 +185,10 @@ async def _run(server: ShapeServer, state: DocState) -> None:
 def _store(
     server: ShapeServer, state: DocState, analysed: Analysed, *, version_changed: bool
 ) -> None:
+    old = state.current
+    server.refresh_views(
+        lenses=_lenses(old) != _lenses(analysed), hints=_hints(old) != _hints(analysed)
+    )
     state.current = analysed
     if analysed.result.parsed:
         state.last_good = analysed

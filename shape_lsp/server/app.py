@@ -123,6 +123,7 @@ class ShapeServer(LanguageServer):
         self._config_ready: asyncio.Event | None = None
         self._logged: dict[str, float] = {}
         self._refresh_pending = False
+        self._views_pending: set[str] = set()
         self._dependents_task: asyncio.Task[None] | None = None
         self._changed_modules: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -244,6 +245,32 @@ class ShapeServer(LanguageServer):
         def send() -> None:
             self._refresh_pending = False
             self.workspace_diagnostic_refresh(None)
+
+        asyncio.get_running_loop().call_soon(send)
+
+    def refresh_views(self, *, lenses: bool, hints: bool) -> None:
+        """Ask the client to re-request code lenses and/or inlay hints, where it supports the
+        refresh: it asks for them when a file opens, before the analysis is there, and would
+        otherwise show none until the next edit. Coalesced per loop iteration."""
+        ws = self.client_capabilities.workspace
+        want = set()
+        if lenses and ws and ws.code_lens and ws.code_lens.refresh_support:
+            want.add("lens")
+        if hints and ws and ws.inlay_hint and ws.inlay_hint.refresh_support:
+            want.add("hint")
+        if not want - self._views_pending:
+            return
+        first = not self._views_pending
+        self._views_pending |= want
+        if not first:
+            return
+
+        def send() -> None:
+            pending, self._views_pending = self._views_pending, set()
+            if "lens" in pending:
+                self.workspace_code_lens_refresh(None)
+            if "hint" in pending:
+                self.workspace_inlay_hint_refresh(None)
 
         asyncio.get_running_loop().call_soon(send)
 

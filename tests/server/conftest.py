@@ -24,7 +24,10 @@ FAKE_VERIFY_SERVER = [sys.executable, str(HERE / "fake_verifier_server.py")]
 
 #: client name -> (pytest-lsp capability preset, diagnostics mode)
 CLIENTS = {"vscode": "visual-studio-code@1.65.2", "neovim": "neovim@0.10.0"}
-TIMEOUT = 15.0
+#: The bound on waiting for something that must come (initialize's answer, diagnostics, a
+#: command's result). A passing test never waits it out, so it is generous: a fixed 15 s
+#: `initialize` bound flaked at a load of ~20 on two cores. Waits are on events, never sleeps.
+TIMEOUT = 120.0
 
 
 def make_client() -> LanguageClient:
@@ -36,8 +39,22 @@ def make_client() -> LanguageClient:
         c.diagnostics[params.uri] = params.diagnostics
         c.published.append(params)  # type: ignore[attr-defined]
 
+    client.refreshes = []  # type: ignore[attr-defined]
+
+    def lens_refresh(c: LanguageClient, params: None) -> None:
+        c.refreshes.append("codeLens")  # type: ignore[attr-defined]
+
+    def hint_refresh(c: LanguageClient, params: None) -> None:
+        c.refreshes.append("inlayHint")  # type: ignore[attr-defined]
+
     register_lsp_features(
-        client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish}
+        client,
+        {
+            **DEFAULT_CLIENT_FEATURES,
+            lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish,
+            lsp.WORKSPACE_CODE_LENS_REFRESH: lens_refresh,
+            lsp.WORKSPACE_INLAY_HINT_REFRESH: hint_refresh,
+        },
     )
     return client
 
@@ -138,6 +155,16 @@ class Session:
             )
         )
         return self.versions[uri]
+
+    async def until(self, cond: Any, what: str, timeout: float = TIMEOUT) -> Any:
+        """Wait until `cond()` is truthy (polled on the event loop) and return it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = cond()
+            if got:
+                return got
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"not within {timeout} s: {what}")
 
     async def wait_published(
         self, uri: str, version: int, after: int = 0

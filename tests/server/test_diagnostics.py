@@ -109,11 +109,9 @@ async def test_close_clears_pushed_diagnostics(push_session: Session) -> None:
     s.client.text_document_did_close(
         lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri))
     )
-    for _ in range(200):
-        if list(s.client.diagnostics.get(uri, [None])) == []:
-            break
-        await asyncio.sleep(0.01)
-    assert list(s.client.diagnostics.get(uri, [None])) == []
+    await s.until(
+        lambda: list(s.client.diagnostics.get(uri, [None])) == [], "diagnostics cleared on close"
+    )
 
 
 async def test_importers_reanalysed_when_a_module_changes(push_session: Session) -> None:
@@ -143,11 +141,9 @@ async def test_unsaved_change_in_an_imported_file_reaches_the_importer(
     line = OK.splitlines().index("        self.fc = nn.Linear(8, 4)")
     col = OK.splitlines()[line].index("8")
     s.edit(lib, lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col + 1)), "9")
-    for _ in range(300):
-        got = [d.code for d in s.client.diagnostics.get(main, [])]
-        if got:
-            break
-        await asyncio.sleep(0.02)
+    got = await s.until(
+        lambda: [d.code for d in s.client.diagnostics.get(main, [])], "main.py re-analysed"
+    )
     assert got == ["SH101"]
     assert len(s.client.published) > n0  # type: ignore[attr-defined]
 

@@ -100,7 +100,7 @@ async def _request(s: Session, method: str, params: Any, cancel: bool) -> str:
     if cancel:
         proto.notify("$/cancelRequest", lsp.CancelParams(id=msg_id))
     try:
-        await asyncio.wait_for(fut, TIMEOUT * 4)
+        await asyncio.wait_for(fut, TIMEOUT)
     except TimeoutError:
         return "unanswered"
     except Exception as e:
@@ -114,7 +114,7 @@ async def storm(
     edits: int,
     seed: int = 0,
     every: int = 20,
-    settle_s: float = 60.0,
+    settle_s: float = TIMEOUT,
     warmup: int | None = None,
 ) -> dict[str, Any]:
     """The storm on an initialised session; returns its figures (asserts nothing)."""
