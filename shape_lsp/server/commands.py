@@ -1,5 +1,12 @@
 """Commands: `shape-lsp.verify`, `shape-lsp.summary` and the hidden `shape-lsp.debug.modules`
-and `shape-lsp.debug.state`."""
+and `shape-lsp.debug.state`.
+
+`shape-lsp.verify` never blocks the editor (a forward pass can take a minute, and Eglot waits
+on executeCommand while lsp-mode gives up after 10 s): it answers at once with
+`{"status": "started", "token", "uri", "model", "version"}`, reports work-done progress, and
+when the run is over publishes the runtime findings as diagnostics and sends the result as a
+`shape-lsp/verified` notification (the same object, with the token), logged too. Passing
+`{"uri", "model", "wait": true}` answers with the result instead (scripts, tests)."""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERIFY = "shape-lsp.verify"
+VERIFIED = "shape-lsp/verified"
 SUMMARY = "shape-lsp.summary"
 DEBUG_MODULES = "shape-lsp.debug.modules"
 DEBUG_STATE = "shape-lsp.debug.state"
@@ -64,6 +72,39 @@ def _args(args: tuple[Any, ...]) -> tuple[str, str | None]:
     uri = str(args[0]) if args else ""
     model = args[1] if len(args) > 1 and isinstance(args[1], str) and args[1] else None
     return uri, model
+
+
+def _wait(args: tuple[Any, ...]) -> bool:
+    return len(args) == 1 and isinstance(args[0], dict) and args[0].get("wait") is True
+
+
+def start_verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, Any]:
+    """Start `verify` in the background and answer at once; the result follows as a
+    `shape-lsp/verified` notification (and as diagnostics)."""
+    doc = server.document(uri)
+    if server.docs.get(uri) is None or doc is None:
+        return {"status": "error", "message": f"document not open: {uri}", "model": model}
+    token = uuid.uuid4().hex
+    version = doc.version or 0
+
+    async def run() -> None:
+        try:
+            result = await verify(server, uri, model)
+        except Exception as e:  # never lose the answer the client waits for
+            log.exception("verify failed")
+            result = {"status": "error", "message": f"verify failed: {e}", "model": model}
+        result = {**result, "token": token, "uri": uri}
+        server.protocol.notify(VERIFIED, result)
+        status, message = result.get("status"), result.get("message") or ""
+        server.window_log_message(
+            lsp.LogMessageParams(
+                type=lsp.MessageType.Info,
+                message=f"shape-lsp verify {model or ''}: {status}{': ' * bool(message)}{message}",
+            )
+        )
+
+    server.spawn(run())
+    return {"status": "started", "token": token, "uri": uri, "model": model, "version": version}
 
 
 class _Progress:
@@ -154,6 +195,7 @@ async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, 
             server.request_refresh()
         elif state.current is not None and state.current.version == version:
             diagnostics.publish(server, state)
+        server.refresh_views(lenses=False, hints=True)  # hint tooltips show runtime shapes
     return {
         "status": status,
         "message": message,
@@ -203,7 +245,9 @@ def register(server: ShapeServer) -> None:
     @server.guarded(VERIFY, lambda: {"status": "error", "message": "internal error"})
     async def verify_cmd(*args: Any) -> dict[str, Any]:
         uri, model = _args(args)
-        return await verify(server, uri, model)
+        if _wait(args):
+            return await verify(server, uri, model)
+        return start_verify(server, uri, model)
 
     @server.command(SUMMARY)
     @server.guarded(SUMMARY, lambda: {"markdown": "", "text": "", "error": "internal error"})

@@ -148,3 +148,44 @@ def test_plugin_start_paths_and_helpers(nvim: str, tmp_path: Path) -> None:
     failed = [c for c in data["checks"] if not c["ok"]]
     assert not failed, failed
     assert len(data["checks"]) >= 15, proc.stderr
+
+
+def test_keymaps_offered_on_old_neovim(run: dict[str, Any]) -> None:
+    """Neovim < 0.10 maps nothing (K runs pydoc): setup's keymaps = "auto" maps K to hover."""
+    major, minor = (int(x) for x in run["nvim"].split(".")[:2])
+    if (major, minor) < (0, 10):
+        assert run["keymap_K"]["buffer"] == 1, run["keymap_K"]
+        assert "hover" in run["keymap_K"]["desc"]
+
+
+def test_virtual_text_shows_the_message_not_the_trace(run: dict[str, Any]) -> None:
+    first = run["first_message"]
+    assert "\n" in first, "the diagnostic carries its trace (shown in the float)"
+    assert run["virtual_text"] == first.split("\n")[0]
+
+
+@pytest.mark.parametrize("kind", ["missing", "no-shape-lsp"])
+def test_names_the_interpreter_and_the_install_command(
+    nvim: str, tmp_path: Path, kind: str
+) -> None:
+    if kind == "missing":
+        bad = str(tmp_path / "no" / "python3")
+    else:  # an interpreter that runs but has no shape_lsp: this one without site-packages
+        script = tmp_path / "python-nosite"
+        script.write_text(f'#!/bin/sh\nexec "{python()}" -S "$@"\n')
+        script.chmod(0o755)
+        bad = str(script)
+    out = tmp_path / "out.json"
+    subprocess.run(
+        [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-n", "--cmd", f"set rtp^={PLUGIN}",
+         "-c", f"luafile {PLUGIN / 'test' / 'nopython.lua'}"],
+        env={**os.environ, "SHAPE_LSP_OUT": str(out), "SHAPE_LSP_BAD_PY": bad,
+             "SHAPE_LSP_FIXTURE": str(FIXTURE)},
+        cwd=tmp_path,  # not the repository: `python -c` would import shape_lsp from it
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False,
+    )
+    data = json.loads(out.read_text())
+    assert "error" not in data, data["error"]
+    assert data["attached"] is False
+    (note,) = [n["msg"] for n in data["notes"] if bad in n["msg"]]
+    assert f"{bad} -m pip install shape-lsp" in note, note

@@ -40,6 +40,10 @@ def make_client() -> LanguageClient:
         c.published.append(params)  # type: ignore[attr-defined]
 
     client.refreshes = []  # type: ignore[attr-defined]
+    client.verified = []  # type: ignore[attr-defined]
+
+    def verified(c: LanguageClient, params: Any) -> None:
+        c.verified.append(params)  # type: ignore[attr-defined]
 
     def lens_refresh(c: LanguageClient, params: None) -> None:
         c.refreshes.append("codeLens")  # type: ignore[attr-defined]
@@ -54,6 +58,7 @@ def make_client() -> LanguageClient:
             lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish,
             lsp.WORKSPACE_CODE_LENS_REFRESH: lens_refresh,
             lsp.WORKSPACE_INLAY_HINT_REFRESH: hint_refresh,
+            "shape-lsp/verified": verified,
         },
     )
     return client
@@ -86,6 +91,15 @@ def workspace_edits(edit: lsp.WorkspaceEdit, uri: str) -> list[lsp.TextEdit]:
             for e in dc.edits
         ]  # type: ignore[misc]
     return list((edit.changes or {}).get(uri, []))
+
+
+def _plain(obj: Any) -> Any:
+    """pygls hands unknown notifications' params over as named tuples: back to dicts."""
+    if hasattr(obj, "_asdict"):
+        return {k: _plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return obj
 
 
 class Session:
@@ -237,6 +251,23 @@ class Session:
             ),
             TIMEOUT,
         )
+
+    async def verify(self, uri: str, *args: Any, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """`shape-lsp.verify` as editors run it: answered at once, the result notified later."""
+        started = await asyncio.wait_for(
+            self.client.workspace_execute_command_async(
+                lsp.ExecuteCommandParams(command="shape-lsp.verify", arguments=[uri, *args])
+            ),
+            TIMEOUT,
+        )
+        assert started["status"] == "started", started
+        got: list[Any] = self.client.verified  # type: ignore[attr-defined]
+        done = await self.until(
+            lambda: [v for v in got if _plain(v)["token"] == started["token"]],
+            "shape-lsp/verified",
+            timeout,
+        )
+        return _plain(done[0])
 
     async def close(self) -> None:
         await asyncio.wait_for(self.client.shutdown_session(), TIMEOUT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from shape_lsp.core.types import Finding, Severity, ShapeFact, Span
@@ -24,6 +25,8 @@ class FakeReport:
 def fake_run_verify(path: str, **kwargs: Any) -> FakeReport:
     """Report one runtime mismatch on the first line containing 'self.fc(' and a fact there."""
     source = kwargs.get("source") or ""
+    if "# fake-verify: slow" in source:
+        time.sleep(2)  # a forward pass that takes a while
     lines = source.split("\n")
     line = next((i for i, t in enumerate(lines) if "self.fc(" in t), 0)
     col = max(lines[line].find("self.fc("), 0) if lines else 0

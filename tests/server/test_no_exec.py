@@ -85,7 +85,7 @@ async def test_analysis_over_lsp_runs_nothing_and_only_verify_does(
     assert "Linear" in summary["text"]
     await s.command("shape-lsp.debug.modules")
     assert markers(marker) == []
-    result = await run_command(s, "shape-lsp.verify", uri, "Net")
+    result = await s.verify(uri, "Net", timeout=120)
     assert result["status"] in ("ok", "mismatch"), result
     assert {"marker.import", "marker.init", "marker.forward"} <= set(markers(marker))
     assert "marker.main" not in markers(marker)  # verify builds the model, not the script
@@ -147,7 +147,7 @@ async def test_hazardous_models_leave_the_server_alive(push_session: Session) ->
         text = (VERIFIER_FIXTURES / name).read_text()
         uri = s.open(text, name=name)
         await s.diagnostics(uri)
-        result = await run_command(s, "shape-lsp.verify", uri)
+        result = await s.verify(uri, timeout=120)
         assert result["status"] == status, (name, result)
         assert words in result["message"], (name, result)
         # still alive and answering

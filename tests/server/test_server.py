@@ -48,7 +48,7 @@ async def test_verify_merges_runtime_findings_until_edit(verify_session: Session
     uri = s.open(NET)
     await s.diagnostics(uri)
     n0 = len(s.client.published)  # type: ignore[attr-defined]
-    result = await s.command("shape-lsp.verify", uri, "Net")
+    result = await s.verify(uri, "Net")
     assert result["status"] == "mismatch" and result["kept"] is True
     assert result["findings"][0]["code"] == "SH201"
     # work-done progress: begin ... end
@@ -67,6 +67,23 @@ async def test_verify_merges_runtime_findings_until_edit(verify_session: Session
     assert hover is not None and "runtime" in hover
     s.edit(uri, lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0)), "# changed\n")
     assert not [d for d in await s.diagnostics(uri) if d.code == "SH201"]
+
+
+@pytest.mark.asyncio
+async def test_verify_answers_at_once_and_notifies_the_result(verify_session: Session) -> None:
+    """Editors wait on executeCommand (Eglot freezes, lsp-mode gives up after 10 s): the
+    command answers before the forward pass ends; `wait: true` still gets the result."""
+    s = verify_session
+    await s.initialize()
+    uri = s.open(NET + "# fake-verify: slow\n")
+    await s.diagnostics(uri)
+    started = await s.command("shape-lsp.verify", uri, "Net")
+    assert started["status"] == "started" and started["model"] == "Net"
+    assert not s.client.verified  # type: ignore[attr-defined]
+    got = await s.until(lambda: s.client.verified, "shape-lsp/verified")  # type: ignore[attr-defined]
+    assert got[0].token == started["token"] and got[0].status == "mismatch"
+    waited = await s.command("shape-lsp.verify", {"uri": uri, "model": "Net", "wait": True})
+    assert waited["status"] == "mismatch" and "token" not in waited
 
 
 @pytest.mark.asyncio

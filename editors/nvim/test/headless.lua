@@ -92,6 +92,18 @@ local function main()
   results.diagnostics = diag_list(buf)
   step("diagnostics")
 
+  -- Keymaps offered by setup (keymaps = "auto": on Neovim < 0.10) and the virtual text.
+  local k = vim.fn.maparg("K", "n", false, true)
+  results.keymap_K = { buffer = k.buffer, desc = k.desc }
+  local client = shape.get_client(buf)
+  local ns = vim.lsp.diagnostic.get_namespace(client.id)
+  local cfg = vim.diagnostic.config(nil, ns) or {}
+  local vt = cfg.virtual_text
+  local first = results.diagnostics[1] and results.diagnostics[1].message or ""
+  results.virtual_text = type(vt) == "table" and vt.format and vt.format({ message = first }) or vim.NIL
+  results.first_message = first
+  step("keymaps")
+
   -- Hovers: the layer that gets the bad shape (definition and call), a tensor, the model call.
   results.hovers = {}
   for _, spot in ipairs({

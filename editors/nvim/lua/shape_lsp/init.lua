@@ -24,6 +24,14 @@ local defaults = {
   codelens = true,
   -- Create :ShapeVerify and :ShapeSummary.
   commands = true,
+  -- Buffer-local LSP keymaps (K hover, [d ]d next/previous diagnostic, <C-w>d diagnostic
+  -- float, gra code action, grs summary, grv verify). "auto": only on Neovim < 0.10, which
+  -- maps none (K runs keywordprg, pydoc, there); true: always; false: never. A buffer-local
+  -- mapping you made yourself is never replaced.
+  keymaps = "auto",
+  -- Virtual text shows each finding's first line (the message); the shape trace is in the
+  -- float (<C-w>d / vim.diagnostic.open_float) and the hover.
+  short_virtual_text = true,
   -- "auto", or force a start path: "config" (0.11+), "start" (0.8+), "start_client" (0.7+).
   mode = "auto",
 }
@@ -55,6 +63,38 @@ local function default_python()
     return "python3"
   end
   return "python"
+end
+
+local checked = {}
+
+--- Whether the default command can start: `python` runs and imports shape_lsp. Otherwise
+--- say which interpreter was tried and how to install into it (once per interpreter), instead
+--- of Neovim's bare "exit code 1". A user-given `cmd` is not checked.
+function M.check_python()
+  if M.config.cmd then
+    return true
+  end
+  local py = M.config.python or default_python()
+  if checked[py] ~= nil then
+    return checked[py]
+  end
+  local problem
+  if vim.fn.executable(py) ~= 1 then
+    problem = ("the Python interpreter %q was not found"):format(py)
+  else
+    vim.fn.system({ py, "-c", "import shape_lsp" })
+    if vim.v.shell_error ~= 0 then
+      problem = ("%q cannot import shape_lsp"):format(py)
+    end
+  end
+  checked[py] = problem == nil
+  if problem then
+    local text = ("%s. Install it there with: %s -m pip install shape-lsp (or point setup({ python = ... }) at an interpreter that has it)"):format(problem, py)
+    vim.schedule(function() -- not inside the FileType autocommand that asked
+      notify(text, vim.log.levels.ERROR)
+    end)
+  end
+  return checked[py]
 end
 
 --- The server command line.
@@ -106,8 +146,62 @@ local function enable_inlay_hints(bufnr)
   end
 end
 
+--- The first line of a diagnostic's message: what virtual text shows (the trace follows it).
+function M.first_line(diagnostic)
+  return (tostring(diagnostic.message or ""):gsub("\n.*$", ""))
+end
+
+local function short_virtual_text(client)
+  local vt = vim.diagnostic.config().virtual_text
+  if not vt then
+    return -- the user turned virtual text off: leave it off
+  end
+  local opts = vim.tbl_extend("force", type(vt) == "table" and vt or {}, { format = M.first_line })
+  local spaces = { vim.lsp.diagnostic.get_namespace(client.id) }
+  if has("0.10") then
+    table.insert(spaces, vim.lsp.diagnostic.get_namespace(client.id, true)) -- pulled
+  end
+  for _, ns in ipairs(spaces) do
+    vim.diagnostic.config({ virtual_text = opts }, ns)
+  end
+end
+
+--- The keymaps `setup` offers: { lhs, rhs, desc }.
+function M.keymaps()
+  local d = vim.diagnostic
+  return {
+    { "K", vim.lsp.buf.hover, "shape-lsp: hover (shapes)" },
+    { "[d", d.goto_prev, "previous diagnostic" },
+    { "]d", d.goto_next, "next diagnostic" },
+    { "<C-w>d", d.open_float, "diagnostic with its shape trace" },
+    { "gra", vim.lsp.buf.code_action, "code action (quick fix)" },
+    { "grs", function() M.summary({}) end, "shape-lsp: model summary" },
+    { "grv", function() M.verify({}) end, "shape-lsp: verify shapes" },
+  }
+end
+
+local function set_keymaps(bufnr)
+  local want = M.config.keymaps
+  if want == "auto" then
+    want = not has("0.10")
+  end
+  if not want then
+    return
+  end
+  for _, km in ipairs(M.keymaps()) do
+    local existing = vim.fn.maparg(km[1], "n", false, true)
+    if type(existing) ~= "table" or existing.buffer ~= 1 then
+      vim.keymap.set("n", km[1], km[2], { buffer = bufnr, silent = true, desc = km[3] })
+    end
+  end
+end
+
 local function on_attach(client, bufnr)
   local caps = client.server_capabilities or {}
+  set_keymaps(bufnr)
+  if M.config.short_virtual_text then
+    short_virtual_text(client)
+  end
   if M.config.inlay_hints and caps.inlayHintProvider then
     enable_inlay_hints(bufnr)
   end
@@ -139,6 +233,11 @@ function M.client_config(root_dir)
     init_options = settings,
     capabilities = M.config.capabilities or vim.lsp.protocol.make_client_capabilities(),
     on_attach = on_attach,
+    handlers = {
+      ["shape-lsp/verified"] = function(err, result)
+        M.on_verified(err, result)
+      end,
+    },
   }
 end
 
@@ -218,21 +317,39 @@ local function model_arg(opts)
 end
 
 --- :ShapeVerify [Model]: run the model for real and compare shapes (the server publishes results).
+-- The server answers `shape-lsp.verify` at once ({status = "started", token}) and sends the
+-- result as a `shape-lsp/verified` notification when the run is over: Neovim never waits.
+local function show_verify(result)
+  M.last_verify = result or vim.empty_dict()
+  local status = (result and result.status) or "done"
+  local msg = (result and result.message) or ""
+  if msg == vim.NIL then
+    msg = ""
+  end
+  local n = (result and type(result.findings) == "table") and #result.findings or 0
+  local text = ("verify %s%s%s"):format(status, msg ~= "" and (": " .. msg) or "", n > 0 and (" (" .. n .. " findings)") or "")
+  notify(text, status == "ok" and vim.log.levels.INFO or vim.log.levels.WARN)
+end
+
+--- Handler of the server's `shape-lsp/verified` notification.
+function M.on_verified(_, result)
+  show_verify(result)
+end
+
 function M.verify(opts)
   local model = model_arg(opts)
   notify("verifying " .. (model or "models") .. "…")
+  M.last_verify = nil
   return M.execute("shape-lsp.verify", 0, model, function(err, result)
     if err then
       M.last_verify = { error = err.message or tostring(err) }
       notify("verify failed: " .. (err.message or tostring(err)), vim.log.levels.ERROR)
       return
     end
-    M.last_verify = result or vim.empty_dict()
-    local status = (result and result.status) or "done"
-    local msg = (result and result.message) or ""
-    local n = (result and result.findings) and #result.findings or 0
-    local text = ("verify %s%s%s"):format(status, msg ~= "" and (": " .. msg) or "", n > 0 and (" (" .. n .. " findings)") or "")
-    notify(text, status == "ok" and vim.log.levels.INFO or vim.log.levels.WARN)
+    if result and result.status == "started" then
+      return -- the result follows as a notification
+    end
+    show_verify(result) -- an error at once, or a server that waits
   end)
 end
 
@@ -283,6 +400,9 @@ end
 local clients_by_root = {}
 
 local function attach_legacy(bufnr)
+  if not M.check_python() then
+    return
+  end
   local path = vim.api.nvim_buf_get_name(bufnr)
   if path == "" then
     path = vim.fn.getcwd() .. "/_"
@@ -303,6 +423,9 @@ local function attach_legacy(bufnr)
 end
 
 local function attach_start(bufnr)
+  if not M.check_python() then
+    return
+  end
   local path = vim.api.nvim_buf_get_name(bufnr)
   local root = M.find_root(path ~= "" and path or (vim.fn.getcwd() .. "/_"))
   vim.lsp.start(M.client_config(root), { bufnr = bufnr })
@@ -329,6 +452,16 @@ function M.setup(opts)
   end
   local mode = M.mode()
   if mode == "config" then
+    -- Checked when the first Python buffer opens (not at every start-up); Neovim starts the
+    -- server itself, so a bad interpreter still fails there, but now with a clear message.
+    vim.api.nvim_create_autocmd("FileType", {
+      group = vim.api.nvim_create_augroup("shape_lsp_check", { clear = true }),
+      pattern = M.config.filetypes,
+      once = true,
+      callback = function()
+        M.check_python()
+      end,
+    })
     local cfg = M.client_config(nil)
     cfg.root_dir = nil
     cfg.root_markers = M.config.root_markers
