@@ -20,6 +20,9 @@
 ;;
 ;; Commands: `shape-lsp-verify' (runs the model under point for real) and
 ;; `shape-lsp-summary' (layer-by-layer table in a buffer); both work with either client.
+;; Verify never blocks Emacs: the server answers at once and sends the result later (a
+;; `shape-lsp/verified' notification), shown in the echo area and kept in
+;; `shape-lsp-last-verify'.
 
 ;;; Code:
 
@@ -49,8 +52,30 @@ Sent as initializationOptions and returned for workspace/configuration."
   "Major modes in which shape-lsp runs."
   :type '(repeat symbol))
 
+(defvar shape-lsp--python-ok nil
+  "Interpreters known to import shape_lsp.")
+
+(defun shape-lsp--check-python ()
+  "Signal a clear error when `shape-lsp-python' cannot run the server.
+Names the interpreter tried and the command that installs shape-lsp into it, instead of the
+client's bare \"exit code 1\".  Only checked with the default `shape-lsp-server-args'."
+  (let ((py shape-lsp-python))
+    (unless (or (member py shape-lsp--python-ok)
+                (not (equal shape-lsp-server-args '("-m" "shape_lsp" "serve"))))
+      (let ((problem
+             (cond ((not (executable-find py))
+                    (format "the Python interpreter %S was not found" py))
+                   ((/= 0 (let ((default-directory temporary-file-directory))
+                            (call-process py nil nil nil "-c" "import shape_lsp")))
+                    (format "%S cannot import shape_lsp" py)))))
+        (when problem
+          (user-error "shape-lsp: %s.  Install it there with: %s -m pip install shape-lsp (or set `shape-lsp-python')"
+                      problem py))
+        (push py shape-lsp--python-ok)))))
+
 (defun shape-lsp--command ()
-  "The server command line."
+  "The server command line (after checking that the interpreter can run it)."
+  (shape-lsp--check-python)
   (cons shape-lsp-python shape-lsp-server-args))
 
 (defun shape-lsp--settings ()
@@ -108,6 +133,10 @@ Sent as initializationOptions and returned for workspace/configuration."
     :activation-fn (lsp-activate-on "python")
     :add-on? t
     :server-id 'shape-lsp
+    :notification-handlers
+    (let ((h (make-hash-table :test #'equal)))
+      (puthash "shape-lsp/verified" (lambda (_workspace params) (shape-lsp--verified params)) h)
+      h)
     :initialization-options #'shape-lsp--settings)))
 
 ;;;; Commands (either client)
@@ -169,15 +198,38 @@ Sent as initializationOptions and returned for workspace/configuration."
   (cond ((hash-table-p obj) (gethash (substring (symbol-name key) 1) obj))
         ((listp obj) (plist-get obj key))))
 
+(defvar shape-lsp-last-verify nil
+  "The result of the last `shape-lsp-verify' (a plist or hash table), nil while it runs.")
+
+(defvar shape-lsp-verified-functions nil
+  "Functions called with each verify result when it arrives.")
+
+(defun shape-lsp--verified (result)
+  "Show a verify RESULT (from the `shape-lsp/verified' notification) and keep it."
+  (setq shape-lsp-last-verify result)
+  (let ((status (shape-lsp--get result :status))
+        (msg (shape-lsp--get result :message)))
+    (message "shape-lsp verify: %s%s" status
+             (if (and (stringp msg) (not (string-empty-p msg))) (concat ": " msg) "")))
+  (run-hook-with-args 'shape-lsp-verified-functions result))
+
+(with-eval-after-load 'eglot
+  (cl-defmethod eglot-handle-notification
+    (_server (_method (eql shape-lsp/verified)) &rest params)
+    "The result of a `shape-lsp-verify' run."
+    (shape-lsp--verified params)))
+
 ;;;###autoload
 (defun shape-lsp-verify (&optional model)
-  "Run MODEL (default: the class at point, else every model) for real and compare shapes."
+  "Run MODEL (default: the class at point, else every model) for real and compare shapes.
+Returns at once; the result is shown when the run is over (see `shape-lsp-last-verify')."
   (interactive (list (let ((m (shape-lsp--class-at-point)))
                        (read-string (format "Model%s: " (if m (format " (default %s)" m) "")) nil nil m))))
-  (let* ((result (shape-lsp--execute "shape-lsp.verify" model))
-         (status (shape-lsp--get result :status))
-         (message (shape-lsp--get result :message)))
-    (message "shape-lsp verify: %s%s" status (if (and message (not (string-empty-p message))) (concat ": " message) ""))
+  (setq shape-lsp-last-verify nil)
+  (let ((result (shape-lsp--execute "shape-lsp.verify" model)))
+    (if (equal (shape-lsp--get result :status) "started")
+        (message "shape-lsp verify: running %s…" (or model "the models"))
+      (shape-lsp--verified result))  ; an error at once, or a server that waits
     result))
 
 ;;;###autoload

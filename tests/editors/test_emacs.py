@@ -40,9 +40,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     if "yes" not in probe.stdout:
         pytest.skip("Eglot is not available (Emacs 29+, or apt-get install elpa-eglot)")
-    out = tmp_path_factory.mktemp("emacs") / "results.json"
+    tmp = tmp_path_factory.mktemp("emacs")
+    out = tmp / "results.json"
+    nosite = tmp / "python-nosite"  # runs, but has no shape_lsp (no site-packages)
+    nosite.write_text(f'#!/bin/sh\nexec "{python()}" -S "$@"\n')
+    nosite.chmod(0o755)
     env = {
         **os.environ,
+        "SHAPE_LSP_NOSITE_PY": str(nosite),
         "SHAPE_LSP_PY": python(),
         "SHAPE_LSP_FIXTURE": str(FIXTURE),
         "SHAPE_LSP_OUT": str(out),
@@ -81,3 +86,17 @@ def test_summary_and_verify_commands(run: dict[str, Any]) -> None:
     assert "Conv2d" in run["summary"] and "Linear" in run["summary"]
     assert run["verify_model"] == "Net"
     assert run["verify_status"] in {"ok", "mismatch", "error"}
+
+
+def test_verify_does_not_block_emacs(run: dict[str, Any]) -> None:
+    """Eglot waits on executeCommand (it froze ~12 s): the answer comes at once, the result
+    later as a notification (checked above)."""
+    assert run["verify_answer"] == "started", run
+    assert run["verify_answer_s"] < 5, run["verify_answer_s"]
+
+
+def test_bad_interpreter_is_named_with_the_install_command(run: dict[str, Any]) -> None:
+    got = dict(run["bad_python"])
+    assert len(got) == 2, got
+    for py, msg in got.items():
+        assert py in msg and f"{py} -m pip install shape-lsp" in msg, msg
