@@ -44,6 +44,14 @@ export function allowCommand(command: string, isTrusted: boolean): { ok: true } 
   return { ok: true };
 }
 
+/** The notification that carries a verify result once the run is over. */
+export const VERIFIED_NOTIFICATION = "shape-lsp/verified";
+
+/** The server's immediate answer to `shape-lsp.verify` (the result follows as a notification). */
+export function isVerifyStarted(result: unknown): boolean {
+  return typeof result === "object" && result !== null && (result as Record<string, unknown>).status === "started";
+}
+
 /** A one-line description of a verify result (`{status, message, model, findings}`). */
 export function describeVerifyResult(result: unknown): { ok: boolean; text: string } {
   if (result === null || result === undefined) return { ok: true, text: "Shape LSP: verify finished." };

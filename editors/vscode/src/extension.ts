@@ -17,6 +17,8 @@ import {
   enclosingClass,
   SUMMARY_COMMAND,
   VERIFY_COMMAND,
+  VERIFIED_NOTIFICATION,
+  isVerifyStarted,
 } from "./commands";
 import {
   classifyProbe,
@@ -97,7 +99,7 @@ function setStatus(text: string, tooltip: string, error = false): void {
 async function offerInstall(interp: Interpreter): Promise<void> {
   const py = interp.command.join(" ");
   const choice = await vscode.window.showWarningMessage(
-    `Shape LSP: the server is not installed for ${py}. Install it with pip?`,
+    `Shape LSP: ${py} cannot import shape_lsp. Install it with: ${py} -m pip install shape-lsp`,
     "Install shape-lsp",
     "Choose interpreter",
   );
@@ -191,6 +193,8 @@ async function start(): Promise<void> {
     },
   };
   client = new LanguageClient(SECTION, "Shape LSP", serverOptions, clientOptions);
+  // `shape-lsp.verify` answers at once ({status: "started"}); the result comes later.
+  client.onNotification(VERIFIED_NOTIFICATION, (result: unknown) => reportVerify(result));
   client.onDidChangeState((e) => {
     if (e.newState === State.Running) {
       setStatus("$(pulse) shape-lsp", `shape-lsp ${probed.version ?? ""} running on ${interp.command.join(" ")}\nClick for the log.`);
@@ -228,6 +232,10 @@ function restart(): Promise<void> {
 }
 
 function reportVerify(result: unknown): void {
+  if (isVerifyStarted(result)) {
+    output.appendLine(`verify started: ${JSON.stringify(result)}`);
+    return; // the server reports progress, then sends shape-lsp/verified
+  }
   const { ok, text } = describeVerifyResult(result);
   output.appendLine(`verify result: ${JSON.stringify(result)}`);
   if (ok) void vscode.window.showInformationMessage(text);

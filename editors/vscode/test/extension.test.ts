@@ -18,7 +18,12 @@ class FakeClient {
   ) {
     created.push(this);
   }
+  notifications = new Map<string, (params: unknown) => void>();
   onDidChangeState() {
+    return { dispose() {} };
+  }
+  onNotification(method: string, handler: (params: unknown) => void) {
+    this.notifications.set(method, handler);
     return { dispose() {} };
   }
   async start() {
@@ -100,6 +105,16 @@ describe("extension", () => {
     expect(state.infos).toContain("Shape LSP: verify Net: forward ran");
   });
 
+  it("Verify shapes that answers at once shows the result when the notification comes", async () => {
+    await activate();
+    state.activeEditor = editor(5);
+    created[0].reply = { status: "started", token: "t1", model: "Net" };
+    await state.commands.get("shape-lsp.verifyShapes")!();
+    expect(state.infos.concat(state.warnings).some((m) => /verify/.test(m))).toBe(false);
+    created[0].notifications.get("shape-lsp/verified")!({ status: "mismatch", message: "1 mismatch", model: "Net", findings: [{}], token: "t1" });
+    expect(state.warnings).toContain("Shape LSP: verify Net: 1 mismatch (1 finding in Problems)");
+  });
+
   it("Verify shapes at module level sends only the URI", async () => {
     await activate();
     state.activeEditor = editor(0);
@@ -164,7 +179,7 @@ describe("extension", () => {
     await activate();
     expect(created).toHaveLength(0);
     await Promise.resolve();
-    expect(state.warnings.some((w) => /not installed/.test(w))).toBe(true);
+    expect(state.warnings.some((w) => /cannot import shape_lsp\. Install it with: .* -m pip install shape-lsp/.test(w))).toBe(true);
   });
 
   it("restarts the server", async () => {
