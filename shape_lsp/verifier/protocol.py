@@ -1,7 +1,7 @@
 """Plain types exchanged between the verify client and its agent, and their JSON form.
 
-The agent (``agent.py``) runs in the user's interpreter, where shape_lsp's dependencies may be
-missing, so it speaks plain JSON dicts whose keys are exactly the field names below:
+The agent (the ``agent`` package) runs in the user's interpreter, where shape_lsp's dependencies
+may be missing, so it speaks plain JSON dicts whose keys are exactly the field names below:
 
 request (stdin)::
 
