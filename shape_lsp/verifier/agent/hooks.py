@@ -33,6 +33,8 @@ class Tracer:
         self.keras = keras
         self.calls: list[dict[str, Any]] = []
         self.stack: list[tuple[str, str, list[Any], int]] = []
+        self.running: list[tuple[Any, list[Any]]] = []  # (module, input dtypes), like stack
+        self.failed: tuple[Any, list[Any]] | None = None  # the innermost on failure
         self.handles: list[Any] = []
         self.root_line = def_line(type(model), agent.path)
         self.names: dict[int, str] = {}
@@ -55,6 +57,7 @@ class Tracer:
             self.stack.append(
                 (name, type(mod).__name__, [shape_of(self.torch, a) for a in args], line)
             )
+            self.running.append((mod, [getattr(a, "dtype", None) for a in args]))
 
         return hook
 
@@ -63,6 +66,7 @@ class Tracer:
             line = 0
             if self.stack and self.stack[-1][0] == name:
                 line = self.stack.pop()[3]
+                self.running.pop()
             t = first_tensor(self.torch, output)
             call = {
                 "module": name,
@@ -110,6 +114,7 @@ class Tracer:
         if self.stack:
             module, layer, inputs, call_line = self.stack[-1]
             line = line or call_line or None
+            self.failed = self.running[-1]
         msg = str(e).strip() or type(e).__name__
         if self.keras:  # Keras checks inputs in Layer.__call__, before the torch hooks run
             found = _raising_layer(e.__traceback__, self.names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,8 @@ class AgentBase:
         self.tf_import: Callable[..., Any] | None = None
         self.notes: list[str] = []
         self.module: ModuleType | None = None
+        self.slice: dict[str, Any] = {}  # {"ran": [[first, last]...], "skipped": [...]}
+        self.skipped_names: dict[str, int] = {}  # bound only by skipped code: its line
 
     def user_line(self, tb: TracebackType | None) -> int | None:
         """The line of the innermost traceback frame in the user's file."""
@@ -121,6 +124,8 @@ class AgentBase:
         layer: str = "",
     ) -> dict[str, Any]:
         """An error dict (the client's ``RuntimeErrorInfo``)."""
+        if isinstance(exc, NameError):
+            message += self.skipped_hint(exc)
         return {
             "phase": phase,
             "message": clip(message),
@@ -131,6 +136,17 @@ class AgentBase:
             "exc_type": type(exc).__name__ if exc is not None else "",
             "meta_specific": exc is not None and meta_specific(exc),
         }
+
+    def skipped_hint(self, exc: NameError) -> str:
+        """Why a name is missing when only code verify skipped assigns it."""
+        match = re.search(r"name '(\w+)' is not defined", str(exc))
+        line = self.skipped_names.get(match.group(1)) if match else None
+        if not match or not line:
+            return ""
+        return (
+            f" (`{match.group(1)}` is only assigned at line {line}, which verify skipped: it "
+            "runs imports, definitions and what the models use)"
+        )
 
     def construct_error(self, name: str, ctor: str, e: BaseException) -> dict[str, Any]:
         """The error for a model class that could not be built with `ctor`."""

@@ -7,7 +7,9 @@ file when the client asks (SIGUSR1, right before it kills us on timeout) or near
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import copy
 import faulthandler
 import importlib.util
 import json
@@ -21,10 +23,13 @@ import traceback
 from types import ModuleType
 from typing import Any
 
+from . import slicing
 from .hooks import Tracer
 from .keras_run import KerasModels, keras_raiser
 from .models import TorchModels, model_dtype, outermost
-from .protocol import MSG_LIMIT, Abort, report
+from .protocol import MSG_LIMIT, Abort, clip, report
+
+RERUN_LIMIT = 1 << 24  # elements (inputs, weights, buffers) for a cpu rerun of a meta error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +95,7 @@ class Agent(TorchModels, KerasModels):
                 a.error["message"],
                 device=used,
                 models=[{"name": "", "calls": [], "error": a.error}],
+                **self.slice,
             )
         specs = list(self.req.get("models") or [])
         models: list[dict[str, Any]] = []
@@ -109,7 +115,7 @@ class Agent(TorchModels, KerasModels):
         if not models:
             what = "nn.Module or keras.Model" if self.keras is not None else "nn.Module"
             status, msg = "error", f"no {what} model found in {self.path}"
-        return report(status, msg, device=used, dtype=dtype, models=models)
+        return report(status, msg, device=used, dtype=dtype, models=models, **self.slice)
 
     def pick_device(self, wanted: str) -> tuple[str, str]:
         """(device, problem): `auto` is cuda, then mps, then cpu; unavailable ones explain why."""
@@ -140,7 +146,7 @@ class Agent(TorchModels, KerasModels):
         return wanted, ""
 
     def import_user(self) -> ModuleType:
-        """Import the file under a private name, so its `__main__` block does not run."""
+        """Run the file's static slice (see `slicing`) as a module under a private name."""
         folder = os.path.dirname(self.path)
         if folder not in sys.path:
             sys.path.insert(0, folder)
@@ -162,11 +168,11 @@ class Agent(TorchModels, KerasModels):
             mod.__dict__["__builtins__"] = dict(vars(builtins), __import__=self.tf_import)
         try:
             if source is None:
-                assert spec is not None and spec.loader is not None
-                spec.loader.exec_module(mod)
+                with open(self.path, "rb") as fh:
+                    source = importlib.util.decode_source(fh.read())
             else:  # compiled under the file's name, so frames map to the buffer's lines
                 linecache.cache[self.path] = (len(source), None, source.splitlines(True), self.path)
-                exec(compile(source, self.path, "exec"), mod.__dict__)
+            exec(self.sliced(source), mod.__dict__)
         except BaseException as e:
             line = e.lineno if isinstance(e, SyntaxError) and e.filename == self.path else None
             if line is None:
@@ -189,6 +195,21 @@ class Agent(TorchModels, KerasModels):
                 )
             ) from None
         return mod
+
+    def sliced(self, source: str) -> Any:
+        """The code of the slice of `source` the models need; the whole file when it does not
+        parse (so the SyntaxError is reported as usual)."""
+        try:
+            tree = ast.parse(source, self.path)
+        except (SyntaxError, ValueError):
+            return compile(source, self.path, "exec")
+        specs = list(self.req.get("models") or [])
+        ctors = [] if specs else list(self.ctors.values())
+        roots = slicing.roots_of(specs, ctors)
+        module, self.slice, self.skipped_names = slicing.slice_module(
+            tree, source.splitlines(), roots, discover=not specs
+        )
+        return compile(module, self.path, "exec")
 
     # -- model discovery and construction -----------------------------------------------------
     def discover(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -256,10 +277,45 @@ class Agent(TorchModels, KerasModels):
                 model(*inputs)
         except BaseException as e:
             result["error"] = tracer.failure(e)
+            if device == "meta" and not result["error"]["meta_specific"]:
+                self.cpu_wording(result["error"], tracer, e)
         finally:
             tracer.remove()
         result["calls"] = tracer.calls
         return result
+
+    def cpu_wording(self, error: dict[str, Any], tracer: Tracer, exc: BaseException) -> None:
+        """Torch words shape errors differently on meta ("a and b must have same reduction
+        dim"): rerun only the failing module on cpu, with uninitialised weights and zero-filled
+        inputs of the recorded shapes, and use its message when it fails the same way. Only when
+        small (RERUN_LIMIT elements in all); the meta message stays otherwise."""
+        torch = self.torch
+        shapes = error.get("input_shapes") or []
+        if tracer.failed is None or not shapes or any(s is None for s in shapes):
+            return
+        mod, dtypes = tracer.failed
+        try:
+            size = sum(p.numel() for p in mod.parameters()) + sum(b.numel() for b in mod.buffers())
+            for shape in shapes:
+                n = 1
+                for d in shape:
+                    n *= d
+                size += n
+            if size > RERUN_LIMIT:
+                return
+            cpu = copy.deepcopy(mod).to_empty(device="cpu")
+            args = [
+                torch.zeros(*s, dtype=dt if dt is not None else torch.float32)
+                for s, dt in zip(shapes, dtypes)  # noqa: B905 (3.8)
+            ]
+            with torch.no_grad():
+                cpu(*args)
+        except BaseException as e:
+            if type(e) is type(exc) and str(e).strip():
+                msg = str(e).strip()
+                error["message"] = clip(
+                    msg + self.skipped_hint(e) if isinstance(e, NameError) else msg
+                )
 
 
 if __name__ == "__main__":
