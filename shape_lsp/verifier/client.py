@@ -144,7 +144,7 @@ def _run_verify(
             report.status = "mismatch"
         summary = _summary(report)
         if summary and summary not in report.message:
-            report.message = "; ".join(x for x in (report.message, summary) if x)
+            report.message = _join_parts([report.message, summary])
     elif report.status in ("timeout", "crashed"):
         report.findings = tuple(_hang_finding(report, source, settings))
     return report
@@ -447,4 +447,10 @@ def _summary(report: VerifyReport) -> str:
                 f"{m.name}: {len(m.calls)} calls, "
                 + (f"{bad} differ from the static shapes" if bad else "no disagreement")
             )
-    return "; ".join(parts)
+    return _join_parts(parts)
+
+
+def _join_parts(parts: list[str]) -> str:
+    """`a; b` from sentences: a part's own final full stop would read `...].; b`."""
+    out = [p.rstrip() for p in parts if p.strip()]
+    return "; ".join(p[:-1] if p.endswith(".") and not p.endswith("..") else p for p in out)
