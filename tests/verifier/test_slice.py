@@ -173,3 +173,33 @@ def test_keras_fit_and_save_are_skipped(tmp_path: Path) -> None:
     assert all(c.agrees is not False for c in m.calls)
     assert [k.line for k in r.skipped] == [7, 12, 13, 14, 15, 16]
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_slice_keeps_builders_config_and_keras_graphs_but_not_training() -> None:
+    source = (
+        "import argparse, sys, numpy as np, keras\n"
+        "sys.path.append('..')\n"  # config of an imported module: kept
+        "np.random.seed(0)\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--hidden', type=int, default=8)\n"  # fills `parser`: kept
+        "args = parser.parse_args([])\n"
+        "inputs = keras.Input(shape=(4,))\n"
+        "x = keras.layers.Dense(args.hidden)(inputs)\n"
+        "x = keras.layers.Dense(2)(x)\n"
+        "model = keras.Model(inputs, x)\n"
+        "model.compile('adam', 'mse')\n"
+        "model.summary()\n"
+        "model.fit(np.zeros((4, 4)), np.zeros((4, 2)))\n"
+        "model.save('m.keras')\n"
+    )
+    kept, info, _ = _slice(source)
+    assert info["ran"] == [[1, 10]]
+    assert [k["line"] for k in info["skipped"]] == [11, 12, 13, 14]
+    kept_requested, _, _ = _slice(source, {"model"}, discover=False)
+    assert kept_requested == kept
+
+
+def test_agent_package_is_valid_python_38_syntax() -> None:
+    path = Path(slicing.__file__).parent
+    for module in path.glob("*.py"):
+        ast.parse(module.read_text(encoding="utf-8"), feature_version=(3, 8))

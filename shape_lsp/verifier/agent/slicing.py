@@ -3,8 +3,8 @@
 Computed from the syntax tree alone (stdlib ``ast``; the file is never run to decide). Kept:
 imports, definitions (classes, functions), statements with no call in them (constants), the
 configuration of imported modules (``torch.set_default_dtype(...)``, ``sys.path.append(...)``,
-``os.environ[...] = ...``), and every top-level statement that binds or mutates
-(``model.add(...)``, ``layers.append(...)``, ``cfg["x"] = ...``) a name the models need,
+``os.environ[...] = ...``), and every top-level statement that binds or fills (``model.add(...)``,
+``layers.append(...)``, ``cfg["x"] = ...``; see MUTATOR_PREFIXES) a name the models need,
 transitively: the names the models' classes and functions read, the requested models and their
 constructor expressions. Everything else is skipped and reported: ``if __name__ == "__main__":``
 blocks, training loops, ``model.fit(...)``, downloads, ``torch.save``, prints. Line numbers are
@@ -20,21 +20,10 @@ MODEL_BASES = frozenset(
     {"Module", "Model", "Layer", "Sequential", "ModuleList", "ModuleDict", "LightningModule"}
 )
 MODEL_CALLS = frozenset({"Sequential", "Model", "Functional", "ModuleList", "ModuleDict"})
-MUTATORS = frozenset(
-    {
-        "add",
-        "append",
-        "extend",
-        "insert",
-        "update",
-        "setdefault",
-        "add_module",
-        "register_module",
-        "register_buffer",
-        "register_parameter",
-        "build",
-    }
-)
+# A method call statement on a name the models need is kept when the method builds or fills
+# its object (`model.add`, `layers.append`, `parser.add_argument`, `cfg.update`, `net.build`);
+# others (`fit`, `train`, `save`, `load_state_dict`, `summary`, `compile`) are skipped.
+MUTATOR_PREFIXES = ("add", "append", "extend", "insert", "update", "register", "set", "build")
 _CONFIG_CALLS = frozenset(
     {
         "manual_seed",
@@ -122,7 +111,7 @@ def mutated(stmt: ast.stmt) -> set[str]:
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr in MUTATORS
+            and node.func.attr.lstrip("_").startswith(MUTATOR_PREFIXES)
         ):
             name = root_name(node.func.value)
             if name:
