@@ -11,7 +11,8 @@ project interpreters can run it. Modules, each importing only those above it:
 - ``hooks``: the forward hooks that record every module call, and failure mapping;
 - ``models``: torch model discovery, construction and example inputs;
 - ``keras_run``: Keras 3 models, and ``tensorflow`` as a stand-in over keras 3;
-- ``runner``: the entry point, device choice, the user's import and the traced run.
+- ``slicing`` (stdlib only, imports nothing of ours): the static slice of the file that runs;
+- ``runner``: the entry point and timeouts, device choice, the user's import and the traced run.
 """
 
 from __future__ import annotations
