@@ -31,12 +31,15 @@ from shape_lsp.verifier.protocol import (
 
 log = logging.getLogger(__name__)
 
-AGENT = str(Path(__file__).with_name("agent.py"))
-# Load the agent by path under a private name: nothing of shape_lsp (nor its dependencies)
-# has to be importable by the user's interpreter, and no folder of ours lands on sys.path.
+AGENT = str(Path(__file__).with_name("agent") / "__init__.py")
+# Load the agent package by path under a private name: nothing of shape_lsp (nor its
+# dependencies) has to be importable by the user's interpreter, and no folder of ours lands on
+# sys.path; its modules import each other relatively, through the package's __path__.
 _BOOTSTRAP = (
-    "import importlib.util as u,sys\n"
-    "s=u.spec_from_file_location('_shape_lsp_verify_agent',sys.argv[1])\n"
+    "import importlib.util as u,os,sys\n"
+    "p=sys.argv[1]\n"
+    "s=u.spec_from_file_location('_shape_lsp_verify_agent',p,"
+    "submodule_search_locations=[os.path.dirname(p)])\n"
     "m=u.module_from_spec(s);sys.modules[s.name]=m;s.loader.exec_module(m)\n"
     "raise SystemExit(m.main())\n"
 )
@@ -141,7 +144,7 @@ def _run_verify(
             report.status = "mismatch"
         summary = _summary(report)
         if summary and summary not in report.message:
-            report.message = "; ".join(x for x in (report.message, summary) if x)
+            report.message = _join_parts([report.message, summary])
     elif report.status in ("timeout", "crashed"):
         report.findings = tuple(_hang_finding(report, source, settings))
     return report
@@ -444,4 +447,10 @@ def _summary(report: VerifyReport) -> str:
                 f"{m.name}: {len(m.calls)} calls, "
                 + (f"{bad} differ from the static shapes" if bad else "no disagreement")
             )
-    return "; ".join(parts)
+    return _join_parts(parts)
+
+
+def _join_parts(parts: list[str]) -> str:
+    """`a; b` from sentences: a part's own final full stop would read `...].; b`."""
+    out = [p.rstrip() for p in parts if p.strip()]
+    return "; ".join(p[:-1] if p.endswith(".") and not p.endswith("..") else p for p in out)

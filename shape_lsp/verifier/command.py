@@ -184,6 +184,11 @@ def to_json(report: VerifyReport, path: str) -> dict[str, Any]:
         "diagnostics": [diagnostic(f) for f in report.findings],
         "stdout": report.stdout,
         "stderr": report.stderr,
+        "ran": report.ran,
+        "skipped": [
+            {"line": k.line, "end_line": k.end_line, "code": k.code, "reason": k.reason}
+            for k in report.skipped
+        ],
     }
 
 
@@ -215,10 +220,31 @@ def write_text(report: VerifyReport, path: str, out: TextIO) -> None:
             out.write(
                 "  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n"
             )
-    device = f"{report.device}, {report.dtype}" if report.device else "no device"
-    out.write(f"\nverify {report.status} ({device}): {report.message}\n")
+    if report.ran or report.skipped:
+        out.write("\n" + slice_text(report) + "\n")
+    where = ", ".join(x for x in (report.device, report.dtype) if x) or "no device"
+    out.write(f"\nverify {report.status} ({where}): {report.message}\n")
     if report.status in ("crashed", "timeout") and report.stderr.strip():
         out.write("agent stderr (tail):\n" + report.stderr.strip()[-1500:] + "\n")
+
+
+def _lines(first: int, last: int) -> str:
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+def slice_text(report: VerifyReport, limit: int = 6) -> str:
+    """What of the file ran (verify runs only what the models need) and what was skipped."""
+    ran = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in report.ran) or "nothing"
+    text = f"ran lines {ran} (imports, definitions and what the models use)"
+    if not report.skipped:
+        return text + "; skipped nothing"
+    shown = [f"{_lines(k.line, k.end_line)} `{k.code}`" for k in report.skipped[:limit]]
+    more = len(report.skipped) - limit
+    return (
+        f"{text}; skipped {len(report.skipped)} statement(s): "
+        + ", ".join(shown)
+        + (f" and {more} more" if more > 0 else "")
+    )
 
 
 if __name__ == "__main__":

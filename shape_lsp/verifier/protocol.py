@@ -1,7 +1,7 @@
 """Plain types exchanged between the verify client and its agent, and their JSON form.
 
-The agent (``agent.py``) runs in the user's interpreter, where shape_lsp's dependencies may be
-missing, so it speaks plain JSON dicts whose keys are exactly the field names below:
+The agent (the ``agent`` package) runs in the user's interpreter, where shape_lsp's dependencies
+may be missing, so it speaks plain JSON dicts whose keys are exactly the field names below:
 
 request (stdin)::
 
@@ -19,7 +19,8 @@ runs Keras models on cpu / cuda / mps (meta falls back to cpu); inputs are batch
 last, and calls are keyed by ``layer.name`` (graph models) or attribute path (subclassed).
 
 report (written to ``report_path``): a ``VerifyReport`` without findings and facts (the client
-adds those from the static diff) and with ``static_output`` / ``agrees`` still null.
+adds those from the static diff) and with ``static_output`` / ``agrees`` still null; ``ran`` and
+``skipped`` say which top-level statements of the file ran (the agent runs a static slice).
 """
 
 from __future__ import annotations
@@ -117,6 +118,16 @@ class VerifiedModel:
 
 
 @dataclass
+class SkippedCode:
+    """A top-level statement of the user's file that verify did not run (see agent.slicing)."""
+
+    line: int
+    end_line: int
+    code: str
+    reason: str
+
+
+@dataclass
 class VerifyReport:
     """The outcome of one verify run; the client never raises, it returns one of these."""
 
@@ -130,6 +141,8 @@ class VerifyReport:
     stdout: str = ""
     stderr: str = ""
     path: str = ""
+    ran: list[list[int]] = field(default_factory=list)  # [first, last] line ranges that ran
+    skipped: list[SkippedCode] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (severities as their lower-case names)."""
@@ -161,6 +174,11 @@ class VerifyReport:
             stdout=str(data.get("stdout") or ""),
             stderr=str(data.get("stderr") or ""),
             path=str(data.get("path") or ""),
+            ran=[[int(a), int(b)] for a, b in data.get("ran") or []],
+            skipped=[
+                SkippedCode(int(k["line"]), int(k["end_line"]), str(k["code"]), str(k["reason"]))
+                for k in data.get("skipped") or []
+            ],
         )
 
     @classmethod

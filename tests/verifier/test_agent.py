@@ -82,7 +82,9 @@ def test_forward_error_is_mapped_to_the_line_module_and_inputs() -> None:
 def test_printing_model_still_reports() -> None:
     r = run_verify(fixture("noisy.py"), device="cpu")
     assert r.status == "ok", r.message
-    assert "forward garbage" in r.stdout and "import-time chatter" in r.stdout
+    assert "forward garbage" in r.stdout
+    assert "import-time chatter" not in r.stdout  # a top-level print is not the model's
+    assert [k.code for k in r.skipped] == ['print("import-time chatter {not json")']
     assert "stderr garbage" in r.stderr
 
 
@@ -204,3 +206,36 @@ def test_unsaved_buffer_text_is_what_runs(tmp_path) -> None:  # type: ignore[no-
     untitled = run_verify(str(tmp_path / "untitled-1"), source=text, device="meta")
     assert untitled.status == "ok", untitled.message
     assert untitled.models[0].calls[-1].output == [2, 10]
+
+
+def test_meta_errors_use_torchs_usual_wording() -> None:
+    r = run_verify(fixture("buggy.py"), device="meta")
+    assert r.status == "error" and r.device == "meta"
+    err = r.models[0].error
+    assert err is not None and (err.module, err.input_shapes) == ("fc", [[2, 7200]])
+    # rerun of `fc` alone on cpu with zeros: torch's usual words, not "a and b must have..."
+    assert "mat1 and mat2 shapes cannot be multiplied (2x7200 and 8192x10)" in err.message
+    assert "reduction dim" not in r.message
+
+
+def test_meta_errors_of_big_modules_keep_the_meta_message() -> None:
+    r = run_verify(fixture("big_buggy.py"), device="meta")  # 20M weights: not rerun on cpu
+    assert r.status == "error" and r.device == "meta"
+    err = r.models[0].error
+    assert err is not None and err.module == "1" and err.input_shapes == [[2, 4096]]
+    assert "mat1 and mat2" not in err.message and "4096" in err.message
+
+
+def test_summary_joins_sentences_without_doubled_punctuation() -> None:
+    from shape_lsp.verifier.client import _summary
+    from shape_lsp.verifier.protocol import RuntimeErrorInfo, VerifiedModel, VerifyReport
+
+    def bad(name: str, text: str) -> VerifiedModel:
+        return VerifiedModel(name, error=RuntimeErrorInfo(3, "fc", [[2, 4]], text, "RuntimeError"))
+
+    report = VerifyReport(
+        "error", models=[bad("Net", "got [4, 400] X [256, 120]."), bad("f", "x.")]
+    )
+    text = _summary(report)
+    assert ".;" not in text and not text.endswith(".")
+    assert "X [256, 120]; f: forward raised" in text

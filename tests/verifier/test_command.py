@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +64,32 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(fixture("convnet.py"), "--timeout", "0")[0] == 2
     assert _run(fixture("convnet.py"), "--input-shape", "2,3,32", "--device", "meta")[0] == 2
     assert "2,x" in capsys.readouterr().err
+
+
+def test_no_dtype_is_not_printed_as_none() -> None:
+    code, text = _run(fixture("badimport.py"), "--device", "cpu")
+    assert code == 1
+    assert "(cpu, None)" not in text and "verify error (cpu): " in text
+
+
+def test_the_configured_interpreter_runs_the_agent(tmp_path: Path) -> None:
+    """--python, then [tool.shape-lsp.verify] python (pyproject), reach the subprocess."""
+    log = tmp_path / "ran.log"
+
+    def shim(name: str) -> Path:
+        path = tmp_path / name
+        path.write_text(f'#!/bin/sh\necho {name} >> "{log}"\nexec "{sys.executable}" "$@"\n')
+        path.chmod(0o755)
+        return path
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    shutil.copy(fixture("sequential.py"), project / "model.py")
+    model = str(project / "model.py")
+    assert _run(model, "--device", "meta", "--python", str(shim("cli-py")))[0] == 0
+    (project / "pyproject.toml").write_text(
+        f'[tool.shape-lsp.verify]\npython = "{shim("toml-py")}"\n'
+    )
+    assert _run(model, "--device", "meta")[0] == 0
+    assert _run(model, "--device", "meta", "--python", str(tmp_path / "cli-py"))[0] == 0
+    assert log.read_text().split() == ["cli-py", "toml-py", "cli-py"]
