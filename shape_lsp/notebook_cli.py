@@ -32,7 +32,7 @@ def localize(record: dict[str, Any], program: Program) -> dict[str, Any]:
             end_col = len(by_index[cell].source.split("\n")[end_line]) if cell in by_index else 0
         d.update(line=line + 1, column=col + 1, end_line=end_line + 1, end_column=end_col + 1)
         d["cell"] = cell + 1
-        d["trace"] = [_trace_step(program, t) for t in d.get("trace", [])]
+        d["trace"] = [trace_step(program, t) for t in d.get("trace", [])]
         d["cell_index"] = cell
         if cell in by_index and by_index[cell].id:
             d["cell_id"] = by_index[cell].id
@@ -50,7 +50,7 @@ def localize(record: dict[str, Any], program: Program) -> dict[str, Any]:
 _LINE = re.compile(r"^line (\d+):")
 
 
-def _trace_step(program: Program, step: str) -> str:
+def trace_step(program: Program, step: str) -> str:
     """A trace step's leading `line N:` (a program line) as `cell C, line L:`."""
     m = _LINE.match(step)
     if m is None:

@@ -81,6 +81,10 @@ class Program:
         o = self.origins[min(max(line, 0), len(self.origins) - 1)]
         return o.cell, o.line, col + o.shift if col >= o.col else col
 
+    def cell(self, index: int) -> Cell | None:
+        """The cell at this index into the notebook's cells."""
+        return next((c for c in self.cells if c.index == index), None)
+
     def cell_lines(self, cell: int) -> range:
         """The program lines (0-based) of a cell."""
         rows = [i for i, o in enumerate(self.origins) if o.cell == cell]
