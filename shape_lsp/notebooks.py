@@ -373,3 +373,130 @@ def _elements(text: str, i: int, dec: json.JSONDecoder) -> Iterable[int]:
         i = _ws(text, i)
         if i < len(text) and text[i] == ",":
             i = _ws(text, i + 1)
+
+
+# -- which cells `verify` runs -------------------------------------------------------------------
+
+#: Calls that train, download, read or write files, show plots or wait: never run by `verify`.
+RISKY_CALLS = frozenset(
+    {
+        "backward", "step", "zero_grad", "fit", "fit_generator", "train_on_batch", "evaluate",
+        "predict", "download", "urlretrieve", "urlopen", "from_pretrained", "load_dataset",
+        "load", "load_state_dict", "save", "save_pretrained", "save_weights", "load_weights",
+        "savefig", "show", "imshow", "plot", "DataLoader", "ImageFolder", "read_csv", "open",
+        "system", "Popen", "run", "check_output", "sleep", "input", "init",
+        "login", "compile",
+    }
+)  # fmt: skip
+
+
+def model_cells(cells: Sequence[Cell]) -> tuple[list[int], dict[int, str]]:
+    """The code cells `verify` runs (imports, definitions, the example input) and, for each
+    code cell it leaves out, why: a loop (training or evaluation), a call that trains,
+    downloads, touches files or shows plots, nothing but IPython commands, or a name only a
+    left-out cell defines."""
+    run: list[int] = []
+    why: dict[int, str] = {}
+    trees: dict[int, ast.Module] = {}
+    for cell in cells:
+        if cell.kind != "code":
+            continue
+        lines, _ = neutralise(cell.source.split("\n"))
+        try:
+            tree = ast.parse("\n".join(lines))
+        except (SyntaxError, ValueError):
+            why[cell.index] = "does not parse"
+            continue
+        reason = _risk(tree)
+        if reason is None and all(isinstance(s, ast.Pass) for s in tree.body):
+            reason = "IPython commands only" if tree.body else "empty"
+        if reason is not None:
+            why[cell.index] = reason
+            continue
+        trees[cell.index] = tree
+        run.append(cell.index)
+    defined_by: dict[str, set[int]] = {}
+    for cell in cells:
+        if cell.kind == "code":
+            for name in _defines(cell.source):
+                defined_by.setdefault(name, set()).add(cell.index)
+    changed = True
+    while changed:  # a kept cell that needs a name only left-out cells define is left out too
+        changed = False
+        for index in list(run):
+            for name in sorted(_uses(trees[index])):
+                owners = defined_by.get(name, set())
+                earlier = {i for i in owners if i <= index}
+                if earlier and not earlier & set(run):
+                    run.remove(index)
+                    why[index] = f"needs `{name}` from cell {max(earlier) + 1}"
+                    changed = True
+                    break
+    return run, why
+
+
+def _risk(tree: ast.Module) -> str | None:
+    for stmt in tree.body:
+        if isinstance(stmt, ast.For | ast.While | ast.AsyncFor):
+            return "a loop (training or evaluation)"
+        nodes = (
+            [*stmt.decorator_list, *stmt.args.defaults]
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+            else list(ast.walk(stmt))
+        )
+        for node in nodes:
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = (
+                f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            )
+            if name in RISKY_CALLS:
+                return f"calls {name}()"
+            for kw in node.keywords:
+                if kw.arg == "download" and not (
+                    isinstance(kw.value, ast.Constant) and kw.value.value is False
+                ):
+                    return "downloads (download=...)"
+    return None
+
+
+def _defines(source: str) -> set[str]:
+    lines, _ = neutralise(source.split("\n"))
+    try:
+        tree = ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError):
+        return set()
+    out: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.add(stmt.name)
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            out.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+        else:
+            out.update(
+                n.id
+                for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            )
+    return out
+
+
+def _uses(tree: ast.Module) -> set[str]:
+    """Names read when the cell runs (function bodies only run later, if at all)."""
+    out: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            nodes: list[ast.AST] = [*stmt.decorator_list, *stmt.args.defaults]
+        elif isinstance(stmt, ast.ClassDef):
+            body = [s for s in stmt.body if not isinstance(s, ast.FunctionDef)]
+            nodes = [*stmt.bases, *stmt.decorator_list, *body]
+        else:
+            nodes = [stmt]
+        for node in nodes:
+            out.update(
+                n.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            )
+    return out
