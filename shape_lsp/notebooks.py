@@ -15,6 +15,7 @@ Pure: the standard library only, nothing here runs the notebook.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -157,7 +158,7 @@ def build(cells: Iterable[Cell], only: Sequence[int] | None = None) -> Program:
         if lines and lines[-1] == "" and len(lines) > 1:
             lines.pop()  # a trailing newline ends the last line; it does not start another
         skip = only is not None and cell.index not in only
-        new, changes = ([""] * len(lines), []) if skip else neutralise(lines)
+        new, changes = ([""] * len(lines), []) if skip else _neutralised(tuple(lines))
         for n, (text, (line, col, shift)) in enumerate(
             zip(new, changes or _plain(lines), strict=True)
         ):
@@ -167,6 +168,13 @@ def build(cells: Iterable[Cell], only: Sequence[int] | None = None) -> Program:
             out.append(text)
     text = "\n".join(out) + ("\n" if out else "")
     return Program(text, tuple(origins), cells, frozenset(neutral))
+
+
+@functools.lru_cache(maxsize=4096)
+def _neutralised(lines: tuple[str, ...]) -> tuple[list[str], list[tuple[int, int, int]]]:
+    """`neutralise`, remembered: an edit re-builds the program, unchanged cells come from here
+    (callers do not modify the lists)."""
+    return neutralise(lines)
 
 
 def _plain(lines: Sequence[str]) -> list[tuple[int, int, int]]:

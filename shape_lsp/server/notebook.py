@@ -233,6 +233,14 @@ def _cell_span(program: Program, span: Span) -> tuple[int, Span]:
     return c1, Span(l1, k1, l2, k2)
 
 
+def _moved(fact: ShapeFact, span: Span) -> ShapeFact:
+    """The fact at another span (dataclasses.replace re-runs __init__: a notebook has
+    hundreds of facts per edit)."""
+    new = object.__new__(ShapeFact)
+    new.__dict__.update(fact.__dict__, span=span)
+    return new
+
+
 def _local_fixes(program: Program, cell: int, fixes: tuple[Fix, ...]) -> tuple[Fix, ...]:
     """The fixes whose edits all lie on this cell's own (not neutralised) lines."""
     out = []
@@ -279,7 +287,7 @@ def split_result(
     facts: dict[int, list[ShapeFact]] = {}
     for fact in result.facts:
         c, span = _cell_span(program, fact.span)
-        facts.setdefault(c, []).append(replace(fact, span=span))
+        facts.setdefault(c, []).append(_moved(fact, span))
     models: dict[int, list[ModelSummary]] = {}
     for m in result.models:
         c, span = _cell_span(program, m.span)
