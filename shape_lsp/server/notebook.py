@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from shape_lsp.core.types import (
     TextEdit,
 )
 from shape_lsp.notebook_cli import trace_step
-from shape_lsp.notebooks import Cell, Program, build
+from shape_lsp.notebooks import Cell, Program, build, model_cells
 from shape_lsp.server import convert
 from shape_lsp.server.documents import Analysed, DocState
 
@@ -59,6 +60,27 @@ class CellState(DocState):
         """`server.analyse(cell)` re-analyses the whole notebook."""
         if self.notebook is not None:
             self.notebook.schedule(force=force)
+
+    def verify_input(self, text: str) -> tuple[str, Callable[..., tuple[Any, Any]]]:
+        """What `shape-lsp.verify` runs for this cell: the notebook's model cells as one
+        program (`notebooks.model_cells`), and how to bring its findings and facts back into
+        this cell (those elsewhere are dropped)."""
+        nb = self.notebook
+        snap = _snapshot(nb.server, nb) if nb is not None else None
+        if snap is None:
+            return text, lambda findings, facts: (findings, facts)
+        cells = snap[0]
+        run, _ = model_cells(cells)
+        program = build(cells, only=run)
+        index = next((c.index for c in cells if c.id == self.uri), -1)
+
+        def back(findings: tuple[Finding, ...], facts: tuple[ShapeFact, ...]) -> tuple[Any, Any]:
+            mine = [(f, _cell_span(program, f.span)) for f in findings]
+            kept = tuple(replace(f, span=s, fixes=()) for f, (c, s) in mine if c == index)
+            spots = [(f, _cell_span(program, f.span)) for f in facts]
+            return kept, tuple(_moved(f, s) for f, (c, s) in spots if c == index)
+
+        return program.text, back
 
 
 @dataclass

@@ -230,3 +230,31 @@ async def test_cells_added_edited_and_removed(session: Session) -> None:
     if not session.pull:
         await eventually(session, bad, 0)
     nb.close()
+
+
+async def test_verify_from_a_cell_runs_the_model_cells(verify_session: Session) -> None:
+    """The (fake) verifier gets the notebook's model cells as one program, not the cell alone;
+    its finding comes back in the cell's own lines."""
+    session = verify_session
+    await start(session)
+    nb = Notebook(session, session.tmp / "nb.ipynb")
+    _, model, _, _ = nb.open(
+        [
+            ("code", IMPORTS),
+            ("code", MODEL),
+            ("code", EXAMPLE),
+            ("code", "for _ in range(3):\n    net(x).sum().backward()"),
+        ]
+    )
+    await session.diagnostics(model)
+    result = await session.command("shape-lsp.verify", model, "Net")
+    assert result["status"] == "mismatch" and result["kept"], result
+    assert [(f["code"], f["line"]) for f in result["findings"]] == [("SH201", FC_LINE)]
+    await eventually(session, model, 2)  # the static SH101 and the verifier's SH201
+    # The program is what ran: with `self.fc(` first seen in the imports cell, the fake's
+    # finding lies in that cell and none comes back to the model cell.
+    first = nb.cells[0][0]
+    nb.edit_cell(first, IMPORTS + "\nnote = 'self.fc('")
+    await asyncio.sleep(0.3)
+    result = await session.command("shape-lsp.verify", model, "Net")
+    assert result["findings"] == [], result
