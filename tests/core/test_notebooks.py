@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shape_lsp import cli
 from shape_lsp.notebooks import build, neutralise, read_cells, rewrite_sources
@@ -282,3 +284,38 @@ def test_program_lines_map_back_to_cells() -> None:
     p = build(cells)
     assert p.text == "a\nb\nc\n"
     assert [p.locate(i, 0)[:2] for i in range(3)] == [(1, 0), (1, 1), (2, 0)]
+
+
+# -- bad input never crashes ----------------------------------------------------------------
+
+_LINE = st.text(alphabet=st.sampled_from(list("%!?/,;'\"#()[]{}\\ \tabx=:.")), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINE, min_size=1, max_size=8))
+def test_neutralise_keeps_every_line_and_never_raises(src: list[str]) -> None:
+    new, shifts = neutralise(src)
+    assert len(new) == len(shifts) == len(src)
+    p = build(read_cells(json.dumps(notebook([code("\n".join(src))]))))
+    for i in range(len(p.origins) + 2):
+        p.locate(i, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(max_size=30), min_size=2, max_size=4),
+    st.sampled_from(["nbformat", "string", "ascii"]),
+)
+def test_rewrite_round_trips_any_source(sources: list[str], style: str) -> None:
+    cells = [code(lines(s) if style != "string" else s) for s in sources]
+    nb = notebook(cells)
+    text = (
+        json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)
+        if style == "nbformat"
+        else json.dumps(nb, indent=2, ensure_ascii=style == "ascii")
+    )
+    new = {i: s[::-1] + "\nz = 1" for i, s in enumerate(sources) if i % 2 == 0}
+    out = json.loads(rewrite_sources(text, new))
+    for i, s in enumerate(sources):
+        got = out["cells"][i]["source"]
+        assert ("".join(got) if isinstance(got, list) else got) == new.get(i, s)
