@@ -172,6 +172,15 @@ def analyze_path(
             source = _read(path)
         except OSError as e:
             return {"path": str(path), "error": str(e), "diagnostics": [], "models": []}
+    program = None
+    if path.suffix.lower() == ".ipynb":
+        from shape_lsp.notebook_cli import NotebookError, program_of
+
+        try:
+            program = program_of(source)
+        except NotebookError as e:
+            return {"path": str(path), "error": str(e), "diagnostics": [], "models": []}
+        source = program.text
     result = analyzer.analyze(source, str(path), settings)
     diags = [
         {
@@ -211,6 +220,10 @@ def analyze_path(
     rec: dict[str, Any] = {"path": str(path), "diagnostics": diags, "models": models}
     if result.internal_errors:
         rec["internal_errors"] = list(result.internal_errors)
+    if program is not None:
+        from shape_lsp.notebook_cli import localize
+
+        localize(rec, program)
     return rec
 
 
@@ -300,7 +313,7 @@ def check(args: argparse.Namespace) -> int:
                 print(f"{r['path']}: error: {r['error']}", file=sys.stderr)
             for d in r["diagnostics"]:
                 tag = "" if d["severity"] == "error" else f"[{d['severity']}] "
-                print(f"{r['path']}:{d['line']}:{d['column']}: {d['code']} {tag}{d['message']}")
+                print(f"{_where(r['path'], d)}: {d['code']} {tag}{d['message']}")
                 if args.show_trace and args.format == "text":
                     for t in d["trace"]:
                         print(f"    | {t}")
@@ -342,6 +355,12 @@ FAILING_SEVERITIES = frozenset({"error", "warning"})
 MAX_FIX_PASSES = 8
 
 
+def _where(path: str, d: dict[str, Any]) -> str:
+    """`path:line:col`, or `nb.ipynb:cell 3:4:9` in a notebook."""
+    cell = f"cell {d['cell']}:" if "cell" in d else ""
+    return f"{path}:{cell}{d['line']}:{d['column']}"
+
+
 def _fix(files: list[Path], settings: Any) -> int:
     """`check --fix`: apply preferred fixes until none is left (a fixed layer can reveal the
     next mismatch downstream); returns how many were applied."""
@@ -350,6 +369,11 @@ def _fix(files: list[Path], settings: Any) -> int:
 
     analyzer, total = Analyzer(), 0
     for f in files:
+        if f.suffix.lower() == ".ipynb":
+            from shape_lsp.notebook_cli import fix_notebook
+
+            total += fix_notebook(f, settings, analyzer, MAX_FIX_PASSES)
+            continue
         try:
             original = f.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
@@ -375,7 +399,16 @@ def summary(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"shape-lsp: error: no such file: {path}", file=sys.stderr)
         return 2
-    result = analyze(_read(path), str(path), _settings(args, path.resolve()))
+    source = _read(path)
+    if path.suffix.lower() == ".ipynb":
+        from shape_lsp.notebook_cli import NotebookError, program_of
+
+        try:
+            source = program_of(source).text
+        except NotebookError as e:
+            print(f"shape-lsp: error: {path}: {e}", file=sys.stderr)
+            return 2
+    result = analyze(source, str(path), _settings(args, path.resolve()))
     models = [m for m in result.models if args.model in (None, m.name)]
     if args.model and not models:
         names = ", ".join(m.name for m in result.models) or "none found"

@@ -15,6 +15,7 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 SKIP_DIRS = {
+    ".ipynb_checkpoints",
     ".git",
     ".hg",
     ".venv",
@@ -108,7 +109,7 @@ def _walk(root: Path, respect_gitignore: bool) -> Iterator[Path]:
                 if e.name in SKIP_DIRS or (here and ignored(p, True, here)):
                     continue
                 stack.append((p, here))
-            elif e.name.endswith(".py") and not (here and ignored(p, False, here)):
+            elif e.name.endswith((".py", ".ipynb")) and not (here and ignored(p, False, here)):
                 found.append(p)
     yield from sorted(found)
 

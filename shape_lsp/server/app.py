@@ -19,7 +19,7 @@ from pygls.protocol.language_server import lsp_method
 from pygls.workspace import TextDocument
 
 from shape_lsp import __version__
-from shape_lsp.server import textsync
+from shape_lsp.server import notebook, textsync
 from shape_lsp.server.analysis import Engine, schedule
 from shape_lsp.server.documents import DocState
 from shape_lsp.server.settings import SettingsStore
@@ -113,6 +113,7 @@ class ShapeServer(LanguageServer):
             __version__,
             protocol_cls=ShapeProtocol,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=notebook.SYNC_OPTIONS,
         )
         self.docs: dict[str, DocState] = {}
         self.engine = Engine()
@@ -225,7 +226,9 @@ class ShapeServer(LanguageServer):
     def analyse(self, uri: str, *, force: bool = False) -> None:
         """Schedule analysis of an open document."""
         state = self.docs.get(uri)
-        if state is not None:
+        if isinstance(state, notebook.CellState):
+            state.analyse_instead(force)  # a cell is analysed with its notebook
+        elif state is not None:
             schedule(self, state, force=force)
 
     def reanalyse_all(self) -> None:
@@ -294,6 +297,6 @@ def build_server() -> ShapeServer:
     )
 
     server = ShapeServer()
-    for module in (configuration, sync, hover, inlay, actions, lens, commands):
+    for module in (configuration, sync, notebook, hover, inlay, actions, lens, commands):
         module.register(server)
     return server

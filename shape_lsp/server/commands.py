@@ -145,6 +145,9 @@ async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, 
     if state is None or doc is None:
         return {"status": "error", "message": f"document not open: {uri}"}
     version, text = doc.version or 0, doc.source
+    source, back = text, None
+    if hasattr(state, "verify_input"):  # a notebook cell: the notebook's model cells run
+        source, back = state.verify_input(text)
     settings = server.settings.for_path(state.path)
     path = state.path or "<untitled>"
     progress = _Progress(server, "shape-lsp: verify shapes")
@@ -153,7 +156,7 @@ async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, 
         fn = functools.partial(
             _run_verify(),
             path,
-            source=text,
+            source=source,
             model=model,
             device=settings.verify_device,
             timeout=settings.verify_timeout,
@@ -175,6 +178,8 @@ async def verify(server: ShapeServer, uri: str, model: str | None) -> dict[str, 
     status, message = str(getattr(report, "status", "error")), str(getattr(report, "message", ""))
     findings = tuple(getattr(report, "findings", ()))
     facts = tuple(getattr(report, "facts", ()))
+    if back is not None:
+        findings, facts = back(findings, facts)
     progress.end(message or status)
     current = server.document(uri)
     kept = (

@@ -95,8 +95,18 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     settings, problems = load_settings(Path(args.file).resolve())
     for problem in problems:
         print(f"shape-lsp verify: {problem}", file=sys.stderr)
+    nb = None  # a notebook: its model cells as one program (shape_lsp.notebook_verify)
+    if args.file.lower().endswith(".ipynb"):
+        from shape_lsp.notebook_verify import NotebookError, prepare
+
+        try:
+            nb = prepare(Path(args.file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, NotebookError) as e:
+            print(f"shape-lsp verify: {args.file}: {e}", file=sys.stderr)
+            return 2
     report = run_verify(
         args.file,
+        source=nb.program.text if nb else None,
         model=args.model,
         input_shapes=args.input_shape,
         device=args.device,
@@ -107,8 +117,17 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         settings=settings,
     )
     if args.format == "json":
-        json.dump(to_json(report, args.file), out, indent=2)
+        doc = to_json(report, args.file)
+        if nb is not None:
+            from shape_lsp.notebook_verify import to_json as cells_json
+
+            doc = cells_json(doc, nb)
+        json.dump(doc, out, indent=2)
         out.write("\n")
+    elif nb is not None:
+        from shape_lsp.notebook_verify import write
+
+        write(report, args.file, nb, out, write_text)
     else:
         write_text(report, args.file, out)
     return exit_code(report)

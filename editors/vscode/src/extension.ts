@@ -159,6 +159,9 @@ async function start(): Promise<void> {
     documentSelector: [
       { scheme: "file", language: "python" },
       { scheme: "untitled", language: "python" },
+      // Jupyter notebook cells: synced as LSP 3.17 notebook documents, the code cells
+      // analysed together in cell order (the server advertises notebookDocumentSync).
+      { notebook: "jupyter-notebook", language: "python" },
     ],
     initializationOptions: currentSettings(),
     outputChannel: output,

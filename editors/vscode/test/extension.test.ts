@@ -14,7 +14,7 @@ class FakeClient {
     public id: string,
     public name: string,
     public serverOptions: { command: string; args: string[]; options: { cwd: string; env: NodeJS.ProcessEnv } },
-    public clientOptions: { initializationOptions: unknown; middleware: Record<string, any> },
+    public clientOptions: { initializationOptions: unknown; middleware: Record<string, any>; documentSelector: unknown[] },
   ) {
     created.push(this);
   }
@@ -95,6 +95,16 @@ describe("extension", () => {
     expect(c.clientOptions.initializationOptions).toEqual({ ignore: ["SH113"] });
     expect(JSON.stringify(c.clientOptions.initializationOptions)).not.toContain("/opt/py");
     expect(c.started).toBe(true);
+  });
+
+  it("serves Python files and the Python cells of Jupyter notebooks", async () => {
+    await activate();
+    expect(created[0].clientOptions.documentSelector).toEqual(
+      expect.arrayContaining([
+        { scheme: "file", language: "python" },
+        { notebook: "jupyter-notebook", language: "python" },
+      ]),
+    );
   });
 
   it("Verify shapes sends the document URI and the class under the cursor", async () => {
