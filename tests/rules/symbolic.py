@@ -71,9 +71,9 @@ def compare(
             if problem:
                 return problem
         return None
-    if isinstance(ours, Expr) or (isinstance(ours, int) and not isinstance(ours, bool)):
-        if isinstance(real, int) and not isinstance(real, bool):
-            return _dim(ours, real, values, exact, path)
+    dim_like = isinstance(ours, Expr) or (isinstance(ours, int) and not isinstance(ours, bool))
+    if dim_like and isinstance(real, int) and not isinstance(real, bool):
+        return _dim(ours, real, values, exact, path)  # type: ignore[arg-type]
     return None  # other values (dtypes, flags) are compared by the concrete tests
 
 

@@ -21,7 +21,6 @@ from shape_lsp.core.rules.base import Args, RuleCall, ShapeError, bind
 from shape_lsp.core.shapes import Unknown, substitute
 from shape_lsp.core.values import LayerValue, Tensor
 from tests.rules import symbolic
-from tests.rules.symbolic import MODES
 from tests.rules.harness import (
     Dims,
     Outcome,
@@ -31,6 +30,7 @@ from tests.rules.harness import (
     torch_call,
     torch_env,
 )
+from tests.rules.symbolic import MODES
 
 torch = pytest.importorskip("torch")
 
