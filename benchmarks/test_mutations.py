@@ -88,7 +88,8 @@ BUGS: list[Bug] = [
         "shape_lsp/core/fixes.py",
         'f"{var} = {torch_flatten}({var}, 1)"',
         'f"{var} = {torch_flatten}({var}, 0)"',
-        ("tests/core/test_cli_fix.py",),
+        ("tests/server/test_features.py",),
+        k="flatten",
     ),
     Bug(
         "conv-output-off-by-one",
@@ -121,8 +122,7 @@ BUGS: list[Bug] = [
         "shape_lsp/core/rules/arith.py",
         "            )\n        return a\n    return out",
         "            )\n        return out\n    return out",
-        ("tests/rules/test_functions.py", "tests/rules/test_functions_seq.py"),
-        k="matches_torch",
+        ("tests/rules/test_functions_more.py",),
     ),
     # -- weakness: static vs runtime let unknown shapes pass
     Bug(
