@@ -107,31 +107,62 @@ class _QualShim:
         return Qual(f"{self._prefix}.{name}")
 
 
-def engine_env(symbolic: bool = False) -> tuple[dict[str, object], dict[str, int]]:
+class Dims:
+    """Which input dims become symbols, and the sizes the torch side uses for them.
+
+    mode "none": all concrete; "all": every nonzero dim is a symbol; "first": only the dims of
+    the first tensor written in the call (the others stay concrete, so symbols meet integers).
+    Both sides evaluate the same call source, so the k-th symbol names the same input dim on
+    each; `assign` gives the torch side other sizes for some symbols (the engine's symbolic
+    result, with those values substituted, must still be torch's shape)."""
+
+    def __init__(self, mode: str = "none", assign: dict[str, int] | None = None) -> None:
+        assert mode in ("none", "all", "first")
+        self.mode, self.assign = mode, dict(assign or {})
+        self.values: dict[str, int] = {}
+        self._tensors = 0
+
+    def _names(self, shape: tuple[int, ...]) -> list[str | None]:
+        on = self.mode == "all" or (self.mode == "first" and self._tensors == 0)
+        self._tensors += 1
+        out: list[str | None] = []
+        for d in shape:
+            if not on or d == 0:  # symbols stand for sizes >= 1
+                out.append(None)
+                continue
+            name = f"s{len(self.values)}"
+            self.values[name] = d
+            out.append(name)
+        return out
+
+    def engine(self, shape: tuple[int, ...]) -> tuple[Dim, ...]:
+        """The engine's dims for an input written with these sizes."""
+        from shape_lsp.core.shapes import sym
+
+        names = self._names(tuple(shape))
+        return tuple(d if n is None else sym(n) for d, n in zip(shape, names, strict=True))
+
+    def real(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The sizes torch gets for the same input."""
+        names = self._names(tuple(shape))
+        return tuple(
+            d if n is None else self.assign.get(n, d) for d, n in zip(shape, names, strict=True)
+        )
+
+
+def engine_env(
+    symbolic: bool = False, dims: Dims | None = None
+) -> tuple[dict[str, object], dict[str, int]]:
     """Names for evaluating a call's source on the engine side (symbolic: dims become symbols)."""
-    from shape_lsp.core.shapes import sym
     from shape_lsp.core.values import Qual
 
-    values: dict[str, int] = {}
-
-    def dims(shape: tuple[int, ...]) -> tuple[Dim, ...]:
-        if not symbolic:
-            return shape
-        out: list[Dim] = []
-        for d in shape:
-            if d == 0:  # symbols stand for sizes >= 1
-                out.append(0)
-                continue
-            name = f"s{len(values)}"
-            values[name] = d
-            out.append(sym(name))
-        return tuple(out)
+    plan = dims if dims is not None else Dims("all" if symbolic else "none")
 
     def t(*shape: int, dtype: str = "float32") -> Tensor:
-        return Tensor(dims(shape), dtype)
+        return Tensor(plan.engine(shape), dtype)
 
     def n(*shape: int, dtype: str = "float64") -> Tensor:
-        return Tensor(dims(shape), dtype, numpy=True)
+        return Tensor(plan.engine(shape), dtype, numpy=True)
 
     env = {
         "T": t,
@@ -142,25 +173,27 @@ def engine_env(symbolic: bool = False) -> tuple[dict[str, object], dict[str, int
         "int": Qual("builtins.int"),
         "bool": Qual("builtins.bool"),
     }
-    return env, values
+    return env, plan.values
 
 
-def torch_env() -> dict[str, object]:
-    """Names for evaluating a call's source with real torch / NumPy."""
+def torch_env(dims: Dims | None = None) -> dict[str, object]:
+    """Names for evaluating a call's source with real torch / NumPy (`dims`: other sizes)."""
     import numpy as np
     import torch
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
+    plan = dims if dims is not None else Dims()
 
     def t(*shape: int, dtype: str = "float32") -> object:
+        shape = plan.real(shape)
         x = torch.rand(shape, dtype=torch.float64) + 0.5
         if dtype == "bool":
             return x > 1.0
         return x.to(getattr(torch, dtype))
 
     def n(*shape: int, dtype: str = "float64") -> object:
-        return (rng.random(shape) + 0.5).astype(dtype)
+        return (rng.random(plan.real(shape)) + 0.5).astype(dtype)
 
     return {"T": t, "N": n, "torch": torch, "np": np}
 
@@ -174,9 +207,11 @@ def split_call(src: str, env: dict[str, object]) -> tuple[list[object], dict[str
     return eval(f"grab({src})", {**env, "grab": grab})  # type: ignore[no-any-return]
 
 
-def engine_call(qualname: str, src: str, symbolic: bool = False) -> tuple[object, dict[str, int]]:
+def engine_call(
+    qualname: str, src: str, symbolic: bool = False, dims: Dims | None = None
+) -> tuple[object, dict[str, int]]:
     """The engine's answer for `qualname(src)`: a value, or the ShapeError's code as Outcome."""
-    env, values = engine_env(symbolic)
+    env, values = engine_env(symbolic, dims)
     args, kwargs = split_call(src, env)
     rule = FUNCTIONS[qualname]
     rc = RuleCall(Args(bind(rule.signature, args, kwargs)))
@@ -204,9 +239,9 @@ def _torch_callable(qualname: str) -> object:
     return getattr(mod, parts[-1])
 
 
-def torch_call(qualname: str, src: str) -> object:
+def torch_call(qualname: str, src: str, dims: Dims | None = None) -> object:
     """Run the real function: its result, or the exception it raised."""
-    env = torch_env()
+    env = torch_env(dims)
     fn = _torch_callable(qualname)
     try:
         args, kwargs = split_call(src, env)
