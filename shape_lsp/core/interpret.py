@@ -38,6 +38,7 @@ from shape_lsp.core.recorder import Recorder
 from shape_lsp.core.rules import FUNCTIONS, LAYERS
 from shape_lsp.core.rules.base import Args, BindError, RuleCall, ShapeError, bind, dtype_of
 from shape_lsp.core.shapes import UNKNOWN, Unknown
+from shape_lsp.core.symbolic import ROUNDINGS
 from shape_lsp.core.types import AnalysisResult
 from shape_lsp.core.values import LayerValue, Qual, Tensor, Value, unknown_tensor
 from shape_lsp.core.workspace import Workspace
@@ -1010,7 +1011,7 @@ class Interpreter:
             return builtin(short, args)
         if name in ("collections.OrderedDict",):
             return self._make_dict(args, kwargs)
-        if name in ("math.prod", "numpy.prod", "math.floor", "math.ceil", "math.sqrt"):
+        if name in ("math.prod", "numpy.prod", "math.sqrt") or name in ROUNDINGS:
             return builtin(name, args)
         if _is_layer_namespace(name):
             return OpaqueModule(name, self.rec.span(frame.chunk, node))
