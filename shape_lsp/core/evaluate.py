@@ -253,6 +253,14 @@ def builtin(name: str, args: list[Value]) -> Value:
         if name == "range" and all(isinstance(a, int) for a in args) and 1 <= len(args) <= 3:
             r = range(*args)
             return tuple(r) if len(r) <= MAX_SEQ else UNKNOWN
+        if name == "sorted" and len(args) == 1 and isinstance(args[0], tuple | list):
+            return sorted(args[0]) if all(_plain(x) for x in args[0]) else UNKNOWN
+        if name in ("any", "all") and len(args) == 1 and isinstance(args[0], tuple | list):
+            truths = [truth(x) for x in args[0]]
+            decided = (True in truths) if name == "any" else (False in truths)
+            if decided:
+                return name == "any"
+            return UNKNOWN if None in truths else name == "all"
         if name == "reversed" and len(args) == 1 and isinstance(args[0], tuple | list):
             return tuple(reversed(args[0]))
         if name == "enumerate" and len(args) == 1 and isinstance(args[0], tuple | list):
@@ -292,6 +300,9 @@ BUILTIN_NAMES = frozenset(
         "reversed",
         "enumerate",
         "zip",
+        "sorted",
+        "any",
+        "all",
         "round",
         "print",
         "isinstance",
