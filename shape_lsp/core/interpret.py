@@ -8,6 +8,7 @@ cascades into others. Nothing is executed.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from shape_lsp.core.modules import (
     is_module,
     set_dtype,
 )
-from shape_lsp.core.names import canonical, collect_aliases
+from shape_lsp.core.names import canonical, collect_aliases, star_bases
 from shape_lsp.core.parse import Chunk, ParsedFile
 from shape_lsp.core.recorder import Recorder
 from shape_lsp.core.rules import FUNCTIONS, LAYERS
@@ -114,6 +115,7 @@ _LIBRARIES = (
     "jaxtyping.",
     "einops.",
 )
+_PY_BUILTINS = frozenset(dir(builtins))
 LAZY_LITERAL = 32
 HUGE_LITERAL = 256
 
@@ -758,10 +760,33 @@ class Interpreter:
             if name in home.aliases:
                 q = home.aliases[name]
                 return home.external(q) or Qual(q)
-            return Qual(f"builtins.{name}")
+            return home.star_name(name) or Qual(f"builtins.{name}")
         if name in self.aliases:
             return Qual(self.aliases[name])
-        return Qual(f"builtins.{name}")
+        return self.star_name(name) or Qual(f"builtins.{name}")
+
+    def star_name(self, name: str) -> Value | None:
+        """`name` as a `from m import *` brings it in: honours m's `__all__`, skips `_names`
+        without one; library modules give their known layers and functions."""
+        if name in _PY_BUILTINS:
+            return None
+        for base in reversed(star_bases(self.aliases)):
+            sep = "" if base.endswith(".") else "."
+            q = canonical(f"{base}{sep}{name}")
+            if base.startswith(_LIBRARIES):
+                if q in LAYERS or q in FUNCTIONS or q in CONTAINERS or q in SPECIAL_CALLS:
+                    return Qual(q)
+                continue
+            exported = self.external(f"{base}{sep}__all__")
+            if isinstance(exported, list | tuple):
+                if name not in exported:
+                    continue
+            elif name.startswith("_"):
+                continue
+            v = self.external(q)
+            if v is not None:
+                return v
+        return None
 
     def attribute(self, obj: Value, name: str, node: cst.CSTNode, frame: Frame) -> Value:
         """`obj.name`."""
