@@ -483,7 +483,11 @@ class Interpreter:
                 return [k for k, _ in v.items]
             return v.values()
         if isinstance(v, ModuleInstance) and v.cls.container is not None:
+            if any(isinstance(x, Unknown) for x in v.attrs.values()):
+                return None  # an entry not followed may be a module: the items are not known
             children = v.children()  # a Sequential / ModuleList / ModuleDict subclass
+            if not children:
+                return None  # empty, or filled where the engine could not follow
             if v.cls.container == "ModuleDict":
                 return [k for k, _ in children]
             return [c for _, c in children]
@@ -801,7 +805,7 @@ class Interpreter:
             hit = obj.cls.find_method(name)
             if hit is not None:
                 owner, fn = hit
-                return FunctionRef(fn, owner.chunk_for(fn), owner, obj)
+                return FunctionRef(fn, owner.chunk_for(fn), owner, _receiver(fn, obj, owner))
             try:
                 return obj.cls.find_attr(name)
             except KeyError:
@@ -820,7 +824,9 @@ class Interpreter:
                     hit = base.info.find_method(name)
                     if hit is not None:
                         owner, fn = hit
-                        return FunctionRef(fn, owner.chunk_for(fn), owner, obj.self_obj)
+                        return FunctionRef(
+                            fn, owner.chunk_for(fn), owner, _receiver(fn, obj.self_obj, owner)
+                        )
             if name == "__init__" and obj.owner.container:
                 return BoundMethod(obj.self_obj, "__container_init__")
             if name == "forward" and obj.owner.container == "Sequential":
@@ -1547,6 +1553,18 @@ def _isinstance(obj: Value, kinds: Value) -> Value:
             return UNKNOWN
         types.extend(_PY_TYPES[k.name])
     return isinstance(obj, tuple(types))
+
+
+def _receiver(fn: cst.FunctionDef, obj: Value, owner: ClassInfo) -> Value:
+    """What a method binds its first parameter to: the instance, the class
+    (@classmethod) or nothing (@staticmethod)."""
+    for d in fn.decorators:
+        name = _src(d.decorator).rsplit(".", 1)[-1]
+        if name == "staticmethod":
+            return None
+        if name == "classmethod":
+            return ClassRef(owner)
+    return obj
 
 
 def _is_data_class(info: ClassInfo) -> bool:
