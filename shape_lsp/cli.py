@@ -295,9 +295,7 @@ def check(args: argparse.Namespace) -> int:
         if cache is not None:
             cache.put(f, text, record, deps)
     count = sum(len(r["diagnostics"]) for r in records)
-    failing = sum(
-        d["severity"] in FAILING_SEVERITIES for r in records for d in r["diagnostics"]
-    )
+    failing = sum(d["severity"] in FAILING_SEVERITIES for r in records for d in r["diagnostics"])
     if args.format == "json":
         print(json.dumps({"version": 1, "files": records}, indent=2))
     elif args.format in FORMATTERS:

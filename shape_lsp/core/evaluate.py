@@ -11,6 +11,7 @@ import libcst as cst
 
 from shape_lsp.core import shapes as S
 from shape_lsp.core.shapes import UNKNOWN, Expr, Unknown
+from shape_lsp.core.symbolic import SymNum, applies, number_op, rounded
 from shape_lsp.core.values import Value
 
 MAX_LITERAL = 10**12  # sizes beyond this are treated as unknown (huge literals, fuzzing)
@@ -70,10 +71,13 @@ def binop(op: str, a: Value, b: Value) -> Value:
         a = int(a)
     if isinstance(b, bool):
         b = int(b)
+    if applies(a, b):
+        return number_op(op, a, b)
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         return UNKNOWN
     if _dimlike(a) and _dimlike(b) and (isinstance(a, Expr) or isinstance(b, Expr)):
-        return _symbolic(op, a, b)
+        out = _symbolic(op, a, b)
+        return number_op(op, a, b) if op == "/" and isinstance(out, Unknown) else out
     if _num(a) and _num(b):
         return _numeric(op, a, b)
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
@@ -208,6 +212,15 @@ def truth(v: Value) -> bool | None:
 def builtin(name: str, args: list[Value]) -> Value:
     """A few pure builtins / math functions over static values."""
     try:
+        if len(args) == 1 and isinstance(args[0], SymNum):
+            fresh = rounded(name, args[0])
+            return UNKNOWN if fresh is None else fresh
+        if (
+            name in ("round", "math.ceil", "math.floor", "math.trunc")
+            and len(args) == 1
+            and isinstance(args[0], Expr)
+        ):
+            return args[0]
         if name in ("int", "builtins.int") and len(args) == 1:
             a = args[0]
             if _dimlike(a):
@@ -240,6 +253,14 @@ def builtin(name: str, args: list[Value]) -> Value:
         if name == "range" and all(isinstance(a, int) for a in args) and 1 <= len(args) <= 3:
             r = range(*args)
             return tuple(r) if len(r) <= MAX_SEQ else UNKNOWN
+        if name == "sorted" and len(args) == 1 and isinstance(args[0], tuple | list):
+            return sorted(args[0]) if all(_plain(x) for x in args[0]) else UNKNOWN
+        if name in ("any", "all") and len(args) == 1 and isinstance(args[0], tuple | list):
+            truths = [truth(x) for x in args[0]]
+            decided = (True in truths) if name == "any" else (False in truths)
+            if decided:
+                return name == "any"
+            return UNKNOWN if None in truths else name == "all"
         if name == "reversed" and len(args) == 1 and isinstance(args[0], tuple | list):
             return tuple(reversed(args[0]))
         if name == "enumerate" and len(args) == 1 and isinstance(args[0], tuple | list):
@@ -253,7 +274,9 @@ def builtin(name: str, args: list[Value]) -> Value:
             if isinstance(a, tuple | list) and all(_dimlike(x) for x in a):
                 return S.product(a)
             return UNKNOWN
-        if name in ("math.floor", "math.ceil") and len(args) == 1 and _num(args[0]):
+        if name in ("math.floor", "math.ceil", "math.trunc") and len(args) == 1 and _num(args[0]):
+            if name == "math.trunc":
+                return math.trunc(args[0])
             return math.floor(args[0]) if name == "math.floor" else math.ceil(args[0])
         if name == "math.sqrt" and len(args) == 1 and _num(args[0]) and args[0] >= 0:
             return math.sqrt(args[0])
@@ -277,6 +300,9 @@ BUILTIN_NAMES = frozenset(
         "reversed",
         "enumerate",
         "zip",
+        "sorted",
+        "any",
+        "all",
         "round",
         "print",
         "isinstance",

@@ -8,6 +8,7 @@ cascades into others. Nothing is executed.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
@@ -27,17 +28,19 @@ from shape_lsp.core.modules import (
     ModuleInstance,
     OpaqueModule,
     Parameter,
+    PyObject,
     SuperRef,
     assign_path,
     is_module,
     set_dtype,
 )
-from shape_lsp.core.names import canonical, collect_aliases
+from shape_lsp.core.names import canonical, collect_aliases, star_bases
 from shape_lsp.core.parse import Chunk, ParsedFile
 from shape_lsp.core.recorder import Recorder
 from shape_lsp.core.rules import FUNCTIONS, LAYERS
 from shape_lsp.core.rules.base import Args, BindError, RuleCall, ShapeError, bind, dtype_of
 from shape_lsp.core.shapes import UNKNOWN, Unknown
+from shape_lsp.core.symbolic import ROUNDINGS
 from shape_lsp.core.types import AnalysisResult
 from shape_lsp.core.values import LayerValue, Qual, Tensor, Value, unknown_tensor
 from shape_lsp.core.workspace import Workspace
@@ -68,6 +71,23 @@ _TENSOR_BINOPS = {
 }
 
 
+ITERATING_BUILTINS = frozenset(
+    {
+        "zip",
+        "enumerate",
+        "reversed",
+        "len",
+        "list",
+        "tuple",
+        "sorted",
+        "sum",
+        "min",
+        "max",
+        "any",
+        "all",
+    }
+)
+
 CallHook = Callable[["Interpreter", list[Value], dict[str, Value], cst.Call, "Frame"], Value]
 MethodHook = Callable[
     ["Interpreter", BoundMethod, list[Value], dict[str, Value], cst.Call, "Frame"], Value
@@ -95,6 +115,7 @@ _LIBRARIES = (
     "jaxtyping.",
     "einops.",
 )
+_PY_BUILTINS = frozenset(dir(builtins))
 LAZY_LITERAL = 32
 HUGE_LITERAL = 256
 
@@ -461,6 +482,15 @@ class Interpreter:
             if v.kind == "ModuleDict":
                 return [k for k, _ in v.items]
             return v.values()
+        if isinstance(v, ModuleInstance) and v.cls.container is not None:
+            if any(isinstance(x, Unknown) for x in v.attrs.values()):
+                return None  # an entry not followed may be a module: the items are not known
+            children = v.children()  # a Sequential / ModuleList / ModuleDict subclass
+            if not children:
+                return None  # empty, or filled where the engine could not follow
+            if v.cls.container == "ModuleDict":
+                return [k for k, _ in children]
+            return [c for _, c in children]
         if isinstance(v, Tensor) and v.shape and isinstance(v.shape[0], int):
             n = v.shape[0]
             if n <= MAX_UNROLL:
@@ -662,11 +692,37 @@ class Interpreter:
             return self.subscript(node, frame)
         if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
             return self.comprehension(node, frame)
+        if isinstance(node, cst.FormattedString):
+            return self.fstring(node, frame)
         if isinstance(node, cst.NamedExpr):
             v = self.eval(node.value, frame)
             self.assign(node.target, v, frame)
             return v
         return UNKNOWN
+
+    def fstring(self, node: cst.FormattedString, frame: Frame) -> Value:
+        """f"layer{i}" with static parts; UNKNOWN when any part is not a plain value."""
+        out: list[str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(part.value)
+                continue
+            assert isinstance(part, cst.FormattedStringExpression)
+            v = self.eval(part.expression, frame)
+            if not isinstance(v, int | float | str) or part.conversion is not None:
+                return UNKNOWN
+            spec = ""
+            if part.format_spec is not None:
+                for p in part.format_spec:
+                    if not isinstance(p, cst.FormattedStringText):
+                        return UNKNOWN
+                    spec += p.value
+            try:
+                out.append(format(v, spec))
+            except (ValueError, TypeError):
+                return UNKNOWN
+        text = "".join(out)
+        return text if "{" not in text and "\\" not in text else UNKNOWN
 
     def eval_elements(self, elements: object, frame: Frame) -> list[Value] | None:
         """Tuple/list/call elements with `*starred` expansion; None when a star is not static."""
@@ -708,10 +764,33 @@ class Interpreter:
             if name in home.aliases:
                 q = home.aliases[name]
                 return home.external(q) or Qual(q)
-            return Qual(f"builtins.{name}")
+            return home.star_name(name) or Qual(f"builtins.{name}")
         if name in self.aliases:
             return Qual(self.aliases[name])
-        return Qual(f"builtins.{name}")
+        return self.star_name(name) or Qual(f"builtins.{name}")
+
+    def star_name(self, name: str) -> Value | None:
+        """`name` as a `from m import *` brings it in: honours m's `__all__`, skips `_names`
+        without one; library modules give their known layers and functions."""
+        if name in _PY_BUILTINS:
+            return None
+        for base in reversed(star_bases(self.aliases)):
+            sep = "" if base.endswith(".") else "."
+            q = canonical(f"{base}{sep}{name}")
+            if base.startswith(_LIBRARIES):
+                if q in LAYERS or q in FUNCTIONS or q in CONTAINERS or q in SPECIAL_CALLS:
+                    return Qual(q)
+                continue
+            exported = self.external(f"{base}{sep}__all__")
+            if isinstance(exported, list | tuple):
+                if name not in exported:
+                    continue
+            elif name.startswith("_"):
+                continue
+            v = self.external(q)
+            if v is not None:
+                return v
+        return None
 
     def attribute(self, obj: Value, name: str, node: cst.CSTNode, frame: Frame) -> Value:
         """`obj.name`."""
@@ -726,7 +805,7 @@ class Interpreter:
             hit = obj.cls.find_method(name)
             if hit is not None:
                 owner, fn = hit
-                return FunctionRef(fn, owner.chunk_for(fn), owner, obj)
+                return FunctionRef(fn, owner.chunk_for(fn), owner, _receiver(fn, obj, owner))
             try:
                 return obj.cls.find_attr(name)
             except KeyError:
@@ -745,12 +824,25 @@ class Interpreter:
                     hit = base.info.find_method(name)
                     if hit is not None:
                         owner, fn = hit
-                        return FunctionRef(fn, owner.chunk_for(fn), owner, obj.self_obj)
+                        return FunctionRef(
+                            fn, owner.chunk_for(fn), owner, _receiver(fn, obj.self_obj, owner)
+                        )
             if name == "__init__" and obj.owner.container:
                 return BoundMethod(obj.self_obj, "__container_init__")
+            if name == "forward" and obj.owner.container == "Sequential":
+                return BoundMethod(obj.self_obj, "__sequential_forward__")
             return BoundMethod(None, name)
         if isinstance(obj, Tensor):
             return self.tensor_attribute(obj, name, node, frame)
+        if isinstance(obj, PyObject):
+            if name in obj.attrs:
+                return obj.attrs[name]
+            try:
+                return obj.cls.find_attr(name)
+            except KeyError:
+                return UNKNOWN
+        if isinstance(obj, S.Expr) and frame.owner is not None:
+            return _field_symbol(obj, name)
         if isinstance(obj, LayerValue):
             if name in obj.args:
                 return obj.args[name]
@@ -999,18 +1091,22 @@ class Interpreter:
                 if frame.owner is not None:
                     return SuperRef(frame.owner, frame.self_obj)
                 return UNKNOWN
-            if short in ("print", "setattr", "delattr"):
+            if short in ("getattr", "setattr", "hasattr"):
+                return self.attr_builtin(short, args, node, frame)
+            if short in ("print", "delattr"):
                 return None
             if short == "isinstance" and len(args) == 2:
                 return _isinstance(args[0], args[1])
-            if short in ("getattr", "isinstance", "hasattr", "eval", "exec"):
+            if short in ("isinstance", "eval", "exec"):
                 return UNKNOWN
             if short in {"OrderedDict", "dict"}:
                 return self._make_dict(args, kwargs)
+            if short in ITERATING_BUILTINS:
+                return self.iterating_builtin(short, args, kwargs)
             return builtin(short, args)
         if name in ("collections.OrderedDict",):
             return self._make_dict(args, kwargs)
-        if name in ("math.prod", "numpy.prod", "math.floor", "math.ceil", "math.sqrt"):
+        if name in ("math.prod", "numpy.prod", "math.sqrt") or name in ROUNDINGS:
             return builtin(name, args)
         if _is_layer_namespace(name):
             return OpaqueModule(name, self.rec.span(frame.chunk, node))
@@ -1018,6 +1114,48 @@ class Interpreter:
         if ext is not None and not isinstance(ext, Qual):
             return self.call(ext, args, kwargs, node, frame)
         return UNKNOWN
+
+    def iterating_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value]) -> Value:
+        """zip / enumerate / reversed / len / list / ... over containers and sequences."""
+        seqs: list[Value] = []
+        for a in args:
+            if isinstance(a, Container | ModuleInstance):
+                items = self.iterate(a)
+                if items is None:
+                    return UNKNOWN
+                seqs.append(tuple(items))
+            else:
+                seqs.append(a)
+        if name == "enumerate":
+            start = kwargs.get("start", seqs[1] if len(seqs) == 2 else 0)
+            if not seqs or not isinstance(seqs[0], tuple | list) or not isinstance(start, int):
+                return UNKNOWN
+            return tuple((start + i, v) for i, v in enumerate(seqs[0]))
+        if kwargs and name != "zip":
+            return UNKNOWN
+        return builtin(name, seqs)
+
+    def attr_builtin(self, name: str, args: list[Value], node: cst.Call, frame: Frame) -> Value:
+        """getattr / setattr / hasattr with a static (constant or f-string) name."""
+        if len(args) < 2 or not isinstance(args[1], str):
+            return None if name == "setattr" else UNKNOWN
+        obj, attr = args[0], args[1]
+        if name == "setattr":
+            if isinstance(obj, ModuleInstance) and len(args) == 3:
+                value = args[2]
+                if is_module(value):
+                    assign_path(value, f"{obj.path}.{attr}" if obj.path else attr)
+                obj.attrs[attr] = value
+            return None
+        known = isinstance(obj, ModuleInstance) and (
+            attr in obj.attrs or obj.cls.find_method(attr) is not None
+        )
+        if name == "hasattr":
+            return True if known else UNKNOWN
+        if len(args) == 3 and not known:
+            return UNKNOWN  # the default may or may not be used: not guessed
+        got = self.attribute(obj, attr, node, frame)
+        return UNKNOWN if isinstance(got, BoundMethod) and got.obj is None else got
 
     @staticmethod
     def _make_dict(args: list[Value], kwargs: dict[str, Value]) -> Value:
@@ -1199,6 +1337,8 @@ class Interpreter:
             return UNKNOWN
         if isinstance(obj, ModuleInstance) and name == "__container_init__":
             return self._container_init(obj, args)
+        if isinstance(obj, ModuleInstance) and name == "__sequential_forward__" and args:
+            return self.rec.run_children(obj, args[0], frame)
         if isinstance(obj, ModuleInstance | LayerValue):
             if name in (
                 "double",
@@ -1356,7 +1496,7 @@ class Interpreter:
     ) -> Value:
         """Run a local class's __init__ on a fresh instance."""
         if info.framework is None:
-            return UNKNOWN
+            return _data_instance(info, args, kwargs)
         span = self.rec.span(frame.chunk, node) if frame is not None and node is not None else None
         inst = ModuleInstance(info, span=span)
         if self.touched is not None:
@@ -1413,6 +1553,71 @@ def _isinstance(obj: Value, kinds: Value) -> Value:
             return UNKNOWN
         types.extend(_PY_TYPES[k.name])
     return isinstance(obj, tuple(types))
+
+
+def _receiver(fn: cst.FunctionDef, obj: Value, owner: ClassInfo) -> Value:
+    """What a method binds its first parameter to: the instance, the class
+    (@classmethod) or nothing (@staticmethod)."""
+    for d in fn.decorators:
+        name = _src(d.decorator).rsplit(".", 1)[-1]
+        if name == "staticmethod":
+            return None
+        if name == "classmethod":
+            return ClassRef(owner)
+    return obj
+
+
+def _is_data_class(info: ClassInfo) -> bool:
+    """A @dataclass or a typing.NamedTuple subclass (fields are the annotated class names)."""
+    node = info.node
+    for d in node.decorators:
+        target = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+        if _src(target).rsplit(".", 1)[-1] == "dataclass":
+            return True
+    return any(isinstance(b, Qual) and b.name == "typing.NamedTuple" for b in info.bases)
+
+
+def _data_instance(info: ClassInfo, args: list[Value], kwargs: dict[str, Value]) -> Value:
+    """`Config(n_embd=24)` of a dataclass / NamedTuple: fields bound like its __init__."""
+    if not _is_data_class(info) or info.find_method("__init__") is not None:
+        return UNKNOWN
+    fields = [
+        s.target.value
+        for s in _block_statements(info.node.body)
+        if isinstance(s, cst.SimpleStatementLine)
+        for s in s.body
+        if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name)
+    ]
+    if len(args) > len(fields) or any(k not in fields for k in kwargs):
+        return UNKNOWN
+    attrs: dict[str, Value] = {}
+    for i, name in enumerate(fields):
+        if i < len(args):
+            attrs[name] = args[i]
+        elif name in kwargs:
+            attrs[name] = kwargs[name]
+        elif name in info.attrs:
+            attrs[name] = info.attrs[name]
+        else:
+            return UNKNOWN  # a required field not given: Python raises
+    return PyObject(info, attrs)
+
+
+_INT_ATTRS = frozenset({"real", "imag", "numerator", "denominator", "bit_length", "item"})
+
+
+def _field_symbol(obj: S.Expr, name: str) -> Value:
+    """`config.n_embd` of a parameter analysed without a value (the symbol `config`): the
+    field is a size of its own, named `config.n_embd`; anything else stays unknown."""
+    if len(obj.terms) != 1 or name.startswith("_") or name in _INT_ATTRS:
+        return UNKNOWN
+    ((mono, coef),) = obj.terms
+    if coef != 1 or len(mono) != 1 or not isinstance(mono[0], str):
+        return UNKNOWN
+    base = mono[0]
+    if not all(part.isidentifier() for part in base.split(".")) or base.count(".") > 3:
+        return UNKNOWN
+    return S.sym(f"{base}.{name}")
 
 
 def _tensors_in(values: list[Value], depth: int = 0) -> Iterator[Tensor]:

@@ -146,6 +146,14 @@ class Parameter:
     tensor: Tensor
 
 
+@dataclass(eq=False)
+class PyObject:
+    """An instance of a plain data class (dataclass / NamedTuple): its fields' values."""
+
+    cls: ClassInfo
+    attrs: dict[str, Value] = field(default_factory=dict)
+
+
 def is_module(v: Value) -> bool:
     """Whether a value is something torch registers as a sub-module."""
     return isinstance(v, LayerValue | ModuleInstance | Container | OpaqueModule)

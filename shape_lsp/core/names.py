@@ -59,6 +59,15 @@ def dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
+STAR = "*"
+"""Key prefix of `from m import *` entries in an alias table (never an identifier)."""
+
+
+def star_bases(table: dict[str, str]) -> list[str]:
+    """The modules this file star-imports, in order."""
+    return [q for local, q in table.items() if local.startswith(STAR)]
+
+
 def collect_aliases(stmt: cst.CSTNode, table: dict[str, str]) -> None:
     """Add the bindings of one import statement (found anywhere in `stmt`) to `table`."""
     if isinstance(stmt, cst.Import):
@@ -76,6 +85,7 @@ def collect_aliases(stmt: cst.CSTNode, table: dict[str, str]) -> None:
         dots = "." * len(stmt.relative)
         base = dots + (mod or "")
         if isinstance(stmt.names, cst.ImportStar):
+            table[f"{STAR}{len(star_bases(table))}"] = base  # looked up by name when used
             return
         for alias in stmt.names:
             if not isinstance(alias.name, cst.Name):
@@ -91,6 +101,8 @@ def local_name_for(table: dict[str, str], qualified: str) -> str | None:
     """How the file can spell `qualified` with its imports (e.g. torch.nn.Flatten → nn.Flatten)."""
     best: str | None = None
     for local, q in table.items():
+        if local.startswith(STAR):
+            continue
         if qualified == q:
             return local
         if qualified.startswith(q + "."):

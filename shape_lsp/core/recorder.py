@@ -382,7 +382,7 @@ class Recorder:
         method = "call" if inst.cls.framework == "keras" else "forward"
         hit = inst.cls.find_method(method)
         if hit is None and inst.cls.container == "Sequential" and args:
-            return self._run_children(inst, args[0], frame)
+            return self.run_children(inst, args[0], frame)
         if hit is None:
             return UNKNOWN_TENSOR
         owner, fn = hit
@@ -394,7 +394,7 @@ class Recorder:
             record_facts=True,
         )
 
-    def _run_children(self, inst: ModuleInstance, x: Value, frame: Frame) -> Value:
+    def run_children(self, inst: ModuleInstance, x: Value, frame: Frame) -> Value:
         """nn.Sequential.forward of a subclass: children in registration order."""
         out = x
         for _, child in inst.children():

@@ -7,6 +7,7 @@ from shape_lsp.core.rules import (  # noqa: F401 - importing registers the rules
     conv,
     convtranspose,
     creation,
+    einops,
     einsum,
     embedding,
     grid,
