@@ -204,6 +204,7 @@ def analyze_path(
             "line": m.span.start_line + 1,
             "kind": m.kind,
             "input_source": m.input_source,
+            "input_origin": m.input_origin,
             "inputs": list(m.inputs),
             "output": m.output,
             "total_params": m.total_params,
@@ -289,9 +290,7 @@ def check(args: argparse.Namespace) -> int:
         if cache is not None:
             cache.put(f, text, record, deps)
     count = sum(len(r["diagnostics"]) for r in records)
-    failing = sum(
-        d["severity"] in FAILING_SEVERITIES for r in records for d in r["diagnostics"]
-    )
+    failing = sum(d["severity"] in FAILING_SEVERITIES for r in records for d in r["diagnostics"])
     if args.format == "json":
         print(json.dumps({"version": 1, "files": records}, indent=2))
     else:
