@@ -135,18 +135,33 @@ def concatenate(c: RuleCall) -> Value:
     return _concat(c, ts, axis, "np.concatenate")
 
 
-@function("numpy.vstack", "numpy.hstack", sig="arrays, dtype=None, casting='same_kind'")
-def vstack(c: RuleCall) -> Value:
-    """np.vstack: 1D inputs become rows; np.hstack: axis 1 (axis 0 for 1D)."""
+def _stacked(c: RuleCall) -> list[Tensor] | None:
     ts = _arrays(c)
     if ts is None or any(t.shape is None for t in ts):
+        return None
+    return ts
+
+
+@function("numpy.vstack", sig="tup, dtype=None, casting='same_kind'")
+def vstack(c: RuleCall) -> Value:
+    """np.vstack: 1D inputs become rows, then concatenate along axis 0."""
+    c.args.values["arrays"] = c.args.get("tup")
+    ts = _stacked(c)
+    if ts is None:
         return _arr(None, None)
-    if c.layer_name.endswith("vstack"):
-        ts = [
-            t.with_shape((1, *t.shape)) if t.shape is not None and len(t.shape) == 1 else t
-            for t in ts
-        ]
-        return _concat(c, ts, 0, "np.vstack")
+    rows = [
+        t.with_shape((1, *t.shape)) if t.shape is not None and len(t.shape) == 1 else t for t in ts
+    ]
+    return _concat(c, rows, 0, "np.vstack")
+
+
+@function("numpy.hstack", sig="tup, dtype=None, casting='same_kind'")
+def hstack(c: RuleCall) -> Value:
+    """np.hstack: axis 1 (axis 0 when the inputs are 1D)."""
+    c.args.values["arrays"] = c.args.get("tup")
+    ts = _stacked(c)
+    if ts is None:
+        return _arr(None, None)
     one_d = all(t.shape is not None and len(t.shape) == 1 for t in ts)
     return _concat(c, ts, 0 if one_d else 1, "np.hstack")
 

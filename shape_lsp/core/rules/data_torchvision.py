@@ -588,7 +588,11 @@ EXAMPLES: tuple[tuple[str, tuple[int, int, int], str], ...] = (
         (3, 32, 32),
         "(3, 32, 32) float32",
     ),
-    ("T.Compose([T.RandomRotation(30, expand=True), T.ToTensor()])", (3, 32, 32), "unknown"),
+    (
+        "T.Compose([T.RandomRotation(30, expand=True), T.ToTensor()])",
+        (3, 32, 32),
+        "(3, ?, ?) float32",
+    ),
     ("T.Compose([T.Lambda(lambda x: x), T.ToTensor()])", (3, 32, 32), "unknown"),
     ("T.Compose([T.Resize(32), T.FiveCrop(24)])", (3, 40, 40), "5 x (24, 24)"),
     ("T.Compose([T.TenCrop(24)])", (3, 32, 32), "10 x (24, 24)"),
