@@ -10,6 +10,7 @@ the engine. keras.datasets cannot download here: their shapes are the documented
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from typing import Any
@@ -87,8 +88,7 @@ def test_transform_engine(src: str, size: tuple[int, int, int], want: str) -> No
 def test_transform_real(src: str, size: tuple[int, int, int], want: str) -> None:
     tv = _torchvision()
     import torch
-
-    import torchvision.transforms.v2 as v2
+    from torchvision.transforms import v2
 
     env = {"torch": torch, "T": tv.transforms, "v2": v2}
     ds = tv.datasets.FakeData(size=2, image_size=size, transform=eval(src, env))
@@ -354,6 +354,7 @@ def test_numpy_errors_against_numpy(src: str) -> None:
     ("labels", "n"), [("np.zeros(6, dtype=np.uint8)", 10), ("np.zeros((6, 1), dtype=np.uint8)", 4)]
 )
 def test_to_categorical_against_keras(labels: str, n: int) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
     keras = pytest.importorskip("keras")
     real = keras.utils.to_categorical(eval(labels, {"np": np}), n)
     got = run(f"r = keras.utils.to_categorical({labels}, {n})\n").globals["r"]
