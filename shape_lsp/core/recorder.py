@@ -293,7 +293,7 @@ class Recorder:
                 frame,
                 site,
             )
-            return unknown_tensor(x_t.dtype)
+            return unknown_tensor(None)  # torch raised here: nothing after it is known
         rc = RuleCall(Args(layer.args), tuple(args), dict(kwargs), layer_name=layer.type_name)
         try:
             out = layer.rule.forward(rc)
