@@ -138,9 +138,7 @@ def main() -> None:
         # the ERR line (where torch / Keras raises); any new error elsewhere is "elsewhere".
         lines = {err_line, bug_line}
         hit = [
-            e
-            for e in bug["errors"]
-            if (code is None or e[1] == code) and ({e[0], *e[3]} & lines)
+            e for e in bug["errors"] if (code is None or e[1] == code) and ({e[0], *e[3]} & lines)
         ]
         before = {(e[1], e[2]) for e in ok["errors"]}
         elsewhere = [e for e in bug["errors"] if (e[1], e[2]) not in before and e not in hit]
@@ -180,7 +178,9 @@ def main() -> None:
     n = len(rows)
     out = {
         "scripts": n,
-        "by_kind": {k: sum(r["needs"] == k for r in rows) for k in ("torch", "torchvision", "keras")},
+        "by_kind": {
+            k: sum(r["needs"] == k for r in rows) for k in ("torch", "torchvision", "keras")
+        },
         "bugs_caught_on_line": sum(r["caught"] for r in rows),
         "bugs_caught_elsewhere": sum(r["caught_elsewhere"] for r in rows),
         "errors_on_correct": sum(len(r["ok_errors"]) for r in rows),

@@ -65,7 +65,13 @@ def _patch_torch() -> None:
     orig = torch.nn.Module.__call__
 
     def call(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
-        if _depth[0] == 0 and args and not isinstance(self, torch.nn.modules.loss._Loss):
+        transform = type(self).__module__.startswith("torchvision.transforms")
+        if (
+            _depth[0] == 0
+            and args
+            and not transform
+            and not isinstance(self, torch.nn.modules.loss._Loss)
+        ):
             _note(args[0])
         _depth[0] += 1
         try:
@@ -146,7 +152,7 @@ def main() -> None:
     torch.manual_seed(0)
     try:
         runpy.run_path(script, run_name="__main__")
-    except BaseException as e:  # noqa: BLE001 - the script's own failure is the result
+    except BaseException as e:  # the script's own failure is the result
         record["error"] = f"{type(e).__name__}: {str(e)[:300]}"
         lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == script]
         record["error_line"] = lines[-1] if lines else None

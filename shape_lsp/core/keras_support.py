@@ -576,6 +576,24 @@ def _rank_problem(interp: Interpreter, model: Value, inputs: list[Value], what: 
     return None
 
 
+def _adjust_rank(model: Value, inputs: list[Value]) -> list[Value]:
+    """Keras adds / drops a trailing size-1 axis to match the declared input's rank."""
+    declared = declared_inputs(model)
+    if declared is None or len(declared) != len(inputs):
+        return inputs
+    out: list[Value] = []
+    for x, ref in zip(inputs, declared, strict=True):
+        got = x
+        shape, want = (x.shape if isinstance(x, Tensor) else None), ref.shape
+        if isinstance(x, Tensor) and shape is not None and want is not None:
+            if len(shape) == len(want) - 1 and want[-1] == 1:
+                got = x.with_shape((*shape, 1))
+            elif len(shape) == len(want) + 1 and shape[-1] == 1:
+                got = x.with_shape(shape[:-1])
+        out.append(got)
+    return out
+
+
 def _declared_mismatch(
     interp: Interpreter, model: Value, inputs: list[Value], what: str, node: cst.Call, frame: Frame
 ) -> bool:
@@ -587,7 +605,7 @@ def _declared_mismatch(
 
 
 def _run(interp: Interpreter, model: Value, x: Value, node: cst.Call, frame: Frame) -> Value:
-    inputs = _inputs_of(x)
+    inputs = _adjust_rank(model, _inputs_of(x))
     if _declared_mismatch(interp, model, inputs, "predict", node, frame):
         return unknown_tensor("float32")
     if not all(isinstance(t, Tensor) for t in inputs):
@@ -619,7 +637,7 @@ def _same_data(node: cst.Call) -> bool:
 def _train(
     interp: Interpreter, model: Value, name: str, x: Value, y: Value, node: cst.Call, frame: Frame
 ) -> None:
-    inputs = _inputs_of(x)
+    inputs = _adjust_rank(model, _inputs_of(x))
     if _declared_mismatch(interp, model, inputs, name, node, frame):
         return
     same = _same_data(node)

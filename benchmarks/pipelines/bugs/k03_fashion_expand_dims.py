@@ -1,10 +1,10 @@
-"""Keras Fashion-MNIST CNN: Conv2D needs a channels axis."""
+"""Keras Fashion-MNIST CNN: the channels axis goes last (channels_last)."""
 import numpy as np
 import keras
 from keras import layers
 
 (train_images, train_labels), _ = keras.datasets.fashion_mnist.load_data()
-train_images = train_images.astype("float32") / 255.0  # BUG
+train_images = np.expand_dims(train_images, 1).astype("float32") / 255.0  # BUG
 
 model = keras.Sequential([
     layers.Input(shape=(28, 28, 1)),
