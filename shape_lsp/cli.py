@@ -202,6 +202,7 @@ def analyze_path(
             "line": m.span.start_line + 1,
             "kind": m.kind,
             "input_source": m.input_source,
+            "input_origin": m.input_origin,
             "inputs": list(m.inputs),
             "output": m.output,
             "total_params": m.total_params,

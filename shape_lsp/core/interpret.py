@@ -42,7 +42,14 @@ from shape_lsp.core.rules.base import Args, BindError, RuleCall, ShapeError, bin
 from shape_lsp.core.shapes import UNKNOWN, Unknown
 from shape_lsp.core.symbolic import ROUNDINGS
 from shape_lsp.core.types import AnalysisResult
-from shape_lsp.core.values import LayerValue, Qual, Tensor, Value, unknown_tensor
+from shape_lsp.core.values import (
+    AbstractIterable,
+    LayerValue,
+    Qual,
+    Tensor,
+    Value,
+    unknown_tensor,
+)
 from shape_lsp.core.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -98,6 +105,14 @@ SPECIAL_CALLS: dict[str, CallHook] = {}
 
 METHOD_HOOKS: list[MethodHook] = []
 """Method-call hooks tried in order before the built-in ones; return NotImplemented to pass."""
+
+ClassHook = Callable[
+    ["Interpreter", ClassRef, list[Value], dict[str, Value], "cst.Call | None", "Frame"], Value
+]
+DATA_CLASS_BASES: set[str] = set()
+"""Library base classes (torch.utils.data.Dataset) whose user subclasses are framework "data"."""
+DATA_CLASS_HOOK: list[ClassHook | None] = [None]
+"""Instantiates a "data" class (data_support); None: such classes stay unknown."""
 
 
 _LIBRARIES = (
@@ -450,6 +465,10 @@ class Interpreter:
     def exec_for(self, stmt: cst.For, frame: Frame) -> None:
         """Unroll loops over known sequences; otherwise run the body once and join."""
         it = self.eval(stmt.iter, frame)
+        if isinstance(it, AbstractIterable):  # a DataLoader: one step stands for all
+            self.assign(stmt.target, it.iter_item(), frame)
+            self.exec_loop_once(stmt.body, frame)
+            return
         items = self.iterate(it)
         if items is not None and len(items) <= MAX_UNROLL:
             try:
@@ -565,6 +584,8 @@ class Interpreter:
                 framework = "torch"
             elif isinstance(b, Qual) and b.name in KERAS_MODEL_BASES:
                 framework = "keras"
+            elif isinstance(b, Qual) and b.name in DATA_CLASS_BASES and framework is None:
+                framework = "data"
             elif isinstance(b, ClassRef) and b.info.framework:
                 framework = b.info.framework
         method_chunks: dict[int, Chunk] = {}
@@ -885,6 +906,8 @@ class Interpreter:
             if rule is None:
                 return unknown_tensor(obj.dtype)
             return self.apply_function(rule, [obj, tuple(idx)], {}, node, frame)
+        if isinstance(obj, AbstractIterable):
+            return obj.get_item(self._index_value(node, frame))
         if isinstance(obj, Qual) and len(node.slice) >= 1:
             return UNKNOWN  # typing subscripts (Float[Tensor, "..."]) and the like
         key = self._index_value(node, frame)
@@ -1495,8 +1518,12 @@ class Interpreter:
         symbolic_missing: bool = False,
     ) -> Value:
         """Run a local class's __init__ on a fresh instance."""
+        if info.framework == "data" and DATA_CLASS_HOOK[0] is not None and frame is not None:
+            return DATA_CLASS_HOOK[0](self, ClassRef(info), args, kwargs, node, frame)
         if info.framework is None:
             return _data_instance(info, args, kwargs)
+        if info.framework not in ("torch", "keras"):
+            return UNKNOWN
         span = self.rec.span(frame.chunk, node) if frame is not None and node is not None else None
         inst = ModuleInstance(info, span=span)
         if self.touched is not None:
@@ -1716,4 +1743,4 @@ def run_file(
     return Interpreter(parsed, path, settings, workspace).run()
 
 
-from shape_lsp.core import keras_support  # noqa: E402, F401 - registers the Keras hooks
+from shape_lsp.core import data_support, keras_support  # noqa: E402, F401 - register hooks

@@ -504,9 +504,34 @@ def _method(
     if name in _TRAIN:
         x = args[0] if args else kwargs.get("x")
         y = args[1] if len(args) > 1 else kwargs.get("y")
+        if name in ("fit", "evaluate") and _same_count(x, y):  # one batch (default: 32)
+            size = args[2] if len(args) > 2 else kwargs.get("batch_size", 32)
+            x, y = _batch(x, size), _batch(y, size)
         _train(interp, obj, name, x, y, node, frame)
         return S.UNKNOWN
     return NotImplemented
+
+
+def _same_count(x: Value, y: Value) -> bool:
+    """x and y do not disagree on the number of samples (else the full data is checked)."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.shape and y.shape:
+        a, b = x.shape[0], y.shape[0]
+        return not (isinstance(a, int) and isinstance(b, int) and a != b)
+    return True
+
+
+def _batch(v: Value, size: Value) -> Value:
+    """What fit/evaluate feed the model per step: the first batch of NumPy data."""
+    if isinstance(v, tuple | list):
+        return type(v)(_batch(e, size) for e in v)
+    if not isinstance(v, Tensor) or not v.shape:
+        return v
+    n = v.shape[0]
+    if size is None:
+        size = 32
+    if isinstance(size, int) and not isinstance(size, bool) and isinstance(n, int):
+        return v.with_shape((min(size, n), *v.shape[1:]))
+    return v.with_shape((B, *v.shape[1:]))
 
 
 def _inputs_of(x: Value) -> list[Value]:
@@ -530,8 +555,59 @@ def _to_numpy(v: Value) -> Value:
     return v
 
 
+def _rank_problem(interp: Interpreter, model: Value, inputs: list[Value], what: str) -> str | None:
+    """Keras's Functional._adjust_input_rank: the data's rank must equal the declared one
+    (give or take a trailing size-1 axis); None when it does or is unknown."""
+    declared = declared_inputs(model)
+    if declared is None or len(declared) != len(inputs):
+        return None
+    for x, ref in zip(inputs, declared, strict=True):
+        if not isinstance(x, Tensor) or x.shape is None or x.assumed or ref.shape is None:
+            continue
+        xr, rr = len(x.shape), len(ref.shape)
+        if xr == rr or (xr == rr + 1 and x.shape[-1] == 1) or (xr == rr - 1 and ref.shape[-1] == 1):
+            continue
+        want = "(None, " + S.render_shape(ref.shape[1:])[1:]
+        return (
+            f"model.{what}: the model's input is declared {want} ({rr}D) but it is given "
+            f"{S.render_shape(x.shape)} ({xr}D) (Keras: Expected shape {want}, but input has "
+            "incompatible shape)"
+        )
+    return None
+
+
+def _adjust_rank(model: Value, inputs: list[Value]) -> list[Value]:
+    """Keras adds / drops a trailing size-1 axis to match the declared input's rank."""
+    declared = declared_inputs(model)
+    if declared is None or len(declared) != len(inputs):
+        return inputs
+    out: list[Value] = []
+    for x, ref in zip(inputs, declared, strict=True):
+        got = x
+        shape, want = (x.shape if isinstance(x, Tensor) else None), ref.shape
+        if isinstance(x, Tensor) and shape is not None and want is not None:
+            if len(shape) == len(want) - 1 and want[-1] == 1:
+                got = x.with_shape((*shape, 1))
+            elif len(shape) == len(want) + 1 and shape[-1] == 1:
+                got = x.with_shape(shape[:-1])
+        out.append(got)
+    return out
+
+
+def _declared_mismatch(
+    interp: Interpreter, model: Value, inputs: list[Value], what: str, node: cst.Call, frame: Frame
+) -> bool:
+    problem = _rank_problem(interp, model, inputs, what)
+    if problem is None:
+        return False
+    interp.rec.add("SH109", interp.rec.span(frame.chunk, node), problem)
+    return True
+
+
 def _run(interp: Interpreter, model: Value, x: Value, node: cst.Call, frame: Frame) -> Value:
-    inputs = _inputs_of(x)
+    inputs = _adjust_rank(model, _inputs_of(x))
+    if _declared_mismatch(interp, model, inputs, "predict", node, frame):
+        return unknown_tensor("float32")
     if not all(isinstance(t, Tensor) for t in inputs):
         declared = declared_inputs(model)
         if declared is None:
@@ -561,7 +637,9 @@ def _same_data(node: cst.Call) -> bool:
 def _train(
     interp: Interpreter, model: Value, name: str, x: Value, y: Value, node: cst.Call, frame: Frame
 ) -> None:
-    inputs = _inputs_of(x)
+    inputs = _adjust_rank(model, _inputs_of(x))
+    if _declared_mismatch(interp, model, inputs, name, node, frame):
+        return
     same = _same_data(node)
     if not all(isinstance(t, Tensor) for t in inputs):
         declared = declared_inputs(model)

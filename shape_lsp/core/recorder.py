@@ -293,7 +293,7 @@ class Recorder:
                 frame,
                 site,
             )
-            return unknown_tensor(x_t.dtype)
+            return unknown_tensor(None)  # torch raised here: nothing after it is known
         rc = RuleCall(Args(layer.args), tuple(args), dict(kwargs), layer_name=layer.type_name)
         try:
             out = layer.rule.forward(rc)
@@ -549,12 +549,18 @@ class Recorder:
         ):
             return  # an example with unknown inputs: the model is run symbolically instead
         total = param_count(mod)
+        source = str(info.get("source", "example"))
+        origin = ""
+        first_trace = inputs[0].trace if inputs else ()
+        if source == "example" and first_trace and first_trace[0].startswith("from "):
+            source, origin = "pipeline", first_trace[0][len("from ") :]
         self.models.append(
             ModelSummary(
                 name=info.get("name") or session.name,
                 span=span,
                 kind="class" if isinstance(mod, ModuleInstance) else "sequential",
-                input_source=info.get("source", "example"),
+                input_source=source,
+                input_origin=origin,
                 inputs=tuple(t.describe() for t in inputs),
                 output=S.render_shape(root_out) if root_out is not None else "unknown",
                 calls=calls,

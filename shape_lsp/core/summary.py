@@ -19,7 +19,7 @@ def render_summary(m: ModelSummary) -> str:
     w1 = max(len(r[1]) for r in rows)
     w2 = max(len(r[2]) for r in rows)
     sep = "=" * (w0 + w1 + w2 + 6)
-    lines = [f"{m.name}  input {', '.join(m.inputs) or '?'} ({m.input_source})", sep]
+    lines = [f"{m.name}  input {m.input_text()}", sep]
     for i, (a, b, c) in enumerate(rows):
         lines.append(f"{a:<{w0}}   {b:<{w1}}   {c:>{w2}}")
         if i == 0:
@@ -33,7 +33,7 @@ def render_summary(m: ModelSummary) -> str:
 def render_summary_markdown(m: ModelSummary) -> str:
     """Markdown table for hovers."""
     out = [
-        f"**{m.name}** — input {', '.join(f'`{i}`' for i in m.inputs) or '?'} ({m.input_source})",
+        f"**{m.name}** — input {m.input_text(code=True)}",
         "",
         "| module | layer | output | params |",
         "|---|---|---|---:|",

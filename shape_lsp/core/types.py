@@ -129,7 +129,8 @@ class ModelSummary:
     """A model found in the file, its call trace and its static summary table.
 
     kind: "class" (an nn.Module / keras.Model subclass) or "sequential" (a module-level
-    container). input_source: "example" (a call in the file), "config", "annotation"
+    container). input_source: "example" (a call in the file), "pipeline" (a call in the file fed
+    by a DataLoader, keras.datasets...: see input_origin), "config", "annotation"
     (jaxtyping), "comment" (`# shape:`), or "symbolic" (from the first layer).
     ctor: the source text that builds the model as the file's example does
     (e.g. `Net(num_classes=10)`), for the verifier; variable: the module-level name
@@ -150,6 +151,16 @@ class ModelSummary:
     ctor: str | None = None
     variable: str | None = None
     framework: str = "torch"
+    input_origin: str = ""
+    """Where a "pipeline" input came from: `loader (line 24)`, `keras.datasets.mnist (line 3)`."""
+
+    def input_text(self, code: bool = False) -> str:
+        """`(64, 1, 32, 32) float32 from loader (line 24)` / `(B, 3, H, W) float32 (symbolic)`."""
+        q = "`" if code else ""
+        shapes = ", ".join(f"{q}{i}{q}" for i in self.inputs) or "?"
+        if self.input_source == "pipeline" and self.input_origin:
+            return f"{shapes} from {self.input_origin}"
+        return f"{shapes} ({self.input_source})"
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,23 @@ class LayerValue:
         return self.rule.names[0].rsplit(".", 1)[-1]
 
 
+class AbstractIterable:
+    """A library object the interpreter follows through Python's protocols only: iteration
+    of unknown length (every item alike), indexing and len() (a DataLoader, a Dataset)."""
+
+    def iter_item(self) -> Value:
+        """What one iteration step yields."""
+        return UNKNOWN
+
+    def get_item(self, key: Value) -> Value:
+        """`obj[key]`."""
+        return UNKNOWN
+
+    def length(self) -> Value:
+        """`len(obj)`."""
+        return UNKNOWN
+
+
 def as_dim(v: Value) -> Dim:
     """Interpret a value as a dimension size: int / Expr, else UNKNOWN."""
     if isinstance(v, bool):

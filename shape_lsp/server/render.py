@@ -43,15 +43,13 @@ def summary_rows(model: ModelSummary) -> list[tuple[str, str, str, str]]:
 
 
 def _header(model: ModelSummary) -> str:
-    inputs = ", ".join(model.inputs) if model.inputs else "?"
-    return f"{model.name}: input {inputs} ({model.input_source}) → output {model.output or '?'}"
+    return f"{model.name}: input {model.input_text()} → output {model.output or '?'}"
 
 
 def summary_markdown(model: ModelSummary) -> str:
     """The layer-by-layer table of a model as a markdown table, with the total."""
     out = [
-        f"**{model.name}**  \ninput {', '.join(f'`{i}`' for i in model.inputs) or '?'}"
-        f" ({model.input_source}) → output `{model.output or '?'}`",
+        f"**{model.name}**  \ninput {model.input_text(code=True)} → output `{model.output or '?'}`",
         "",
     ]
     if model.rows:

@@ -25,7 +25,9 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, out, err
 
 
-def test_missing_config_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_config_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "m.py").write_text(CLEAN)
     code, _, err = _run(["check", "--config", str(tmp_path / "nope.toml"), str(tmp_path)], capsys)
     assert code == 2 and "nope.toml" in err

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 
 CORE = Path(__file__).parents[2] / "shape_lsp" / "core"
-FORBIDDEN = ("torch", "pygls", "lsprotocol", "shape_lsp.server", "shape_lsp.verifier")
+FORBIDDEN = (
+    "torch",  # torchvision too
+    "keras",
+    "tensorflow",
+    "pygls",
+    "lsprotocol",
+    "shape_lsp.server",
+    "shape_lsp.verifier",
+)
 
 
 def test_core_sources_do_not_import_forbidden_modules() -> None:
@@ -31,7 +39,14 @@ def test_analysis_loads_no_torch_and_runs_nothing(tmp_path: Path) -> None:
         "import pathlib\n"
         f"pathlib.Path({str(marker)!r}).write_text('ran')\n"
         "import torch.nn as nn\n"
-        "net = nn.Sequential(nn.Linear(4, 8), nn.Linear(9, 2))\n"
+        "from torch.utils.data import DataLoader\n"
+        "from torchvision import datasets, transforms\n"
+        "from keras.datasets import mnist\n"
+        "(xk, yk), _ = mnist.load_data()\n"
+        "ds = datasets.MNIST('d', transform=transforms.ToTensor())\n"
+        "net = nn.Sequential(nn.Flatten(), nn.Linear(784, 8), nn.Linear(9, 2))\n"
+        "for x, y in DataLoader(ds, batch_size=4):\n"
+        "    net(x)\n"
         "if __name__ == '__main__':\n"
         f"    pathlib.Path({str(marker)!r}).write_text('main ran')\n",
         encoding="utf-8",
@@ -40,7 +55,8 @@ def test_analysis_loads_no_torch_and_runs_nothing(tmp_path: Path) -> None:
         "import sys\n"
         "from shape_lsp.cli import main\n"
         f"rc = main(['check', {str(model)!r}])\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "for lib in ('torch', 'torchvision', 'keras', 'tensorflow'):\n"
+        "    assert lib not in sys.modules, lib + ' was imported'\n"
         "print('rc', rc)\n"
     )
     proc = subprocess.run(

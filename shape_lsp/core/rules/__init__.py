@@ -7,6 +7,8 @@ from shape_lsp.core.rules import (  # noqa: F401 - importing registers the rules
     conv,
     convtranspose,
     creation,
+    data_arrays,
+    data_torchvision,
     einops,
     einsum,
     embedding,
