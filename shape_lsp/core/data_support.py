@@ -407,6 +407,10 @@ def _builtin(short: str) -> object:
             return StreamValue((S.sym("i"), a0.iter_item()), a0.length())
         from shape_lsp.core.evaluate import builtin
 
+        from shape_lsp.core.interpret import ITERATING_BUILTINS
+
+        if short in ITERATING_BUILTINS:  # containers, lists: the interpreter's own
+            return interp.iterating_builtin(short, args, kwargs)
         return builtin(short, args)
 
     return hook
