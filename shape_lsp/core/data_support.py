@@ -406,7 +406,6 @@ def _builtin(short: str) -> object:
         if short == "enumerate" and len(args) == 2 and isinstance(a0, AbstractIterable):
             return StreamValue((S.sym("i"), a0.iter_item()), a0.length())
         from shape_lsp.core.evaluate import builtin
-
         from shape_lsp.core.interpret import ITERATING_BUILTINS
 
         if short in ITERATING_BUILTINS:  # containers, lists: the interpreter's own
