@@ -247,7 +247,7 @@ async def test_verify_from_a_cell_runs_the_model_cells(verify_session: Session) 
         ]
     )
     await session.diagnostics(model)
-    result = await session.command("shape-lsp.verify", model, "Net")
+    result = await session.verify(model, "Net")
     assert result["status"] == "mismatch" and result["kept"], result
     assert [(f["code"], f["line"]) for f in result["findings"]] == [("SH201", FC_LINE)]
     await eventually(session, model, 2)  # the static SH101 and the verifier's SH201
@@ -256,5 +256,5 @@ async def test_verify_from_a_cell_runs_the_model_cells(verify_session: Session) 
     first = nb.cells[0][0]
     nb.edit_cell(first, IMPORTS + "\nnote = 'self.fc('")
     await asyncio.sleep(0.3)
-    result = await session.command("shape-lsp.verify", model, "Net")
+    result = await session.verify(model, "Net")
     assert result["findings"] == [], result
