@@ -711,7 +711,7 @@ class Interpreter:
             return join_values(self.eval(node.body, frame), self.eval(node.orelse, frame))
         if isinstance(node, cst.Subscript):
             return self.subscript(node, frame)
-        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp):
+        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp):
             return self.comprehension(node, frame)
         if isinstance(node, cst.FormattedString):
             return self.fstring(node, frame)
@@ -959,15 +959,9 @@ class Interpreter:
         return UNKNOWN
 
     def comprehension(
-        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, frame: Frame
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp, frame: Frame
     ) -> Value:
-        """[expr for target in static_iterable if cond] with one for clause."""
-        comp = node.for_in
-        if comp.inner_for_in is not None:
-            return UNKNOWN
-        items = self.iterate(self.eval(comp.iter, frame))
-        if items is None or len(items) > MAX_SEQ:
-            return UNKNOWN
+        """[expr for target in static_iterable if cond ...] and {k: v for ...}, nested fors too."""
         inner = Frame(
             dict(frame.env),
             frame.chunk,
@@ -977,16 +971,46 @@ class Interpreter:
             home=frame.home,
         )
         out: list[Value] = []
-        for item in items:
-            self.assign(comp.target, item, inner)
-            keep = True
-            for cond in comp.ifs:
-                t = truth(self.eval(cond.test, inner))
-                if t is None:
-                    return UNKNOWN
-                keep = keep and t
-            if keep:
-                out.append(self.eval(node.elt, inner))
+        keys: list[Value] = []
+        budget = [MAX_SEQ]
+
+        def run(comp: cst.CompFor) -> bool:
+            items = self.iterate(self.eval(comp.iter, inner))
+            if items is None or len(items) > budget[0]:
+                return False
+            for item in items:
+                self.assign(comp.target, item, inner)
+                keep = True
+                for cond in comp.ifs:
+                    t = truth(self.eval(cond.test, inner))
+                    if t is None:
+                        return False
+                    keep = keep and t
+                if not keep:
+                    continue
+                if comp.inner_for_in is not None:
+                    if not run(comp.inner_for_in):
+                        return False
+                    continue
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return False
+                if isinstance(node, cst.DictComp):
+                    keys.append(self.eval(node.key, inner))
+                    out.append(self.eval(node.value, inner))
+                else:
+                    out.append(self.eval(node.elt, inner))
+            return True
+
+        if not run(node.for_in):
+            return UNKNOWN
+        if isinstance(node, cst.DictComp):
+            if not all(isinstance(k, str | int | bool) for k in keys):
+                return UNKNOWN  # unknown keys could collide or differ
+            try:
+                return dict(zip(keys, out, strict=True))
+            except TypeError:  # an unhashable key
+                return UNKNOWN
         return out
 
     def binary(self, op: str | None, a: Value, b: Value, node: cst.CSTNode, frame: Frame) -> Value:
@@ -1361,7 +1385,7 @@ class Interpreter:
         if isinstance(obj, ModuleInstance) and name == "__container_init__":
             return self._container_init(obj, args)
         if isinstance(obj, ModuleInstance) and name == "__sequential_forward__" and args:
-            return self.rec.run_children(obj, args[0], frame)
+            return self.rec.run_children(obj, args[0], frame, node)
         if isinstance(obj, ModuleInstance | LayerValue):
             if name in (
                 "double",

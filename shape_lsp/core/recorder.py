@@ -394,8 +394,13 @@ class Recorder:
             record_facts=True,
         )
 
-    def run_children(self, inst: ModuleInstance, x: Value, frame: Frame) -> Value:
-        """nn.Sequential.forward of a subclass: children in registration order."""
+    def run_children(
+        self, inst: ModuleInstance, x: Value, frame: Frame, call: cst.Call | None = None
+    ) -> Value:
+        """nn.Sequential.forward of a subclass: children in registration order.
+
+        A child with no constructor node of its own is placed at the calling line.
+        """
         out = x
         for _, child in inst.children():
             node = child.node if isinstance(child, LayerValue) else None
@@ -403,7 +408,7 @@ class Recorder:
             site = (
                 Site(chunk, node, (), True)
                 if node is not None and chunk is not None
-                else Site(frame.chunk, None)
+                else Site(frame.chunk, call)
             )
             out = self.module_call(child, [out], {}, node, frame, site)
         return out

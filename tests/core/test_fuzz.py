@@ -115,9 +115,6 @@ def test_random_bytes_decoded_as_the_cli_does(seed: str, raw: bytes, where: int)
 def test_every_mutator_on_every_fixture_once(name: str) -> None:
     import random
 
-    if name == "argument":
-        pytest.xfail("known bug: a Sequential-subclass call can be recorded at line 0 (merge of #14)")
-
     for i, seed in enumerate(SEEDS):
         _check(fuzz.MUTATORS[name](seed, random.Random(i)))
 
