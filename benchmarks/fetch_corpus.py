@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent / ".corpus"
 DL = ROOT / "dl"
 SRC = ROOT / "src"
-PACKAGES = {"torchvision": "0.29.2", "timm": "1.0.31"}
+# torchvision 0.29.2 is not installable beside torch 2.13 here (constraints cap it at 0.29.1).
+PACKAGES = {"torchvision": "0.29.1", "timm": "1.0.31"}
 # The folders the corpus scripts read, relative to src/.
 MODEL_DIRS = ("torchvision/models", "timm/models")
 
