@@ -53,7 +53,7 @@ BUGS: list[Bug] = [
     # -- issue 22, audit bug 1: a symbol where the integer is known (s vs 3 broadcasts to 3)
     Bug(
         "broadcast-symbol-for-int",
-        "shape_lsp/core/shapes.py",
+        "shape_lsp/core/values/shapes.py",
         "        elif isinstance(y, int):\n            out.append(y)  # x must be y or 1",
         "        elif isinstance(y, int):\n            out.append(x)  # x must be y or 1",
         ("tests/rules/test_functions.py", "tests/rules/test_functions_seq.py"),
@@ -62,7 +62,7 @@ BUGS: list[Bug] = [
     # -- audit bug 2: keyword arguments not found: `Set in_features` disappears on kwargs
     Bug(
         "arg-node-ignores-keywords",
-        "shape_lsp/core/fixes.py",
+        "shape_lsp/core/analysis/fixes.py",
         "        if a.keyword is not None and a.keyword.value == name:\n            return a",
         "        if a.keyword is not None and a.keyword.value == name:\n            break",
         ("tests/core/test_fix_keywords.py", "tests/core/test_cli_fix.py"),
@@ -70,7 +70,7 @@ BUGS: list[Bug] = [
     # -- audit bugs 3-6 (the ones the suite already caught)
     Bug(
         "broadcast-error-on-one",
-        "shape_lsp/core/shapes.py",
+        "shape_lsp/core/values/shapes.py",
         "        if eq(x, y) is True or y == 1:",
         "        if eq(x, y) is True:",
         ("tests/rules/test_functions.py",),
@@ -85,7 +85,7 @@ BUGS: list[Bug] = [
     ),
     Bug(
         "flatten-fix-wrong-dim",
-        "shape_lsp/core/fixes.py",
+        "shape_lsp/core/analysis/fixes.py",
         'f"{var} = {torch_flatten}({var}, 1)"',
         'f"{var} = {torch_flatten}({var}, 0)"',
         ("tests/server/test_features.py",),

@@ -165,7 +165,7 @@ def analyze_path(
     path: Path, settings: Any, analyzer: Any, source: str | None = None
 ) -> dict[str, Any]:
     """One file's JSON record (also used by worker processes)."""
-    from shape_lsp.core.types import Severity
+    from shape_lsp.core.results import Severity
 
     if source is None:
         try:
@@ -363,8 +363,8 @@ def _where(path: str, d: dict[str, Any]) -> str:
 def _fix(files: list[Path], settings: Any) -> int:
     """`check --fix`: apply preferred fixes until none is left (a fixed layer can reveal the
     next mismatch downstream); returns how many were applied."""
+    from shape_lsp.core.analysis.fixes import apply_fixes
     from shape_lsp.core.api import Analyzer
-    from shape_lsp.core.fixes import apply_fixes
 
     analyzer, total = Analyzer(), 0
     for f in files:
@@ -391,8 +391,8 @@ def _fix(files: list[Path], settings: Any) -> int:
 def summary(args: argparse.Namespace) -> int:
     """`shape-lsp summary FILE`: a torchinfo-like table computed without running anything."""
     from shape_lsp.cli_summary import explain_unknowns
+    from shape_lsp.core.analysis.summary import render_summary
     from shape_lsp.core.api import analyze
-    from shape_lsp.core.summary import render_summary
 
     path = Path(args.file)
     if not path.is_file():

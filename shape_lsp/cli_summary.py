@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from shape_lsp.core.types import Finding, ModelSummary, Severity, SummaryRow
+from shape_lsp.core.results import Finding, ModelSummary, Severity, SummaryRow
 
 UNKNOWN = "unknown"
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from shape_lsp.core.types import Finding, Fix, Related, Span, TextEdit
+from shape_lsp.core.results import Finding, Fix, Related, Span, TextEdit
 from shape_lsp.notebooks import NotebookError, Program, build, is_notebook, read_cells
 
 __all__ = ["NotebookError", "fix_notebook", "is_notebook", "localize", "program_of"]
@@ -95,7 +95,7 @@ def cell_findings(program: Program, findings: tuple[Finding, ...]) -> dict[int, 
 def fix_notebook(path: Path, settings: Any, analyzer: Any, passes: int) -> int:
     """`check --fix` on a notebook: the preferred fixes, applied to the cell sources only
     (outputs, metadata and formatting stay byte for byte); returns how many were applied."""
-    from shape_lsp.core.fixes import apply_fixes
+    from shape_lsp.core.analysis.fixes import apply_fixes
 
     try:
         original = path.read_bytes().decode("utf-8")

@@ -3,7 +3,7 @@
 Pure Python: imports neither torch nor the LSP stack (a test enforces it).
 """
 
-from shape_lsp.core.types import (
+from shape_lsp.core.results import (
     AnalysisResult,
     Finding,
     Fix,

@@ -10,10 +10,10 @@ import logging
 import re
 from dataclasses import replace
 
+from shape_lsp.core.analysis.workspace import Workspace
 from shape_lsp.core.config import Settings
-from shape_lsp.core.parse import ParseCache, parse_file
-from shape_lsp.core.types import AnalysisResult, Finding, Span
-from shape_lsp.core.workspace import Workspace
+from shape_lsp.core.results import AnalysisResult, Finding, Span
+from shape_lsp.core.source.parse import ParseCache, parse_file
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Analyzer:
         self, source: str, path: str = "<string>", settings: Settings | None = None
     ) -> AnalysisResult:
         """Analyse one file's text; never raises for bad input."""
-        from shape_lsp.core.interpret import run_file
+        from shape_lsp.core.analysis.run import run_file
 
         settings = settings or Settings()
         parsed = parse_file(source, self.cache, origin=path)

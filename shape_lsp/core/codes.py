@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shape_lsp.core.types import Severity
+from shape_lsp.core.results import Severity
 
 DOCS_URL = "https://github.com/shape-lsp/shape-lsp/blob/main/docs/rules.md"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shape_lsp.core.codes import CODES
-from shape_lsp.core.types import Severity
+from shape_lsp.core.results import Severity
 
 DEFAULT_SYMBOLS = {
     "batch": "B",

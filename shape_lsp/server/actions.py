@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from shape_lsp.core.types import Finding, Span, TextEdit
+from shape_lsp.core.results import Finding, Span, TextEdit
 from shape_lsp.server import convert
 from shape_lsp.server.documents import Analysed, DocState
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 _IGNORE = re.compile(r"#\s*shape:\s*ignore(?P<list>\[(?P<codes>[^\]]*)\])?")
 

@@ -25,7 +25,7 @@ from shape_lsp.server import convert, diagnostics, render
 from shape_lsp.server.documents import Analysed, DocState, Verified
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 log = logging.getLogger(__name__)
 

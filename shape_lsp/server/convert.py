@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from lsprotocol import types as lsp
 
 from shape_lsp.core.codes import CODES
-from shape_lsp.core.types import Finding, Span
+from shape_lsp.core.results import Finding, Span
 
 
 def split_lines(text: str) -> list[str]:

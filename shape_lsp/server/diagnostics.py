@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 from shape_lsp.server.documents import Analysed, DocState
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 PULL_TIMEOUT_S = 30.0
 

@@ -9,7 +9,7 @@ from typing import Any
 from lsprotocol import types as lsp
 
 from shape_lsp.core.config import Settings
-from shape_lsp.core.types import AnalysisResult, Finding, ShapeFact
+from shape_lsp.core.results import AnalysisResult, Finding, ShapeFact
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,11 @@ class DocState:
     dirty: bool = False
     task: asyncio.Task[None] | None = None
     waiters: list[tuple[int, int, asyncio.Future[Any]]] = field(default_factory=list)
+
+    def analyse_instead(self, force: bool) -> bool:
+        """Whether something else is analysed in this document's place (a notebook cell's
+        notebook); plain documents are analysed themselves."""
+        return False
 
     def resolve_waiters(self) -> None:
         """Wake pull requests waiting for a version that is now analysed."""

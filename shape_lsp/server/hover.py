@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from shape_lsp.core.types import ModelSummary, ShapeFact, Span
+from shape_lsp.core.results import ModelSummary, ShapeFact, Span
 from shape_lsp.server import convert, render
 from shape_lsp.server.documents import Analysed, DocState
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
-from shape_lsp.core.types import ShapeFact, Span
+from shape_lsp.core.results import ShapeFact, Span
 from shape_lsp.server import convert
 from shape_lsp.server.hover import best_fact, current_lines
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 
 def hint_facts(facts: tuple[ShapeFact, ...], first: int, last: int) -> list[ShapeFact]:

@@ -9,7 +9,7 @@ from lsprotocol import types as lsp
 from shape_lsp.server import convert
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 VERIFY = "shape-lsp.verify"
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from shape_lsp.core.types import (
+from shape_lsp.core.results import (
     AnalysisResult,
     Finding,
     Fix,
@@ -34,20 +34,11 @@ from shape_lsp.server import convert
 from shape_lsp.server.documents import Analysed, DocState
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 log = logging.getLogger(__name__)
 
 #: What the server advertises (only to clients that declare notebook support).
-SYNC_OPTIONS = lsp.NotebookDocumentSyncOptions(
-    notebook_selector=[
-        lsp.NotebookDocumentFilterWithCells(
-            notebook=lsp.NotebookDocumentFilterNotebookType(notebook_type="jupyter-notebook"),
-            cells=[lsp.NotebookCellLanguage(language="python")],
-        )
-    ],
-    save=True,
-)
 
 
 @dataclass
@@ -56,10 +47,11 @@ class CellState(DocState):
 
     notebook: NotebookState | None = None
 
-    def analyse_instead(self, force: bool) -> None:
+    def analyse_instead(self, force: bool) -> bool:
         """`server.analyse(cell)` re-analyses the whole notebook."""
         if self.notebook is not None:
             self.notebook.schedule(force=force)
+        return True
 
     def verify_input(self, text: str) -> tuple[str, Callable[..., tuple[Any, Any]]]:
         """What `shape-lsp.verify` runs for this cell: the notebook's model cells as one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shape_lsp.core.types import ModelSummary, ShapeFact
+from shape_lsp.core.results import ModelSummary, ShapeFact
 
 
 def _count(n: int | None) -> str:

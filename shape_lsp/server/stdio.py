@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from pygls.io_ import StdoutWriter, run_async
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class PipeReader:
             return b""
 
 
-async def serve(server: ShapeServer, stdin: BinaryIO) -> None:
+async def serve(server: LanguageServer, stdin: BinaryIO) -> None:
     """Read messages from a stdin pipe until EOF or exit."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=LINE_LIMIT)
@@ -81,7 +81,7 @@ async def serve(server: ShapeServer, stdin: BinaryIO) -> None:
     )
 
 
-def start(server: ShapeServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
+def start(server: LanguageServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """pygls' `_start_io_async` with the pipe reader."""
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout))

@@ -14,7 +14,7 @@ from shape_lsp.server import diagnostics
 from shape_lsp.server.documents import DocState
 
 if TYPE_CHECKING:
-    from shape_lsp.server.app import ShapeServer
+    from shape_lsp.server.base import ShapeServer
 
 log = logging.getLogger(__name__)
 

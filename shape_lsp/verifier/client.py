@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shape_lsp.core.config import Settings
-from shape_lsp.core.types import Finding, ModelSummary
+from shape_lsp.core.results import Finding, ModelSummary
 from shape_lsp.verifier import diff
 from shape_lsp.verifier.protocol import (
     ModelRequest,

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from shape_lsp.core.types import Finding
+from shape_lsp.core.results import Finding
 from shape_lsp.verifier.client import run_verify
 from shape_lsp.verifier.diff import render
 from shape_lsp.verifier.protocol import VerifyReport

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shape_lsp.core.config import Settings
-from shape_lsp.core.types import Finding, ModelSummary, ShapeFact, Span
+from shape_lsp.core.results import Finding, ModelSummary, ShapeFact, Span
 from shape_lsp.verifier.protocol import Dims, RuntimeErrorInfo, VerifiedModel
 
 SOURCE = "shape-lsp verify"

@@ -29,7 +29,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from shape_lsp.core.types import Finding, Related, Severity, ShapeFact, Span
+from shape_lsp.core.results import Finding, Related, Severity, ShapeFact, Span
 
 PROTOCOL_VERSION = 1
 STATUSES = ("ok", "mismatch", "error", "timeout", "crashed", "unavailable")

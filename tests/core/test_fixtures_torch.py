@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shape_lsp.core.codes import CODES
-from shape_lsp.core.types import Severity
+from shape_lsp.core.results import Severity
 from tests.core.test_fixtures import FILES, FIXTURES, expectations
 
 pytest.importorskip("torch")

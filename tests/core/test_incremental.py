@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shape_lsp.core import parse
 from shape_lsp.core.api import Analyzer
-from shape_lsp.core.types import AnalysisResult
+from shape_lsp.core.results import AnalysisResult
+from shape_lsp.core.source import parse
 from tests.core.test_fixtures import FILES
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from shape_lsp.core.api import Analyzer
 from shape_lsp.core.config import settings_from_mapping
-from shape_lsp.core.types import AnalysisResult, Finding
+from shape_lsp.core.results import AnalysisResult, Finding
 
 _an = Analyzer()
 

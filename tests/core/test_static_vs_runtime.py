@@ -14,7 +14,7 @@ import pytest
 
 from shape_lsp.core.api import Analyzer
 from shape_lsp.core.codes import CODES
-from shape_lsp.core.types import Severity
+from shape_lsp.core.results import Severity
 from tests.core.test_fixtures import FILES, FIXTURES, expectations
 
 pytest.importorskip("torch")

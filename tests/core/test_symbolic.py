@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.api import Analyzer
-from shape_lsp.core.evaluate import binop, builtin
-from shape_lsp.core.symbolic import SymNum
+from shape_lsp.core.interpreter.evaluate import binop, builtin
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.symbolic import SymNum
 from tests.core.test_fixtures import FILES, FIXTURES, expectations
 
 SYMBOLIC = [p for p in FILES if p.read_text(encoding="utf-8").startswith('"""symbolic-too:')]

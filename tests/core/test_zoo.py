@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from shape_lsp.core.api import Analyzer
-from shape_lsp.core.types import ModelSummary
+from shape_lsp.core.results import ModelSummary
 
 torch = pytest.importorskip("torch")
 

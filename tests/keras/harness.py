@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 
 from shape_lsp.core.rules import LAYERS
-from shape_lsp.core.rules.base import Args, RuleCall, ShapeError, bind
-from shape_lsp.core.shapes import Dim
-from shape_lsp.core.values import LayerValue, Tensor
+from shape_lsp.core.rules.base import Args, LayerValue, RuleCall, ShapeError, bind
+from shape_lsp.core.values.abstract import Tensor
+from shape_lsp.core.values.shapes import Dim
 
 os.environ["KERAS_BACKEND"] = "torch"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from shape_lsp.core.rules import FUNCTIONS, LAYERS
 from shape_lsp.core.rules.base import Args, RuleCall, ShapeError, bind
-from shape_lsp.core.shapes import Dim
-from shape_lsp.core.values import Tensor
+from shape_lsp.core.values.abstract import Tensor
+from shape_lsp.core.values.shapes import Dim
 
 PREFIXES = {"nn": "torch.nn", "F": "torch.nn.functional", "torch": "torch"}
 
@@ -102,7 +102,7 @@ class _QualShim:
         self._prefix = prefix
 
     def __getattr__(self, name: str) -> object:
-        from shape_lsp.core.values import Qual
+        from shape_lsp.core.values.abstract import Qual
 
         return Qual(f"{self._prefix}.{name}")
 
@@ -137,7 +137,7 @@ class Dims:
 
     def engine(self, shape: tuple[int, ...]) -> tuple[Dim, ...]:
         """The engine's dims for an input written with these sizes."""
-        from shape_lsp.core.shapes import sym
+        from shape_lsp.core.values.shapes import sym
 
         names = self._names(tuple(shape))
         return tuple(d if n is None else sym(n) for d, n in zip(shape, names, strict=True))
@@ -154,7 +154,7 @@ def engine_env(
     symbolic: bool = False, dims: Dims | None = None
 ) -> tuple[dict[str, object], dict[str, int]]:
     """Names for evaluating a call's source on the engine side (symbolic: dims become symbols)."""
-    from shape_lsp.core.values import Qual
+    from shape_lsp.core.values.abstract import Qual
 
     plan = dims if dims is not None else Dims("all" if symbolic else "none")
 

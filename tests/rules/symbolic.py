@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from shape_lsp.core.shapes import Dim, Expr, Unknown, render, substitute
-from shape_lsp.core.values import Tensor
+from shape_lsp.core.values.abstract import Tensor
+from shape_lsp.core.values.shapes import Dim, Expr, Unknown, render, substitute
 from tests.rules.harness import Dims, Outcome
 
 MODES = ("all", "first")

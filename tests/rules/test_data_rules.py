@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from shape_lsp.core.analysis.interpreters import new_interpreter
 from shape_lsp.core.config import Settings
-from shape_lsp.core.interpret import Interpreter
-from shape_lsp.core.parse import ParseCache, parse_file
+from shape_lsp.core.interpreter.interpret import Interpreter
 from shape_lsp.core.rules.data_arrays import KERAS_DATASETS
 from shape_lsp.core.rules.data_torchvision import DATASETS, EXAMPLES, TRANSFORMS, Image
-from shape_lsp.core.shapes import Unknown, render_shape, sym
-from shape_lsp.core.values import Tensor
+from shape_lsp.core.source.parse import ParseCache, parse_file
+from shape_lsp.core.values.abstract import Tensor
+from shape_lsp.core.values.shapes import Unknown, render_shape, sym
 
 HEADER = (
     "import numpy as np\nimport torch\nfrom torchvision import datasets\n"
@@ -36,7 +37,7 @@ HEADER = (
 def run(body: str) -> Interpreter:
     """Interpret a snippet (module pass only) and return the interpreter."""
     src = HEADER + body
-    interp = Interpreter(parse_file(src, ParseCache()), "t.py", Settings())
+    interp = new_interpreter(parse_file(src, ParseCache()), "t.py", Settings())
     interp.module_pass()
     return interp
 

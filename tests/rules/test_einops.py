@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shape_lsp.core.shapes import mul, sym
+from shape_lsp.core.values.shapes import mul, sym
 from tests.rules.harness import Outcome, engine_function
 
 einops = pytest.importorskip("einops")
@@ -23,7 +23,7 @@ OPS = {"rearrange": "einops.rearrange", "reduce": "einops.reduce", "repeat": "ei
 
 
 def engine(op: str, shape: tuple[object, ...], pattern: str, **lengths: object) -> Outcome:
-    from shape_lsp.core.values import Tensor
+    from shape_lsp.core.values.abstract import Tensor
 
     args: list[object] = [Tensor(tuple(shape)), pattern]  # type: ignore[arg-type]
     if op == "reduce":

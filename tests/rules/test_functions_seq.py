@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shape_lsp.core.rules import LAYERS
-from shape_lsp.core.rules.base import Args, RuleCall, ShapeError, bind
-from shape_lsp.core.shapes import Unknown, substitute
-from shape_lsp.core.values import LayerValue, Tensor
+from shape_lsp.core.rules.base import Args, LayerValue, RuleCall, ShapeError, bind
+from shape_lsp.core.values.abstract import Tensor
+from shape_lsp.core.values.shapes import Unknown, substitute
 from tests.rules import symbolic
 from tests.rules.harness import (
     Dims,

@@ -9,8 +9,8 @@ import pytest
 
 from shape_lsp.core.rules import LAYERS
 from shape_lsp.core.rules.base import Args, RuleCall, ShapeError, bind
-from shape_lsp.core.shapes import substitute
-from shape_lsp.core.values import Tensor
+from shape_lsp.core.values.abstract import Tensor
+from shape_lsp.core.values.shapes import substitute
 from tests.rules import symbolic
 from tests.rules.harness import Dims, Outcome, _qualify, engine_layer, torch_layer
 

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any
 
-from shape_lsp.core.types import Finding, Severity, ShapeFact, Span
+from shape_lsp.core.results import Finding, Severity, ShapeFact, Span
 from shape_lsp.server import commands, main
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from shape_lsp.core.types import Finding, Severity, Span
+from shape_lsp.core.results import Finding, Severity, Span
 from shape_lsp.server import convert
 from shape_lsp.server.actions import suppression_edit
 from shape_lsp.server.settings import merge
@@ -69,7 +69,7 @@ def test_importers() -> None:
 def test_client_log_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """log_client remembers messages to rate-limit repeats; messages with varying text (an
     internal error's repr) must not pile up for the life of the server."""
-    from shape_lsp.server import app
+    from shape_lsp.server import base as app
 
     server = app.ShapeServer()
     sent: list[str] = []

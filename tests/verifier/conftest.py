@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shape_lsp.core.types import ModelSummary
+from shape_lsp.core.results import ModelSummary
 from shape_lsp.verifier import client
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shape_lsp.core.types import ModelCall, ModelSummary, Severity, Span
+from shape_lsp.core.results import ModelCall, ModelSummary, Severity, Span
 from shape_lsp.verifier.client import run_verify
 from shape_lsp.verifier.diff import agrees, bind, eval_dim, example_ctors, resolve_shape
 from shape_lsp.verifier.protocol import (
@@ -132,7 +132,7 @@ def test_report_round_trip() -> None:
             )
         ],
     )
-    from shape_lsp.core.types import Finding, ShapeFact
+    from shape_lsp.core.results import Finding, ShapeFact
 
     r.findings = (Finding("SH202", Severity.ERROR, Span(2, 4, 2, 9), "x", source="s"),)
     r.facts = (ShapeFact(Span(2, 4, 2, 9), "runtime", "runtime", "(2, 4)", "float32"),)

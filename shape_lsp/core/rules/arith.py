@@ -7,7 +7,6 @@ may be a Python number.
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     FixHint,
     RuleCall,
@@ -17,8 +16,9 @@ from shape_lsp.core.rules.base import (
     norm_dim,
     unknown_like,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 _KIND = {
     "bool": 0,

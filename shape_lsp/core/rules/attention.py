@@ -8,10 +8,10 @@ MultiheadAttention returns (output, weights or None) as a Python tuple; weights 
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.arith import broadcast_all
 from shape_lsp.core.rules.base import (
     Args,
+    LayerValue,
     RuleCall,
     ShapeError,
     bad,
@@ -22,8 +22,9 @@ from shape_lsp.core.rules.base import (
     ok,
     unknown_like,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import LayerValue, Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 
 def _fwd(c: RuleCall, i: int, name: str) -> Value:

@@ -21,11 +21,17 @@ import ast
 import builtins
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from shape_lsp.core import shapes as S
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value, as_dim
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from shape_lsp.core.results import Span
+    from shape_lsp.core.source.parse import Chunk
+
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 
 class _Required:
@@ -297,6 +303,24 @@ class LayerRule:
     framework: str = "torch"
 
 
+@dataclass(eq=False)
+class LayerValue:
+    """A constructed library layer (nn.Conv2d(...), keras Dense(...)) with bound arguments."""
+
+    rule: LayerRule
+    args: dict[str, Value]
+    span: Span | None
+    path: str = ""
+    dtype: str = "float32"
+    node: cst.CSTNode | None = None
+    chunk: Chunk | None = None
+
+    @property
+    def type_name(self) -> str:
+        """Short class name, e.g. `Conv2d`."""
+        return self.rule.names[0].rsplit(".", 1)[-1]
+
+
 @dataclass(frozen=True)
 class FunctionRule:
     """A function or tensor method; every call argument is bound to `signature`."""
@@ -409,7 +433,7 @@ DTYPE_ALIASES = {
 
 def dtype_of(v: Value) -> str | None:
     """The dtype named by a value: Qual("torch.float64"), Qual("numpy.float32"), "float32"."""
-    from shape_lsp.core.values import Qual
+    from shape_lsp.core.values.abstract import Qual
 
     name = v.name.rsplit(".", 1)[-1] if isinstance(v, Qual) else v if isinstance(v, str) else None
     if isinstance(v, Qual) and v.name in ("builtins.float", "builtins.int", "builtins.bool"):

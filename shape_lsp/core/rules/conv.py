@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     FixHint,
@@ -17,8 +16,9 @@ from shape_lsp.core.rules.base import (
     unknown_like,
 )
 from shape_lsp.core.rules.spatial import AXIS_NAMES, conv_out
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 CONV_SIG = (
     "in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     FixHint,
@@ -18,8 +17,9 @@ from shape_lsp.core.rules.base import (
 )
 from shape_lsp.core.rules.conv import conv_params
 from shape_lsp.core.rules.spatial import AXIS_NAMES, check_positive
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 CONVT_SIG = (
     "in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import RuleCall, dtype_of, fmt_shape, function, unknown_like
 from shape_lsp.core.rules.reshape import size_list
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Qual, Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Qual, Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 TORCH_FACTORY = (
     "*sizes, size=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, "

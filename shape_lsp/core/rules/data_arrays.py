@@ -10,10 +10,10 @@ Every entry is checked against real NumPy / Keras in tests/rules/test_data_rules
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import RuleCall, dtype_of, fmt_shape, function, norm_dim
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 _NP = "numpy."
 

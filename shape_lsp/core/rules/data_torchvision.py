@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import Args, Param, ShapeError, dtype_of, parse_signature
-from shape_lsp.core.shapes import UNKNOWN, Dim
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim
 
 TV = "torchvision.datasets."
 TF = "torchvision.transforms."

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import RuleCall, fmt, fmt_shape, function, layer, unknown_like
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 ELLIPSIS = "…"
 REDUCTIONS = ("min", "max", "sum", "mean", "prod", "any", "all")

@@ -7,7 +7,6 @@ one subscript broadcast (equal or 1).
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.arith import matmul_apply
 from shape_lsp.core.rules.base import (
     RuleCall,
@@ -17,8 +16,9 @@ from shape_lsp.core.rules.base import (
     norm_dim,
     unknown_like,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 ELL = "."  # one token standing for "..."
 

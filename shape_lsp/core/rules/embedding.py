@@ -7,7 +7,6 @@ template tensor is a float placeholder.
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     RuleCall,
@@ -18,8 +17,9 @@ from shape_lsp.core.rules.base import (
     function,
     layer,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 INDEX_DTYPES = ("int64", "int32")
 

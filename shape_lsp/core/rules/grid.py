@@ -3,7 +3,6 @@ F.fold / nn.Fold (im2col / col2im)."""
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     RuleCall,
@@ -16,8 +15,9 @@ from shape_lsp.core.rules.base import (
     unknown_like,
 )
 from shape_lsp.core.rules.spatial import conv_out
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 
 @function(

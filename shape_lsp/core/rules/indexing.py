@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     RuleCall,
     fmt,
@@ -19,8 +18,9 @@ from shape_lsp.core.rules.base import (
     norm_dim,
     unknown_like,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 INT_INDEX = ("int64", "int32", "int16", "int8")
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import Args, RuleCall, ShapeError, fmt_shape, ok, unknown_like
 from shape_lsp.core.rules.keras_base import KW, B, keras_layer, out
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import Args, Example, LayerForward, RuleCall, fmt, fmt_shape, layer
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 KW = "**kwargs"
 """Every Keras layer accepts name=, dtype=, input_shape=, trainable=, ... as keyword args."""

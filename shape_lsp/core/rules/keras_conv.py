@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import Args, RuleCall, bad, fmt, ok, unknown_like
 from shape_lsp.core.rules.keras_base import (
     KW,
@@ -23,8 +22,9 @@ from shape_lsp.core.rules.keras_base import (
     template_or,
 )
 from shape_lsp.core.rules.spatial import AXIS_NAMES, conv_out
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 CONV_SIG = (
     "filters, kernel_size, strides=1, padding='valid', data_format=None, dilation_rate=1, "

@@ -6,7 +6,6 @@ usually a forgotten Flatten, so that is a warning (SH114) with a quick fix, neve
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     FixHint,
@@ -29,8 +28,9 @@ from shape_lsp.core.rules.keras_base import (
     out,
     template_or,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 
 def _dense_params(a: Args) -> Dim | None:
@@ -84,7 +84,7 @@ def dense(c: RuleCall) -> Value:
 
 
 DENSE_FIX = FixHint("insert_flatten")
-"""The quick fix attached to SH114 (see keras_support)."""
+"""The quick fix attached to SH114 (see frameworks/keras/support.py)."""
 
 
 @keras_layer(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shape_lsp.core.rules.base import FUNCTIONS, RuleCall, dtype_of, function
-from shape_lsp.core.shapes import Dim
-from shape_lsp.core.values import Tensor, Value, as_dim
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import Dim
 
 
 def _shape(v: Value) -> tuple[Dim, ...] | None:

@@ -1,18 +1,18 @@
 """Keras merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, Dot.
 
 They take a list of tensors: `Concatenate()([a, b])`. The lower-case functional forms
-(`keras.layers.concatenate([a, b])`) build the same layer (see keras_support).
+(`keras.layers.concatenate([a, b])`) build the same layer (see frameworks/keras/support.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import RuleCall, bad, fmt, fmt_shape, ok
 from shape_lsp.core.rules.keras_base import KW, keras_layer, out
-from shape_lsp.core.shapes import UNKNOWN, Dim
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim
 
 
 def _inputs(c: RuleCall, what: str, exactly: int | None = None) -> list[Tensor] | None:

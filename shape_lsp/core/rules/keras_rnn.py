@@ -6,8 +6,7 @@ returns [output, *states] (LSTM: h and c; GRU / SimpleRNN: h).
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
-from shape_lsp.core.rules.base import Args, RuleCall, bad, fmt_shape, ok, unknown_like
+from shape_lsp.core.rules.base import Args, LayerValue, RuleCall, bad, fmt_shape, ok, unknown_like
 from shape_lsp.core.rules.keras_base import (
     KW,
     B,
@@ -18,8 +17,9 @@ from shape_lsp.core.rules.keras_base import (
     out,
     template_or,
 )
-from shape_lsp.core.shapes import Dim
-from shape_lsp.core.values import LayerValue, Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import Dim
 
 RNN_SIG = (
     "units, activation='tanh', recurrent_activation='sigmoid', use_bias=True, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     FixHint,
@@ -14,8 +13,9 @@ from shape_lsp.core.rules.base import (
     ok,
     unknown_like,
 )
-from shape_lsp.core.shapes import Dim, Shape
-from shape_lsp.core.values import Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Value
+from shape_lsp.core.values.shapes import Dim, Shape
 
 
 def _linear_params(a: Args) -> Dim | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     RuleCall,
     bad,
@@ -12,7 +11,8 @@ from shape_lsp.core.rules.base import (
     ok,
     unknown_like,
 )
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
 
 _INTS = {"int64", "int32", "int16", "int8", "uint8"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     FixHint,
@@ -17,8 +16,9 @@ from shape_lsp.core.rules.base import (
     unknown_like,
 )
 from shape_lsp.core.rules.spatial import AXIS_NAMES
-from shape_lsp.core.shapes import Dim, Shape
-from shape_lsp.core.values import Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import Dim, Shape
 
 BN_SIG = (
     "num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, "

@@ -5,7 +5,6 @@ The arithmetic lives in `pool_forward` / `adaptive_forward`, shared by nn layers
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     RuleCall,
@@ -18,8 +17,9 @@ from shape_lsp.core.rules.base import (
     unknown_like,
 )
 from shape_lsp.core.rules.spatial import AXIS_NAMES, check_positive, pool_out
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 
 def pool_template(n: int) -> object:
@@ -47,7 +47,7 @@ def pool_forward(c: RuleCall, x: Tensor | None, n: int, kind: str) -> Value:
     ceil = a.bool("ceil_mode")
     lead = len(x.shape) - n
     if kind == "Avg" and n == 3 and k is not None:
-        # avg_pool3d also insists on an input at least as large as the kernel, padding aside
+        # avg_pool3d also insists on an input at least as large kernel, padding aside
         for axis, size, kk in zip(AXIS_NAMES[n], x.shape[lead:], k, strict=True):
             if isinstance(size, int) and isinstance(kk, int) and size < kk:
                 c.fail("SH104", f"{name}: input {axis}={size} is smaller than the kernel {kk}")

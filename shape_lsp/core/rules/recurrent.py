@@ -10,7 +10,6 @@ with D = 2 when bidirectional and H_out = proj_size (LSTM only) or hidden_size.
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     FixHint,
@@ -22,8 +21,9 @@ from shape_lsp.core.rules.base import (
     layer,
     ok,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 

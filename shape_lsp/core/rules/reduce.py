@@ -7,7 +7,6 @@ Ops that return (values, indices) give a Python tuple of two tensors.
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     RuleCall,
     dtype_of,
@@ -17,8 +16,9 @@ from shape_lsp.core.rules.base import (
     norm_dim,
     unknown_like,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 FLOATS = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128")
 INTS = ("uint8", "int8", "int16", "int32", "int64")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     Args,
     RuleCall,
@@ -17,8 +16,9 @@ from shape_lsp.core.rules.base import (
     ok,
     unknown_like,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim
-from shape_lsp.core.values import Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim
 
 MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 

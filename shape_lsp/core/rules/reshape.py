@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import (
     FixHint,
     RuleCall,
@@ -18,8 +17,9 @@ from shape_lsp.core.rules.base import (
     ok,
     unknown_like,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
-from shape_lsp.core.values import Qual, Tensor, Value, as_dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Qual, Tensor, Value, as_dim
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 
 def size_list(v: Value) -> tuple[Value, ...] | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
 from shape_lsp.core.rules.base import FixHint, RuleCall, fmt
-from shape_lsp.core.shapes import Dim
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.shapes import Dim
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 

@@ -15,19 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from shape_lsp.core import shapes as S
+from shape_lsp.core.analysis.interpreters import recorder_of
+from shape_lsp.core.analysis.workspace import Workspace
 from shape_lsp.core.config import Settings
-from shape_lsp.core.modules import ClassInfo, Container, ModuleInstance, type_name
-from shape_lsp.core.names import dotted
-from shape_lsp.core.parse import Chunk
-from shape_lsp.core.recorder import Site
-from shape_lsp.core.shapes import Dim, Shape
-from shape_lsp.core.types import Finding, ModelSummary, ShapeFact
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.interpreter.module_calls import Site
+from shape_lsp.core.interpreter.objects import ClassInfo, Container, ModuleInstance, type_name
+from shape_lsp.core.results import Finding, ModelSummary, ShapeFact
+from shape_lsp.core.source.names import dotted
+from shape_lsp.core.source.parse import Chunk
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import Dim, Shape
 
 if TYPE_CHECKING:
-    from shape_lsp.core.interpret import Frame, Interpreter
-    from shape_lsp.core.modules import FunctionRef
+    from shape_lsp.core.interpreter.frame import Frame
+    from shape_lsp.core.interpreter.interpret import Interpreter
+    from shape_lsp.core.interpreter.objects import FunctionRef
 
 _JAX_DTYPES = {
     "Float": "float32",
@@ -51,9 +54,9 @@ _ONE = re.compile(r"(?:(?P<name>[A-Za-z_]\w*)\s*[:=]\s*)?\((?P<dims>[^()]*)\)")
 
 def analyze_models(interp: Interpreter) -> None:
     """Run every model class / module-level Sequential not yet run by an example call."""
-    from shape_lsp.core.interpret import Budget, Frame
+    from shape_lsp.core.interpreter.frame import Budget, Frame
 
-    done = {m.name for m in interp.rec.models}
+    done = {m.name for m in recorder_of(interp).models}
     instances: dict[str, ModuleInstance] = {}
     for name, v in list(interp.globals.items()):
         if isinstance(v, ModuleInstance) and v.cls.name not in instances:
@@ -84,7 +87,7 @@ def _place(c: Chunk) -> _Place:
 def _file(interp: Interpreter) -> _File | None:
     """The text of every top-level statement (class bodies: skeletons), every chunk and
     method piece with its place, and their texts; None without a workspace (no caching)."""
-    if interp.workspace is None:
+    if workspace_of(interp) is None:
         return None
     chunks = interp.parsed.chunks
     places = {_place(m) for c in chunks for m in (c, *c.members)}
@@ -108,7 +111,7 @@ class _Run:
         settings, the imported files, and the text and place of every piece of code it ran
         (an edit in another method, or below it, leaves it valid). Without `placed` only
         the pieces' text counts: for runs that recorded nothing, where lines don't matter."""
-        ws = interp.workspace
+        ws = workspace_of(interp)
         return (
             ws is not None
             and self.generation == ws.generation
@@ -130,7 +133,7 @@ def _tracked(
 ) -> _Run | None:
     """Run under `_guard`, noting the code that ran and everything recorded; None when it
     ended in an internal error (never cached)."""
-    ws, rec = interp.workspace, interp.rec
+    ws, rec = workspace_of(interp), recorder_of(interp)
     assert ws is not None
     capture: tuple[list[tuple[Any, Finding]], list[tuple[Any, ShapeFact]]] = ([], [])
     n_models, n_errors = len(rec.models), len(rec.errors)
@@ -153,7 +156,7 @@ def _tracked(
 
 
 def _store(interp: Interpreter, key: tuple[str, str], run: _Run | None) -> None:
-    ws = interp.workspace
+    ws = workspace_of(interp)
     assert ws is not None
     if run is None:
         ws.runs.pop(key, None)
@@ -165,7 +168,7 @@ def _store(interp: Interpreter, key: tuple[str, str], run: _Run | None) -> None:
 
 def _cached_run(interp: Interpreter, info: ClassInfo, file: _File, run: Callable[[], None]) -> None:
     """Run a model class, or replay its last run when nothing it depended on has changed."""
-    ws, rec = interp.workspace, interp.rec
+    ws, rec = workspace_of(interp), recorder_of(interp)
     assert ws is not None
     key = (rec.origin, info.name)
     hit = ws.runs.get(key)
@@ -187,8 +190,8 @@ MAX_FACTORY_MISSES = 3
 def _run_factories(interp: Interpreter, file: _File | None) -> None:
     """Public functions without required arguments that build a model (`resnet18()`): each
     distinct model structure they build is run once, with symbolic inputs."""
-    from shape_lsp.core.interpret import Frame
-    from shape_lsp.core.modules import FunctionRef
+    from shape_lsp.core.interpreter.frame import Frame
+    from shape_lsp.core.interpreter.objects import FunctionRef
 
     seen: set[tuple[str, frozenset[str]]] = set()
     failed: list[frozenset[str]] = []  # what the factories that built nothing called
@@ -198,7 +201,7 @@ def _run_factories(interp: Interpreter, file: _File | None) -> None:
             not isinstance(fn, FunctionRef)
             or name.startswith("_")
             or fn.owner is not None
-            or fn.chunk.origin != interp.rec.origin
+            or fn.chunk.origin != recorder_of(interp).origin
             or _required(fn.node)
         ):
             continue
@@ -208,8 +211,9 @@ def _run_factories(interp: Interpreter, file: _File | None) -> None:
         if any(callees <= f for f in failed):
             continue  # e.g. timm's 100 `vit_*()`: same builder as one that built nothing
         probed += 1
-        memo = (interp.rec.origin, f"{name}()")
-        hit = interp.workspace.runs.get(memo) if file is not None and interp.workspace else None
+        memo = (recorder_of(interp).origin, f"{name}()")
+        ws = workspace_of(interp)
+        hit = ws.runs.get(memo) if file is not None and ws is not None else None
         if isinstance(hit, _Run) and file is not None and hit.valid(interp, file, placed=False):
             failed.append(callees)  # only probes that built nothing (and so recorded nothing)
             misses += 1
@@ -220,11 +224,11 @@ def _run_factories(interp: Interpreter, file: _File | None) -> None:
         built: list[Value] = []
 
         def probe(f: FunctionRef = fn, fr: Frame = frame, out: list[Value] = built) -> None:
-            interp.rec.discovery = {}  # quiet: building the model reports nothing yet
+            recorder_of(interp).discovery = {}  # quiet: building the model reports nothing yet
             try:
                 out.append(interp.call_function(f, [], {}, fr, record_facts=False))
             finally:
-                interp.rec.discovery = None
+                recorder_of(interp).discovery = None
 
         if file is None:
             _guard(interp, probe)
@@ -249,7 +253,7 @@ def _run_factories(interp: Interpreter, file: _File | None) -> None:
 
 
 def _run_built(interp: Interpreter, name: str, model: Value, fn: FunctionRef) -> None:
-    from shape_lsp.core.interpret import Frame
+    from shape_lsp.core.interpreter.frame import Frame
 
     frame = Frame(interp.globals, fn.chunk)
     n = 1
@@ -261,9 +265,9 @@ def _run_built(interp: Interpreter, name: str, model: Value, fn: FunctionRef) ->
     inputs = _discover(interp, model, n, frame)
     if inputs is None:
         return
-    span = interp.rec.span(fn.chunk, fn.node.name)
-    interp.rec.expect(model, name=f"{name}()", span=span, source="symbolic")
-    interp.rec.module_call(
+    span = recorder_of(interp).span(fn.chunk, fn.node.name)
+    recorder_of(interp).expect(model, name=f"{name}()", span=span, source="symbolic")
+    recorder_of(interp).module_call(
         model, list(inputs), {}, fn.node.name, frame, Site(fn.chunk, fn.node.name)
     )
 
@@ -311,7 +315,7 @@ def _structure(v: Value, depth: int = 0) -> set[str]:
 
 
 def _guard(interp: Interpreter, fn: object) -> None:
-    from shape_lsp.core.interpret import Budget
+    from shape_lsp.core.interpreter.frame import Budget
 
     interp.steps = 0
     interp.depth = 0
@@ -320,11 +324,11 @@ def _guard(interp: Interpreter, fn: object) -> None:
     except Budget:
         pass
     except RecursionError:
-        interp.rec.internal("recursion too deep")
+        recorder_of(interp).internal("recursion too deep")
     except Exception as e:
-        interp.rec.internal(f"{type(e).__name__}: {e}")
-        interp.rec.session = None
-        interp.rec.discovery = None
+        recorder_of(interp).internal(f"{type(e).__name__}: {e}")
+        recorder_of(interp).session = None
+        recorder_of(interp).discovery = None
 
 
 def _run_class(
@@ -353,16 +357,16 @@ def _run_class(
         source = "symbolic"
     if inputs is None:
         return
-    span = interp.rec.span(info.chunk, info.node.name) or inst.span
-    interp.rec.expect(inst, name=info.name, span=span, source=source)
-    interp.rec.module_call(
+    span = recorder_of(interp).span(info.chunk, info.node.name) or inst.span
+    recorder_of(interp).expect(inst, name=info.name, span=span, source=source)
+    recorder_of(interp).module_call(
         inst, list(inputs), {}, info.node.name, frame, Site(info.chunk, info.node.name)
     )
     del fresh
 
 
 def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
-    from shape_lsp.core.interpret import Frame
+    from shape_lsp.core.interpreter.frame import Frame
 
     chunk = c.chunk
     if chunk is None:
@@ -384,8 +388,8 @@ def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
         source = "symbolic"
     if inputs is None:
         return
-    interp.rec.expect(c, name=name, span=c.span, source=source, variable=name)
-    interp.rec.module_call(c, inputs, {}, c.node, frame, Site(chunk, c.node))
+    recorder_of(interp).expect(c, name=name, span=c.span, source=source, variable=name)
+    recorder_of(interp).module_call(c, inputs, {}, c.node, frame, Site(chunk, c.node))
 
 
 def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:
@@ -402,7 +406,7 @@ def _inputs_for(
     annotated = [_annotation_input(p) for p in params]
     if params and all(a is not None for a in annotated):
         return list(annotated), "annotation"
-    span = interp.rec.span(chunk, fn.name)
+    span = recorder_of(interp).span(chunk, fn.name)
     if span is not None:
         got = _comment_inputs(interp, span.start_line, len(params), fn)
         if got is not None:
@@ -486,7 +490,7 @@ def _comment_inputs(
 def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Value] | None:
     """Run quietly with placeholder inputs to learn what the first layers expect."""
     placeholders = [Tensor(None) for _ in range(n)]
-    rec = interp.rec
+    rec = recorder_of(interp)
     rec.discovery = {id(p): i for i, p in enumerate(placeholders)}
     rec.templates = {}
     rec.ranks = {}
@@ -571,3 +575,9 @@ def _swap(d: Dim, old: str, new: str) -> Dim:
                 term = S.mul(term, S.floordiv(_swap(a.num, old, new), a.den))
         total = S.add(total, term)
     return total
+
+
+def workspace_of(interp: Interpreter) -> Workspace | None:
+    """The interpreter's workspace (a Workspace whenever the analysis built it)."""
+    ws = interp.workspace
+    return ws if isinstance(ws, Workspace) else None

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from shape_lsp.core import shapes as S
-from shape_lsp.core.shapes import UNKNOWN, Expr, Unknown
-from shape_lsp.core.symbolic import SymNum, applies, number_op, rounded
-from shape_lsp.core.values import Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Value
+from shape_lsp.core.values.shapes import UNKNOWN, Expr, Unknown
+from shape_lsp.core.values.symbolic import SymNum, applies, number_op, rounded
 
 MAX_LITERAL = 10**12  # sizes beyond this are treated as unknown (huge literals, fuzzing)
 MAX_SEQ = 10_000

@@ -10,20 +10,20 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from shape_lsp.core.names import local_name_for
-from shape_lsp.core.rules.base import FixHint
-from shape_lsp.core.types import Finding, Fix, Span, TextEdit
-from shape_lsp.core.values import LayerValue, Tensor
+from shape_lsp.core.results import Finding, Fix, Span, TextEdit
+from shape_lsp.core.rules.base import FixHint, LayerValue
+from shape_lsp.core.source.names import local_name_for
+from shape_lsp.core.values.abstract import Tensor
 
 if TYPE_CHECKING:
-    from shape_lsp.core.interpret import Interpreter
-    from shape_lsp.core.recorder import Site
+    from shape_lsp.core.interpreter.interpret import Interpreter
+    from shape_lsp.core.interpreter.module_calls import Site
 
 
 def apply_fixes(text: str, findings: tuple[Finding, ...]) -> tuple[str, int]:
     """The text with each finding's preferred fix applied (`check --fix`), and how many
     were applied; a fix whose edits overlap an earlier one waits for the next pass."""
-    from shape_lsp.core.parse import split_lines
+    from shape_lsp.core.source.parse import split_lines
 
     lines = split_lines(text)
     starts = [0]
@@ -163,7 +163,9 @@ def padding_fix(interp: Interpreter, operands: list[Tensor]) -> tuple[Fix, ...]:
         if t.producer is None:
             continue
         conv, shape_in = t.producer
-        if not conv.rule.names[0].startswith("torch.nn.Conv") or shape_in is None:
+        if not isinstance(conv, LayerValue) or shape_in is None:
+            continue
+        if not conv.rule.names[0].startswith("torch.nn.Conv"):
             continue
         others = [o for o in operands if o is not t and o.shape is not None]
         n = int(conv.rule.names[0][-2])

@@ -1,7 +1,7 @@
 """Keras 3 models for the interpreter: Input, Sequential / .add, the functional Model, methods.
 
-Registered into the interpreter's extension points (SPECIAL_CALLS, METHOD_HOOKS) and the
-recorder's (CALL_OBSERVERS, CONTAINER_CALLS, WARNING_FIXES); nothing here imports Keras.
+Registered through the interpreter's extension interface (`EXTENSIONS`); nothing here imports
+Keras.
 
 - Every Keras layer construction gets the name Keras 3 would give it in a fresh session
   ("conv2d", "conv2d_1", ...), per file, in execution order; `name=` wins.
@@ -23,18 +23,27 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from shape_lsp.core import shapes as S
-from shape_lsp.core.modules import BoundMethod, Container, ModuleInstance, assign_path, param_count
-from shape_lsp.core.names import local_name_for
-from shape_lsp.core.recorder import CALL_OBSERVERS, CONTAINER_CALLS, WARNING_FIXES, Recorder, Site
+from shape_lsp.core.interpreter.extensions import EXTENSIONS, CallHook
+from shape_lsp.core.interpreter.module_calls import UNKNOWN_TENSOR, ModuleCalls, Site
+from shape_lsp.core.interpreter.objects import (
+    BoundMethod,
+    Container,
+    ModuleInstance,
+    assign_path,
+    param_count,
+)
+from shape_lsp.core.results import Fix, Related, Span, TextEdit
 from shape_lsp.core.rules import LAYERS
+from shape_lsp.core.rules.base import LayerValue
 from shape_lsp.core.rules.keras_apps import APPLICATIONS
 from shape_lsp.core.rules.keras_base import NAME_KEY
-from shape_lsp.core.types import Fix, Related, Span, TextEdit
-from shape_lsp.core.values import LayerValue, Tensor, Value, unknown_tensor
+from shape_lsp.core.source.names import local_name_for
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value, unknown_tensor
 
 if TYPE_CHECKING:
-    from shape_lsp.core.interpret import Frame, Interpreter
+    from shape_lsp.core.interpreter.frame import Frame
+    from shape_lsp.core.interpreter.interpret import Interpreter
 
 B = S.sym("B")
 _STATE_ATTR = "_keras_state"
@@ -65,7 +74,7 @@ class KerasState:
     names: dict[int, str] = field(default_factory=dict)
 
 
-def state(interp: Interpreter) -> KerasState:
+def state(interp: object) -> KerasState:
     """The interpreter's Keras state (created on first use)."""
     st = getattr(interp, _STATE_ATTR, None)
     if not isinstance(st, KerasState):
@@ -125,7 +134,7 @@ class FunctionalModel(Container):
 # ---------------------------------------------------------------------- construction
 
 
-def _construct(name: str) -> object:
+def _construct(name: str) -> CallHook:
     def hook(
         interp: Interpreter,
         args: list[Value],
@@ -275,7 +284,7 @@ def _quiet(interp: Interpreter, fn: object) -> None:
 # ---------------------------------------------------------------------- functional models
 
 
-def _observe(rec: Recorder, mod: Value, args: list[Value], out: Value, site: Site) -> None:
+def _observe(rec: ModuleCalls, mod: Value, args: list[Value], out: Value, site: Site) -> None:
     """Remember which layer call produced each tensor (for keras.Model(inputs, outputs))."""
     if not is_keras(mod):
         return
@@ -350,7 +359,7 @@ def _model(
 
 
 def _replay(
-    rec: Recorder,
+    rec: ModuleCalls,
     c: Container,
     args: list[Value],
     kwargs: dict[str, Value],
@@ -359,7 +368,6 @@ def _replay(
     site: Site,
 ) -> Value:
     """Run a functional model: its recorded layer calls on the new inputs, in order."""
-    from shape_lsp.core.recorder import UNKNOWN_TENSOR
 
     if not isinstance(c, FunctionalModel):
         return UNKNOWN_TENSOR
@@ -393,7 +401,7 @@ def _replay(
 # ---------------------------------------------------------------------- merge functions
 
 
-def _merge_fn(layer_name: str) -> object:
+def _merge_fn(layer_name: str) -> CallHook:
     def hook(
         interp: Interpreter,
         args: list[Value],
@@ -403,7 +411,7 @@ def _merge_fn(layer_name: str) -> object:
     ) -> Value:
         inputs = args[0] if args else kwargs.pop("inputs", None)
         rest = {k: v for k, v in kwargs.items() if k != "inputs"}
-        lv = _construct(layer_name)(interp, list(args[1:]), rest, node, frame)  # type: ignore[operator]
+        lv = _construct(layer_name)(interp, list(args[1:]), rest, node, frame)
         if not isinstance(lv, LayerValue):
             return unknown_tensor()
         return interp.rec.module_call(lv, [inputs], {}, node, frame)
@@ -760,15 +768,20 @@ def _flatten_name(interp: Interpreter) -> str:
 
 
 def register() -> None:
-    """Install the hooks (idempotent)."""
-    from shape_lsp.core import interpret
-
+    """Install the Keras hooks (idempotent)."""
+    ext = EXTENSIONS
+    ext.register_framework("keras")
+    ext.register_library("keras.", "tensorflow.")
+    ext.register_layer_namespace("keras.layers")
+    for base in ("keras.Model", "keras.layers.Layer"):
+        ext.register_module_base(base, "keras")
+    ext.forward_methods["keras"] = "call"
     for name, rule in LAYERS.items():
         if rule.framework == "keras":
-            interpret.SPECIAL_CALLS.setdefault(name, _construct(name))  # type: ignore[arg-type]
-    interpret.SPECIAL_CALLS.setdefault("keras.Input", _input)
-    interpret.SPECIAL_CALLS.setdefault("keras.Sequential", _sequential)
-    interpret.SPECIAL_CALLS.setdefault("keras.Model", _model)
+            ext.register_call(name, _construct(name))
+    ext.register_call("keras.Input", _input)
+    ext.register_call("keras.Sequential", _sequential)
+    ext.register_call("keras.Model", _model)
     for fn, cls in (
         ("concatenate", "Concatenate"),
         ("add", "Add"),
@@ -779,13 +792,8 @@ def register() -> None:
         ("minimum", "Minimum"),
         ("dot", "Dot"),
     ):
-        interpret.SPECIAL_CALLS.setdefault(f"keras.layers.{fn}", _merge_fn(f"keras.layers.{cls}"))  # type: ignore[arg-type]
-    if _method not in interpret.METHOD_HOOKS:
-        interpret.METHOD_HOOKS.append(_method)
-    if _observe not in CALL_OBSERVERS:
-        CALL_OBSERVERS.append(_observe)
-    CONTAINER_CALLS.setdefault("Functional", _replay)
-    WARNING_FIXES.setdefault("SH114", _flatten_fix)
-
-
-register()
+        ext.register_call(f"keras.layers.{fn}", _merge_fn(f"keras.layers.{cls}"))
+    ext.register_method_hook(_method)
+    ext.register_call_observer(_observe)
+    ext.register_container_call("Functional", _replay)
+    ext.register_warning_fix("SH114", _flatten_fix)

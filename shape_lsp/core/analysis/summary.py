@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shape_lsp.core.types import ModelSummary
+from shape_lsp.core.results import ModelSummary
 
 
 def _params(n: int | None) -> str:

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 from shape_lsp.core.config import Settings
 from shape_lsp.core.digest import digest
-from shape_lsp.core.parse import ParseCache, parse_file
-from shape_lsp.core.values import Value
+from shape_lsp.core.source.parse import ParseCache, parse_file
+from shape_lsp.core.values.abstract import Value
 
 if TYPE_CHECKING:
-    from shape_lsp.core.interpret import Interpreter
+    from shape_lsp.core.interpreter.interpret import Interpreter
 
 MAX_MODULES = 256
 
-_ZOO = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo")
+_ZOO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "zoo")
 BUNDLED = {
     # Statically analysable re-implementations of library models (same module names as the
     # library, so paths match named_modules()); read like project files, never imported.
@@ -95,7 +95,7 @@ class Workspace:
 
     def module(self, path: str, depth: int = 0, from_path: str = "") -> Interpreter | None:
         """The module pass of a project file (cached by its text); None on a cycle or miss."""
-        from shape_lsp.core.interpret import Interpreter
+        from shape_lsp.core.analysis.interpreters import new_interpreter
 
         text = self.source(path)
         if from_path:
@@ -110,7 +110,7 @@ class Workspace:
         self._loading.add(path)
         self.generation += 1
         try:
-            interp = Interpreter(
+            interp = new_interpreter(
                 parse_file(text, self.cache, origin=path),
                 path,
                 Settings(),

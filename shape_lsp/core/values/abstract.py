@@ -9,14 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from shape_lsp.core.shapes import UNKNOWN, Dim, Expr, Shape, Unknown, render_shape
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Expr, Shape, Unknown, render_shape
 
 if TYPE_CHECKING:
-    import libcst as cst
-
-    from shape_lsp.core.parse import Chunk
-    from shape_lsp.core.rules.base import LayerRule
-    from shape_lsp.core.types import Span
+    pass
 
 TRACE_LIMIT = 10
 
@@ -37,8 +33,9 @@ class Tensor:
     depend on the rank are not trusted on such tensors."""
     factors: tuple[Dim, ...] | None = field(default=None, compare=False)
     """The dims a flatten merged into the last dim (quick fixes write `16 * 5 * 5`)."""
-    producer: tuple[LayerValue, Shape | None] | None = field(default=None, compare=False)
-    """The last layer that changed the shape, and its input shape (padding quick fixes)."""
+    producer: tuple[object, Shape | None] | None = field(default=None, compare=False)
+    """The last layer (a `rules.base.LayerValue`) that changed the shape, and its input shape
+    (padding quick fixes)."""
 
     @property
     def rank(self) -> int | None:
@@ -87,24 +84,6 @@ class Qual:
     """A reference to an external qualified name, e.g. `torch.nn.Conv2d` (canonical form)."""
 
     name: str
-
-
-@dataclass(eq=False)
-class LayerValue:
-    """A constructed library layer (nn.Conv2d(...), keras Dense(...)) with bound arguments."""
-
-    rule: LayerRule
-    args: dict[str, Value]
-    span: Span | None
-    path: str = ""
-    dtype: str = "float32"
-    node: cst.CSTNode | None = None
-    chunk: Chunk | None = None
-
-    @property
-    def type_name(self) -> str:
-        """Short class name, e.g. `Conv2d`."""
-        return self.rule.names[0].rsplit(".", 1)[-1]
 
 
 class AbstractIterable:

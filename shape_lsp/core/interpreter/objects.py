@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from shape_lsp.core import shapes as S
-from shape_lsp.core.rules.base import Args
-from shape_lsp.core.shapes import Dim
-from shape_lsp.core.values import LayerValue, Tensor, Value
+from shape_lsp.core.rules.base import Args, LayerValue
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.shapes import Dim
 
 if TYPE_CHECKING:
-    from shape_lsp.core.parse import Chunk
-    from shape_lsp.core.types import Span
+    from shape_lsp.core.results import Span
+    from shape_lsp.core.source.parse import Chunk
 
 
 @dataclass(eq=False)

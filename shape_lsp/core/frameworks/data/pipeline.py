@@ -1,7 +1,7 @@
 """Data pipelines for the interpreter: datasets, transforms, DataLoader, keras.datasets.
 
-Registered into the interpreter's extension points (SPECIAL_CALLS, METHOD_HOOKS) like
-keras_support; the shapes themselves come from the declarative rules in
+Registered through the interpreter's extension interface (`EXTENSIONS`) like the Keras
+support; the shapes themselves come from the declarative rules in
 rules/data_torchvision.py and rules/data_arrays.py. Nothing here imports torch/torchvision.
 
 - A torchvision dataset, a `TensorDataset`, or a user `Dataset` subclass (its `__init__`,
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from shape_lsp.core import shapes as S
-from shape_lsp.core.modules import BoundMethod, ClassRef, FunctionRef, ModuleInstance
+from shape_lsp.core.interpreter.extensions import EXTENSIONS, CallHook
+from shape_lsp.core.interpreter.objects import BoundMethod, ClassRef, FunctionRef, ModuleInstance
 from shape_lsp.core.rules.base import Args, BindError, ShapeError, bind
 from shape_lsp.core.rules.data_arrays import keras_dataset
 from shape_lsp.core.rules.data_torchvision import (
@@ -33,11 +33,13 @@ from shape_lsp.core.rules.data_torchvision import (
     dataset_length,
     dataset_sample,
 )
-from shape_lsp.core.shapes import UNKNOWN, Dim, Unknown
-from shape_lsp.core.values import AbstractIterable, Tensor, Value
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.abstract import AbstractIterable, Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Unknown
 
 if TYPE_CHECKING:
-    from shape_lsp.core.interpret import Frame, Interpreter
+    from shape_lsp.core.interpreter.frame import Frame
+    from shape_lsp.core.interpreter.interpret import Interpreter
 
 DATA = "torch.utils.data."
 DATASET_BASES = {DATA + "Dataset", DATA + "dataset.Dataset", DATA + "IterableDataset"}
@@ -165,7 +167,7 @@ def _error(interp: Interpreter, frame: Frame, node: cst.CSTNode, code: str, msg:
     interp.rec.add(code, interp.rec.span(frame.chunk, node), msg)
 
 
-def _transform_hook(name: str) -> object:
+def _transform_hook(name: str) -> CallHook:
     def hook(
         interp: Interpreter,
         args: list[Value],
@@ -219,7 +221,7 @@ def _apply(
         return UNKNOWN
 
 
-def _dataset_hook(name: str) -> object:
+def _dataset_hook(name: str) -> CallHook:
     def hook(
         interp: Interpreter,
         args: list[Value],
@@ -369,7 +371,7 @@ def _concat_dataset(
     parts = [_as_dataset(interp, d, frame) for d in seq]
     if not all(isinstance(p, DatasetValue) for p in parts):
         return DatasetValue(UNKNOWN)
-    from shape_lsp.core.interpret import join_values
+    from shape_lsp.core.interpreter.frame import join_values
 
     sample = parts[0].sample
     for p in parts[1:]:
@@ -382,7 +384,7 @@ def _concat_dataset(
 # ---------------------------------------------------------------------- builtins over data
 
 
-def _builtin(short: str) -> object:
+def _builtin(short: str) -> CallHook:
     def hook(
         interp: Interpreter,
         args: list[Value],
@@ -405,8 +407,8 @@ def _builtin(short: str) -> object:
             return StreamValue(tuple(items))
         if short == "enumerate" and len(args) == 2 and isinstance(a0, AbstractIterable):
             return StreamValue((S.sym("i"), a0.iter_item()), a0.length())
-        from shape_lsp.core.evaluate import builtin
-        from shape_lsp.core.interpret import ITERATING_BUILTINS
+        from shape_lsp.core.interpreter.evaluate import builtin
+        from shape_lsp.core.interpreter.frame import ITERATING_BUILTINS
 
         if short in ITERATING_BUILTINS:  # containers, lists: the interpreter's own
             return interp.iterating_builtin(short, args, kwargs)
@@ -422,7 +424,7 @@ def _passthrough(
     return args[0] if args else UNKNOWN
 
 
-def _keras_load(name: str) -> object:
+def _keras_load(name: str) -> CallHook:
     def hook(
         interp: Interpreter,
         args: list[Value],
@@ -450,7 +452,7 @@ def _class_hook(
     inst = ModuleInstance(info)
     hit = info.find_method("__init__")
     if hit is not None:
-        from shape_lsp.core.interpret import Budget
+        from shape_lsp.core.interpreter.frame import Budget
 
         try:
             interp.call_function(
@@ -480,33 +482,27 @@ def _method(
 
 
 def register() -> None:
-    """Install the hooks (idempotent)."""
-    from shape_lsp.core import interpret
-
-    calls = interpret.SPECIAL_CALLS
+    """Install the data-pipeline hooks (idempotent)."""
+    ext = EXTENSIONS
     for name in DATASETS:
-        calls.setdefault(name, _dataset_hook(name))  # type: ignore[arg-type]
+        ext.register_call(name, _dataset_hook(name))
     for name in TRANSFORMS:
-        calls.setdefault(name, _transform_hook(name))  # type: ignore[arg-type]
+        ext.register_call(name, _transform_hook(name))
     for ns in ("torchvision.transforms.", "torchvision.transforms.v2."):
-        calls.setdefault(ns + "Compose", _compose)
-        calls.setdefault(ns + "Lambda", _unknown_transform)
+        ext.register_call(ns + "Compose", _compose)
+        ext.register_call(ns + "Lambda", _unknown_transform)
     for sub in ("", "dataset.", "dataloader."):
-        calls.setdefault(DATA + sub + "TensorDataset", _tensor_dataset)
-        calls.setdefault(DATA + sub + "DataLoader", _loader)
-        calls.setdefault(DATA + sub + "Subset", _subset)
-        calls.setdefault(DATA + sub + "random_split", _random_split)
-        calls.setdefault(DATA + sub + "ConcatDataset", _concat_dataset)
+        ext.register_call(DATA + sub + "TensorDataset", _tensor_dataset)
+        ext.register_call(DATA + sub + "DataLoader", _loader)
+        ext.register_call(DATA + sub + "Subset", _subset)
+        ext.register_call(DATA + sub + "random_split", _random_split)
+        ext.register_call(DATA + sub + "ConcatDataset", _concat_dataset)
     for short in ("len", "iter", "next", "enumerate", "zip"):
-        calls.setdefault(f"builtins.{short}", _builtin(short))  # type: ignore[arg-type]
+        ext.register_call(f"builtins.{short}", _builtin(short))
     for q in ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm"):
-        calls.setdefault(q, _passthrough)
+        ext.register_call(q, _passthrough)
     for name in ("mnist", "fashion_mnist", "cifar10", "cifar100"):
-        calls.setdefault(f"keras.datasets.{name}.load_data", _keras_load(name))  # type: ignore[arg-type]
-    interpret.DATA_CLASS_BASES.update(DATASET_BASES)
-    interpret.DATA_CLASS_HOOK[0] = _class_hook
-    if _method not in interpret.METHOD_HOOKS:
-        interpret.METHOD_HOOKS.append(_method)
-
-
-register()
+        ext.register_call(f"keras.datasets.{name}.load_data", _keras_load(name))
+    for base in DATASET_BASES:
+        ext.register_data_base(base, "torch", _class_hook)
+    ext.register_method_hook(_method)

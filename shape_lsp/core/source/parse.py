@@ -22,7 +22,7 @@ from types import TracebackType
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
-from shape_lsp.core.types import Span
+from shape_lsp.core.results import Span
 
 _CONTINUATION = re.compile(r"(else|elif|except|finally|case)\b")
 _TRIPLE = re.compile(r'"""|\'\'\'')

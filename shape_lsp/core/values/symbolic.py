@@ -10,8 +10,8 @@ every place that does not know about it treats it as unknown.
 
 from __future__ import annotations
 
-from shape_lsp.core import shapes as S
-from shape_lsp.core.shapes import Expr, Unknown
+from shape_lsp.core.values import shapes as S
+from shape_lsp.core.values.shapes import Expr, Unknown
 
 MAX_NAME = 80  # longer computations stay plain unknown (names are shown to users)
 ROUNDINGS = {
