@@ -1,4 +1,4 @@
-"""Command line: `shape-lsp check | summary | verify | serve`.
+"""Command line: `shape-lsp check | summary | graph | verify | serve`.
 
 `check` prints `path:line:col: CODE message` (1-based, like ruff and mypy) or JSON, and exits
 0 when clean, 1 with findings, 2 on usage errors.
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--model", help="only this model")
     s.add_argument("--format", choices=("text", "json"), default="text")
+    from shape_lsp.cli_graph import add_parser as add_graph_parser
+
+    add_graph_parser(sub)
     sub.add_parser(
         "verify", help="run the model for real and diff against static shapes", add_help=False
     )
@@ -109,6 +112,10 @@ def _run(args: argparse.Namespace) -> int:
         return check(args)
     if args.command == "summary":
         return summary(args)
+    if args.command == "graph":
+        from shape_lsp.cli_graph import graph
+
+        return graph(args)
     if args.command == "rules":
         from shape_lsp.core.codes import CODES, rules_markdown
 
@@ -215,6 +222,7 @@ def analyze_path(
                 }
                 for c in m.calls
             ],
+            "graph": m.graph.json() if m.graph is not None else None,
         }
         for m in result.models
     ]

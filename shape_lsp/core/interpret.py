@@ -1305,7 +1305,8 @@ class Interpreter:
         except ShapeError as e:
             self.rec.function_error(rule.names[0], e, rc, tensors, node, frame)
             first = tensors[0] if tensors else None
-            return unknown_tensor(first.dtype if first else None)
+            failed = unknown_tensor(first.dtype if first else None)
+            return self.rec.flow_op(rule.names[0], tensors, failed, frame.chunk, node, e)
         except (ArithmeticError, TypeError, ValueError, IndexError, KeyError) as e:
             log.debug("rule %s failed: %s", rule.names[0], e)
             return UNKNOWN
@@ -1318,7 +1319,7 @@ class Interpreter:
                 trace=(*src, step)[-10:],
                 assumed=out.assumed or any(t.assumed for t in tensors),
             )
-        return out
+        return self.rec.flow_op(rule.names[0], tensors, out, frame.chunk, node)
 
     def call_method(
         self,
@@ -1696,6 +1697,7 @@ def join_values(a: Value, b: Value) -> Value:
             a.dtype if a.dtype == b.dtype else None,
             a.numpy and b.numpy,
             a.trace,
+            origin=a.origin + tuple(o for o in b.origin if o not in a.origin),
         )
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join_values(x, y) for x, y in zip(a, b, strict=True))

@@ -7,6 +7,7 @@ verifier's diff.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import libcst as cst
 
 from shape_lsp.core import shapes as S
 from shape_lsp.core.config import Settings
+from shape_lsp.core.dataflow import Flow
 from shape_lsp.core.fixes import fixes_for, padding_fix
 from shape_lsp.core.modules import (
     Container,
@@ -67,6 +69,7 @@ class Session:
     name: str
     calls: list[list[Any]] = field(default_factory=list)  # [path, line, output, layer, dtype]
     counts: dict[str, int] = field(default_factory=dict)
+    flow: Flow | None = None  # the data-flow graph (models[].graph)
 
 
 @dataclass
@@ -98,6 +101,7 @@ class Recorder:
         self.local_sites: list[Span] = []  # call sites in this file, innermost last
         # every finding / fact a cached model run tried to add (see models._cached_run)
         self.capture: tuple[list[tuple[Any, Finding]], list[tuple[Any, ShapeFact]]] | None = None
+        self.flow_ids = itertools.count()
 
     # ------------------------------------------------------------------ basics
 
@@ -182,7 +186,13 @@ class Recorder:
         started = False
         if self.session is None and not self.quiet and isinstance(mod, ModuleInstance | Container):
             self.session = Session(session_name or self._model_label(mod))
+            self.session.flow = Flow(self.flow_ids)
+            args = self.session.flow.inputs(args)
             started = True
+        flow = self.session.flow if self.session is not None and not self.quiet else None
+        call = None
+        if flow is not None and self.session is not None:
+            call = flow.enter(mod, args, kwargs, site.chunk, site.node, self.session.name)
         entry: list[object] | None = None
         if self.session is not None and not self.quiet:
             path = getattr(mod, "path", "")
@@ -198,12 +208,16 @@ class Recorder:
         finally:
             if local is not None:
                 self.local_sites.pop()
+            if flow is not None and call is not None:
+                out = flow.leave(call, out)
             if entry is not None:
                 first = out[0] if isinstance(out, tuple) and out else out
                 if isinstance(first, Tensor):
                     entry[2] = first.shape
                     entry[4] = first.dtype
             if started:
+                if flow is not None:
+                    flow.outputs(out)
                 self._close_session(mod, args, frame, site)
         for observe in CALL_OBSERVERS:
             observe(self, mod, args, out, site)
@@ -216,6 +230,10 @@ class Recorder:
             if v is mod:
                 return name
         return "Sequential"
+
+    def _chunk_line(self, chunk: Chunk | None, node: cst.CSTNode | None) -> int:
+        span = self.span(chunk, node)
+        return span.start_line + 1 if span else 0
 
     def _line(self, site: Site) -> int:
         span = self.span(site.chunk, site.node)
@@ -443,6 +461,9 @@ class Recorder:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
         prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
+        if self.session is not None and self.session.flow is not None:
+            if e.code in RANK_FREE or x is None or not x.assumed:
+                self.session.flow.fail(prefix + e.message + where)
         self.add(
             e.code,
             span,
@@ -470,6 +491,24 @@ class Recorder:
     def constructor_error(self, layer: LayerValue, e: ShapeError) -> None:
         """A constructor-time check failed (torch raises when the layer is built)."""
         self.add(e.code, layer.span, f"{layer.type_name}: {e.message}")
+
+    def flow_op(
+        self,
+        name: str,
+        tensors: list[Tensor],
+        out: Value,
+        chunk: Chunk,
+        node: cst.CSTNode,
+        error: ShapeError | None = None,
+    ) -> Value:
+        """A functional op's result, marked as its data-flow node's output (inside a model)."""
+        flow = self.session.flow if self.session is not None and not self.quiet else None
+        if flow is None:
+            return out
+        kept = error is not None and (
+            error.code in RANK_FREE or not any(t.assumed for t in tensors)
+        )
+        return flow.op(name, tensors, out, chunk, node, error.message if kept and error else None)
 
     def function_error(
         self,
@@ -578,6 +617,7 @@ class Recorder:
                 framework=(mod.framework if isinstance(mod, Container) else None)
                 or getattr(getattr(mod, "cls", None), "framework", None)
                 or "torch",
+                graph=session.flow.graph(self._chunk_line) if session.flow else None,
             )
         )
 

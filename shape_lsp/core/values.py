@@ -39,6 +39,8 @@ class Tensor:
     """The dims a flatten merged into the last dim (quick fixes write `16 * 5 * 5`)."""
     producer: tuple[LayerValue, Shape | None] | None = field(default=None, compare=False)
     """The last layer that changed the shape, and its input shape (padding quick fixes)."""
+    origin: tuple[int, ...] = field(default=(), compare=False)
+    """The data-flow nodes that produced it in the running model (see core/dataflow.py)."""
 
     @property
     def rank(self) -> int | None:
