@@ -12,9 +12,7 @@ from shape_lsp.graph import DEFAULT_DEPTH, FORMATS, GraphvizMissing, pick, rende
 
 def add_parser(sub: Any) -> None:
     """The `graph` subcommand's arguments."""
-    g = sub.add_parser(
-        "graph", help="draw a model's graph with shapes (the failing layer in red)"
-    )
+    g = sub.add_parser("graph", help="draw a model's graph with shapes (the failing layer in red)")
     g.add_argument("file")
     g.add_argument("--model", help="which model (default: the first one found)")
     g.add_argument(
@@ -55,8 +53,10 @@ def graph(args: argparse.Namespace) -> int:
         return 2
     others = [m.name for m in models if m is not model and m.graph is not None]
     if others and not args.model:
-        print(f"shape-lsp: drawing {model.name} (also: {', '.join(others)}; pick with --model)",
-              file=sys.stderr)
+        print(
+            f"shape-lsp: drawing {model.name} (also: {', '.join(others)}; pick with --model)",
+            file=sys.stderr,
+        )
     try:
         text = render(model, args.format, None if args.depth < 0 else args.depth)
     except GraphvizMissing as e:

@@ -76,9 +76,10 @@ def collapse(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> View:
                 view.members.setdefault(_cluster_of(n, by_id), []).append(-n.id - 1)
             continue
         inner = failed.get(n.id)
+        box = n
         if inner is not None and inner is not n:
-            n = _replace(n, status="error", message=f"{inner.name}: {inner.message}")
-        view.boxes.append(n)
+            box = _replace(n, status="error", message=f"{inner.name}: {inner.message}")
+        view.boxes.append(box)
         view.members.setdefault(_cluster_of(n, by_id), []).append(n.id)
     seen: set[tuple[int, int]] = set()
     for e in graph.edges:
@@ -172,7 +173,7 @@ def to_dot(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
         f'  graph [rankdir=TB, fontname="Helvetica", fontsize=12, labelloc=t, '
         f"label={_q(view.title)}, nodesep=0.3, ranksep=0.35];",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
-        "margin=\"0.12,0.05\"];",
+        'margin="0.12,0.05"];',
         '  edge [fontname="Helvetica", fontsize=9, color="#555555", arrowsize=0.7];',
     ]
     boxes = {n.id: n for n in view.boxes}
@@ -184,7 +185,7 @@ def to_dot(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
                 c = view.clusters[-m - 1]
                 out.append(f"{indent}subgraph cluster_{c.id} {{")
                 out.append(
-                    f"{indent}  label={_q(_cluster_label(c))}; style=\"rounded,dashed\"; "
+                    f'{indent}  label={_q(_cluster_label(c))}; style="rounded,dashed"; '
                     f'color="#8a8a8a"; fontsize=10; fontcolor="#444444";'
                 )
                 emit(c.id, indent + "  ")
@@ -193,7 +194,7 @@ def to_dot(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
             n = boxes[m]
             fill, line, font = _style(n)
             shape = ", shape=oval" if n.kind in ("input", "output") else ""
-            shape = ", shape=box, style=\"filled\"" if n.kind == "function" else shape
+            shape = ', shape=box, style="filled"' if n.kind == "function" else shape
             width = ", penwidth=2" if n.status == "error" else ""
             tip = f"line {n.line}" + (f": {n.message}" if n.message else "")
             out.append(
@@ -243,8 +244,11 @@ def to_mermaid(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
                 out.append(f"{indent}n{n.id}([{text}])")
             else:
                 out.append(f"{indent}n{n.id}[{text}]")
-            kind = n.status if n.status != "ok" else ("io" if n.kind in ("input", "output")
-                                                      else n.kind)
+            kind = (
+                n.status
+                if n.status != "ok"
+                else ("io" if n.kind in ("input", "output") else n.kind)
+            )
             classes.setdefault(kind, []).append(f"n{n.id}")
 
     emit(None, "  ")
@@ -298,7 +302,7 @@ def to_html(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
             + "</pre>"
         )
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{title} · shape-lsp graph</title>\n<style>"
         "body{font-family:Helvetica,Arial,sans-serif;margin:1em;background:#fff}"
         "svg{max-width:100%;height:auto}.note{color:#555}"

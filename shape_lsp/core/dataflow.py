@@ -216,6 +216,11 @@ class Flow:
                 failed.setdefault(e.dst, src.name)
             elif e.src in failed:
                 failed.setdefault(e.dst, failed[e.src])
+        for n in self.nodes:
+            parent = self.known.get(n.parent) if n.parent is not None else None
+            while n.status == "error" and parent is not None:
+                failed.setdefault(parent.id, n.name)
+                parent = self.known.get(parent.parent) if parent.parent is not None else None
         nodes = []
         for n in self.nodes:
             status, message = n.status, n.message

@@ -461,9 +461,9 @@ class Recorder:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
         prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
-        if self.session is not None and self.session.flow is not None:
-            if e.code in RANK_FREE or x is None or not x.assumed:
-                self.session.flow.fail(prefix + e.message + where)
+        flow = self.session.flow if self.session is not None else None
+        if flow is not None and (e.code in RANK_FREE or x is None or not x.assumed):
+            flow.fail(prefix + e.message + where)
         self.add(
             e.code,
             span,
