@@ -23,6 +23,7 @@ def add_parser(sub: Any) -> None:
     )
     g.add_argument("--format", choices=FORMATS, default="dot", help="svg and html use Graphviz")
     g.add_argument("-o", "--output", help="write here instead of stdout")
+    g.add_argument("--config", help="pyproject.toml to read [tool.shape-lsp] from")
 
 
 def graph(args: argparse.Namespace) -> int:

@@ -9,12 +9,13 @@ without models pays nothing; inside one it costs a node and a `replace` per call
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shape_lsp.core import shapes as S
 from shape_lsp.core.flowgraph import GraphEdge, GraphNode, JsonShape, ModelGraph
 from shape_lsp.core.modules import Container, ModuleInstance, OpaqueModule, param_count, type_name
+from shape_lsp.core.shapes import Shape
 from shape_lsp.core.values import LayerValue, Tensor, Value
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ class _Node:
     parent: int | None
     chunk: Chunk | None = None
     node: cst.CSTNode | None = None
-    params: int | None = None
-    shape: JsonShape = None
+    module: Value = None  # the module called (its parameters are counted at the end)
+    shape: Shape | None = None
     dtype: str | None = None
     status: str = "ok"
     message: str = ""
@@ -65,7 +66,7 @@ class Flow:
         self.ids = ids
         self.nodes: list[_Node] = []
         self.known: dict[int, _Node] = {}
-        self.edges: dict[tuple[int, int], GraphEdge] = {}
+        self.edges: dict[tuple[int, int], tuple[Shape | None, str | None]] = {}
         self.stack: list[Call] = []
 
     # ------------------------------------------------------------------ recording
@@ -100,7 +101,7 @@ class Flow:
         for t in tensors:
             for o in t.origin:
                 if o != dst.id and o in self.known and (o, dst.id) not in self.edges:
-                    self.edges[(o, dst.id)] = GraphEdge(o, dst.id, _shape(t.shape), t.dtype)
+                    self.edges[(o, dst.id)] = (t.shape, t.dtype)
 
     def inputs(self, args: list[Value]) -> list[Value]:
         """The model's inputs, each stamped as an input node."""
@@ -113,7 +114,7 @@ class Flow:
             if n is None:
                 return t
             _output(n, t)
-            return replace(t, origin=(n.id,))
+            return stamp(t, n.id)  # type: ignore[no-any-return]
 
         return [_map_tensors(a, stamp_input) for a in args]
 
@@ -131,8 +132,7 @@ class Flow:
         n = self._new(name, type_name(mod), "module", chunk, node)
         if n is None:
             return None
-        count = param_count(mod)
-        n.params = count if isinstance(count, int) and not isinstance(count, bool) else None
+        n.module = mod
         atomic = isinstance(mod, LayerValue | OpaqueModule) or not isinstance(
             mod, ModuleInstance | Container
         )
@@ -207,20 +207,30 @@ class Flow:
 
     # ------------------------------------------------------------------ result
 
-    def graph(self, line_of: LineOf) -> ModelGraph:
-        """The frozen graph; unknown nodes downstream of a failure say after which."""
+    def graph(self, line_of: LineOf, params: dict[str, int | None]) -> ModelGraph:
+        """The frozen graph; unknown nodes downstream of a failure say after which.
+
+        `params`: parameter counts by module path, where already known (the summary rows)."""
         failed: dict[int, str] = {}
-        for e in self.edges.values():
-            src = self.known[e.src]
+        for a, b in self.edges:
+            src = self.known[a]
             if src.status == "error":
-                failed.setdefault(e.dst, src.name)
-            elif e.src in failed:
-                failed.setdefault(e.dst, failed[e.src])
+                failed.setdefault(b, src.name)
+            elif a in failed:
+                failed.setdefault(b, failed[a])
         for n in self.nodes:
             parent = self.known.get(n.parent) if n.parent is not None else None
             while n.status == "error" and parent is not None:
                 failed.setdefault(parent.id, n.name)
                 parent = self.known.get(parent.parent) if parent.parent is not None else None
+        memo: dict[int, JsonShape] = {}
+
+        def js(shape: Shape | None) -> JsonShape:
+            got = memo.get(id(shape), _MISSING)
+            if got is _MISSING:
+                got = memo[id(shape)] = _shape(shape)
+            return got  # type: ignore[return-value]
+
         nodes = []
         for n in self.nodes:
             status, message = n.status, n.message
@@ -237,18 +247,31 @@ class Flow:
                     line_of(n.chunk, n.node) if n.node is not None else 0,
                     n.depth,
                     n.parent,
-                    n.params,
-                    n.shape,
+                    _params(n, params),
+                    js(n.shape),
                     n.dtype,
                     status,
                     message,
                 )
             )
-        return ModelGraph(tuple(nodes), tuple(self.edges.values()))
+        edges = tuple(GraphEdge(a, b, js(s), d) for (a, b), (s, d) in self.edges.items())
+        return ModelGraph(tuple(nodes), edges)
+
+
+_MISSING = object()
+
+
+def _params(n: _Node, known: dict[str, int | None]) -> int | None:
+    if n.module is None:
+        return None
+    if n.name in known and n.depth > 0:
+        return known[n.name]
+    count = param_count(n.module)
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def _output(n: _Node, t: Tensor) -> None:
-    n.shape, n.dtype = _shape(t.shape), t.dtype
+    n.shape, n.dtype = t.shape, t.dtype
     n.known = t.shape is not None
 
 
@@ -282,4 +305,12 @@ def _map_tensors(v: Value, fn: Callable[[Tensor], Tensor], depth: int = 0) -> Va
 def stamp(out: Value, node_id: int) -> Value:
     """`out` with every tensor in it marked as produced by the node."""
     origin = (node_id,)
-    return _map_tensors(out, lambda t: replace(t, origin=origin))
+
+    def mark(t: Tensor) -> Tensor:
+        # dataclasses.replace, without its per-field overhead (this runs for every op)
+        new = object.__new__(Tensor)
+        new.__dict__.update(t.__dict__)
+        object.__setattr__(new, "origin", origin)
+        return new
+
+    return _map_tensors(out, mark)

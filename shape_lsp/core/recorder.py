@@ -617,7 +617,9 @@ class Recorder:
                 framework=(mod.framework if isinstance(mod, Container) else None)
                 or getattr(getattr(mod, "cls", None), "framework", None)
                 or "torch",
-                graph=session.flow.graph(self._chunk_line) if session.flow else None,
+                graph=session.flow.graph(self._chunk_line, {r.module: r.params for r in rows})
+                if session.flow
+                else None,
             )
         )
 
