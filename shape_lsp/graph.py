@@ -166,7 +166,7 @@ def _q(text: str) -> str:
 
 
 def to_dot(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
-    """Graphviz DOT text; every node's SVG id is `L<line>-n<id>` (editors jump to the line)."""
+    """Graphviz DOT text; every node's SVG id is `L<line>_n<id>` (editors jump to the line)."""
     view = collapse(model, depth)
     out = [
         f"digraph {_q(model.name)} {{",
@@ -200,7 +200,7 @@ def to_dot(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
             out.append(
                 f"{indent}n{n.id} [label={_q(chr(10).join(_label_lines(n, within)))}, "
                 f'fillcolor="{fill}", color="{line}", fontcolor="{font}"{shape}{width}, '
-                f"id={_q(f'L{n.line}-n{n.id}')}, tooltip={_q(tip)}];"
+                f"id={_q(f'L{n.line}_n{n.id}')}, tooltip={_q(tip)}];"
             )
 
     emit(None, "  ")

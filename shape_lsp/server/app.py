@@ -290,6 +290,7 @@ def build_server() -> ShapeServer:
         actions,
         commands,
         configuration,
+        graph_command,
         hover,
         inlay,
         lens,
@@ -297,6 +298,16 @@ def build_server() -> ShapeServer:
     )
 
     server = ShapeServer()
-    for module in (configuration, sync, notebook, hover, inlay, actions, lens, commands):
+    for module in (
+        configuration,
+        sync,
+        notebook,
+        hover,
+        inlay,
+        actions,
+        lens,
+        commands,
+        graph_command,
+    ):
         module.register(server)
     return server
