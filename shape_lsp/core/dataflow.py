@@ -133,6 +133,8 @@ class Flow:
         if n is None:
             return None
         n.module = mod
+        if isinstance(mod, OpaqueModule):
+            n.message = f"{mod.name} is not known to shape-lsp"
         atomic = isinstance(mod, LayerValue | OpaqueModule) or not isinstance(
             mod, ModuleInstance | Container
         )
@@ -237,7 +239,7 @@ class Flow:
             if status == "ok" and not n.known:
                 status = "unknown"
                 after = failed.get(n.id)
-                message = f"unknown after {after}" if after else "unknown"
+                message = f"unknown after {after}" if after else (n.message or "unknown")
             nodes.append(
                 GraphNode(
                     n.id,
