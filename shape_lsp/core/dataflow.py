@@ -103,14 +103,17 @@ class Flow:
                 if o != dst.id and o in self.known and (o, dst.id) not in self.edges:
                     self.edges[(o, dst.id)] = (t.shape, t.dtype)
 
-    def inputs(self, args: list[Value]) -> list[Value]:
-        """The model's inputs, each stamped as an input node."""
+    def inputs(self, args: list[Value], mod: Value = None) -> list[Value]:
+        """The model's inputs, each stamped as an input node (named after forward's
+        parameters when each is one tensor)."""
         n_in = sum(1 for _ in tensors_in(args))
-        counter = iter(range(n_in))
+        names = _param_names(mod)
+        if len(names) != n_in or n_in != len(args):
+            names = ["input"] if n_in == 1 else [f"input {i}" for i in range(n_in)]
+        counter = iter(names)
 
         def stamp_input(t: Tensor) -> Tensor:
-            i = next(counter, 0)
-            n = self._new("input" if n_in == 1 else f"input {i}", "input", "input", outside=True)
+            n = self._new(next(counter, "input"), "input", "input", outside=True)
             if n is None:
                 return t
             _output(n, t)
@@ -261,6 +264,17 @@ class Flow:
 
 
 _MISSING = object()
+
+
+def _param_names(mod: Value) -> list[str]:
+    """forward's (Keras: call's) parameter names after self, without defaults."""
+    if not isinstance(mod, ModuleInstance):
+        return []
+    hit = mod.cls.find_method("call" if mod.cls.framework == "keras" else "forward")
+    if hit is None:
+        return []
+    params = [*hit[1].params.posonly_params, *hit[1].params.params][1:]
+    return [p.name.value for p in params if p.default is None]
 
 
 def _params(n: _Node, known: dict[str, int | None]) -> int | None:

@@ -187,7 +187,7 @@ class Recorder:
         if self.session is None and not self.quiet and isinstance(mod, ModuleInstance | Container):
             self.session = Session(session_name or self._model_label(mod))
             self.session.flow = Flow(self.flow_ids)
-            args = self.session.flow.inputs(args)
+            args = self.session.flow.inputs(args, mod)
             started = True
         flow = self.session.flow if self.session is not None and not self.quiet else None
         call = None
