@@ -236,8 +236,7 @@ class Recorder:
         return span.start_line + 1 if span else 0
 
     def _line(self, site: Site) -> int:
-        span = self.span(site.chunk, site.node)
-        return span.start_line + 1 if span else 0
+        return self._chunk_line(site.chunk, site.node)
 
     def _dispatch(
         self,

@@ -333,3 +333,16 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     graph = record["files"][0]["models"][0]["graph"]
     assert set(graph) == {"nodes", "edges"}
     assert set(graph["edges"][0]) == {"from", "to", "shape", "dtype"}
+
+
+def test_without_graphviz(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("shape_lsp.graph.shutil.which", lambda _name: None)
+    path = str(FIXTURES / "torch" / "seed000_siamese_inputs_fixed.py")
+    assert main(["graph", path, "--format", "svg"]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install graphviz" in err and "brew install graphviz" in err
+    assert main(["graph", path, "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert "<svg" not in page and "flowchart TB" in page and "apt-get install graphviz" in page
