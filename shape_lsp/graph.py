@@ -205,7 +205,9 @@ def to_dot(model: ModelSummary, depth: int | None = DEFAULT_DEPTH) -> str:
 
     emit(None, "  ")
     for e in view.edges:
-        out.append(f"  n{e.src} -> n{e.dst} [label={_q(' ' + shape_text(e.shape, e.dtype))}];")
+        grey = ', color="#9e9e9e", fontcolor="#6b6b6b", style=dashed' if e.shape is None else ""
+        label = _q(" " + shape_text(e.shape, e.dtype))
+        out.append(f"  n{e.src} -> n{e.dst} [label={label}{grey}];")
     out.append("}")
     return "\n".join(out) + "\n"
 
