@@ -1,4 +1,4 @@
-"""Command line: `shape-lsp check | summary | verify | serve`.
+"""Command line: `shape-lsp check | summary | graph | verify | serve`.
 
 `check` prints `path:line:col: CODE message` (1-based, like ruff and mypy) or JSON, and exits
 0 when clean, 1 with findings, 2 on usage errors.
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shape_lsp import __version__
+from shape_lsp.cli_common import UsageError, _read, _settings
 from shape_lsp.cli_formats import FORMATTERS
 
 T = TypeVar("T")
@@ -64,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--model", help="only this model")
     s.add_argument("--format", choices=("text", "json"), default="text")
+    from shape_lsp.cli_graph import add_parser as add_graph_parser
+
+    add_graph_parser(sub)
     sub.add_parser(
         "verify", help="run the model for real and diff against static shapes", add_help=False
     )
@@ -109,6 +113,10 @@ def _run(args: argparse.Namespace) -> int:
         return check(args)
     if args.command == "summary":
         return summary(args)
+    if args.command == "graph":
+        from shape_lsp.cli_graph import graph
+
+        return graph(args)
     if args.command == "rules":
         from shape_lsp.core.codes import CODES, rules_markdown
 
@@ -119,46 +127,6 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{c.code}  {c.name:<18} {c.severity.label:<11} {c.doc}")
         return 0
     return 2
-
-
-class UsageError(Exception):
-    """A command-line mistake: reported on stderr, exit status 2."""
-
-
-def _settings(args: argparse.Namespace, target: Path) -> Any:
-    from dataclasses import replace
-
-    from shape_lsp.core.codes import CODES
-    from shape_lsp.core.config import load_settings, read_settings
-
-    config = getattr(args, "config", None)
-    if config:
-        if not Path(config).is_file():
-            raise UsageError(f"config file not found: {config}")
-        settings, problems = read_settings(Path(config))
-    else:
-        settings, problems = load_settings(target)
-    for msg in problems:
-        print(f"shape-lsp: warning: {msg}", file=sys.stderr)
-    ignore = {c.strip().upper() for c in getattr(args, "ignore", "").split(",") if c.strip()}
-    select = {c.strip().upper() for c in getattr(args, "select", "").split(",") if c.strip()}
-    unknown = sorted((ignore | select) - set(CODES))
-    if unknown:
-        raise UsageError(
-            f"unknown rule code{'s' * (len(unknown) > 1)} {', '.join(unknown)} "
-            f"(known: {', '.join(CODES)}; `shape-lsp rules` lists them)"
-        )
-    if select:
-        ignore |= set(CODES) - select
-    return replace(settings, ignore=settings.ignore | frozenset(ignore))
-
-
-def _read(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def analyze_path(
@@ -215,6 +183,7 @@ def analyze_path(
                 }
                 for c in m.calls
             ],
+            "graph": m.graph.json() if m.graph is not None else None,
         }
         for m in result.models
     ]

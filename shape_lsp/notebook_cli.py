@@ -43,6 +43,10 @@ def localize(record: dict[str, Any], program: Program) -> dict[str, Any]:
             if c.get("line"):
                 cell, line, _ = program.locate(c["line"] - 1, 0)
                 c.update(line=line + 1, cell=cell + 1)
+        for n in (m.get("graph") or {}).get("nodes", []):
+            if n.get("line"):
+                cell, line, _ = program.locate(n["line"] - 1, 0)
+                n.update(line=line + 1, cell=cell + 1)
     record["notebook"] = True
     return record
 

@@ -18,8 +18,10 @@
 ;;
 ;;   (with-eval-after-load 'lsp-mode (require 'shape-lsp) (shape-lsp-lsp-mode-setup))
 ;;
-;; Commands: `shape-lsp-verify' (runs the model under point for real) and
-;; `shape-lsp-summary' (layer-by-layer table in a buffer); both work with either client.
+;; Commands: `shape-lsp-verify' (runs the model under point for real),
+;; `shape-lsp-summary' (layer-by-layer table in a buffer) and `shape-lsp-graph' (the model's
+;; graph with shapes, the failing layer in red, opened in the browser); all work with either
+;; client.
 ;; Verify never blocks Emacs: the server answers at once and sends the result later (a
 ;; `shape-lsp/verified' notification), shown in the echo area and kept in
 ;; `shape-lsp-last-verify'.
@@ -172,16 +174,20 @@ client's bare \"exit code 1\".  Only checked with the default `shape-lsp-server-
           ((fboundp 'eglot--path-to-uri) (eglot--path-to-uri file))
           (t (concat "file://" (expand-file-name file))))))
 
-(defun shape-lsp--args (uri model)
-  "The command arguments [URI] or [URI MODEL]."
-  (if (and model (not (string-empty-p model))) (vector uri model) (vector uri)))
+(defun shape-lsp--args (uri model &optional options)
+  "The command arguments [URI] or [URI MODEL]; with OPTIONS (a plist), [{:uri :model ...}]."
+  (let ((model (and model (not (string-empty-p model)) model)))
+    (cond (options (vector (append (list :uri uri) (and model (list :model model)) options)))
+          (model (vector uri model))
+          (t (vector uri)))))
 
-(defun shape-lsp--execute (command model)
-  "Run server COMMAND on this buffer with MODEL; return the result."
+(defun shape-lsp--execute (command model &optional options)
+  "Run server COMMAND on this buffer with MODEL (and the OPTIONS plist); return the result."
   (cond
    ((and (fboundp 'eglot-current-server) (eglot-current-server))
     (jsonrpc-request (eglot-current-server) :workspace/executeCommand
-                     (list :command command :arguments (shape-lsp--args (shape-lsp--eglot-uri) model))
+                     (list :command command
+                           :arguments (shape-lsp--args (shape-lsp--eglot-uri) model options))
                      :timeout 300))
    ((and (fboundp 'lsp-workspaces) (bound-and-true-p lsp-mode))
     (let ((ws (cl-find-if (lambda (w) (eq (lsp--client-server-id (lsp--workspace-client w)) 'shape-lsp))
@@ -190,7 +196,8 @@ client's bare \"exit code 1\".  Only checked with the default `shape-lsp-server-
       ;; Send to shape-lsp only (not to the other Python server of this buffer).
       (let ((lsp--cur-workspace ws))
         (lsp-request "workspace/executeCommand"
-                     (list :command command :arguments (shape-lsp--args (lsp--buffer-uri) model))))))
+                     (list :command command
+                           :arguments (shape-lsp--args (lsp--buffer-uri) model options))))))
    (t (user-error "shape-lsp: no Eglot or lsp-mode server in this buffer"))))
 
 (defun shape-lsp--get (obj key)
@@ -248,6 +255,38 @@ Returns at once; the result is shown when the run is over (see `shape-lsp-last-v
         (special-mode)
         (display-buffer (current-buffer))
         (current-buffer)))))
+
+(defcustom shape-lsp-graph-depth 3
+  "How deep `shape-lsp-graph' draws nested module calls (-1: all of them)."
+  :type 'integer)
+
+(defcustom shape-lsp-graph-open-function #'browse-url-of-file
+  "Called with the path of the page `shape-lsp-graph' wrote (nil: do not open it).
+The default opens it with the system's browser."
+  :type '(choice function (const nil)))
+
+(defvar shape-lsp-last-graph nil
+  "The path of the last page `shape-lsp-graph' wrote.")
+
+;;;###autoload
+(defun shape-lsp-graph (&optional model)
+  "Draw MODEL's graph (default: class at point, else the file's first model) and open it.
+The server writes one self-contained HTML page (the SVG inline when Graphviz's `dot' is
+installed, else the Mermaid text) with the shape on every edge and the failing layer in red;
+`shape-lsp-graph-open-function' opens it.  Returns the page's path."
+  (interactive (list (shape-lsp--class-at-point)))
+  (let* ((result (shape-lsp--execute "shape-lsp.graph" model
+                                     (list :write t :depth shape-lsp-graph-depth)))
+         (path (shape-lsp--get result :path))
+         (err (shape-lsp--get result :error)))
+    (if (not (stringp path))
+        (progn (message "shape-lsp: no graph%s" (if (stringp err) (concat ": " err) ""))
+               nil)
+      (setq shape-lsp-last-graph path)
+      (when (stringp err) (message "shape-lsp: %s" err))  ; no Graphviz: Mermaid text
+      (when shape-lsp-graph-open-function
+        (funcall shape-lsp-graph-open-function path))
+      path)))
 
 (provide 'shape-lsp)
 ;;; shape-lsp.el ends here

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from shape_lsp.core.flowgraph import ModelGraph
+
 
 class Severity(enum.IntEnum):
     """Finding severity; the numbers match LSP's DiagnosticSeverity."""
@@ -153,6 +155,8 @@ class ModelSummary:
     framework: str = "torch"
     input_origin: str = ""
     """Where a "pipeline" input came from: `loader (line 24)`, `keras.datasets.mnist (line 3)`."""
+    graph: ModelGraph | None = field(default=None, compare=False)
+    """Which call's output feeds which call (core/flowgraph.py)."""
 
     def input_text(self, code: bool = False) -> str:
         """`(64, 1, 32, 32) float32 from loader (line 24)` / `(B, 3, H, W) float32 (symbolic)`."""

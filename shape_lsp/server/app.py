@@ -7,6 +7,7 @@ from shape_lsp.server import (
     analysis,
     commands,
     configuration,
+    graph_command,
     hover,
     inlay,
     lens,
@@ -21,6 +22,16 @@ def build_server() -> ShapeServer:
     server = ShapeServer()
     server.hooks.schedule = analysis.schedule
     server.hooks.analysed.append(sync.dependents_changed)
-    for module in (configuration, sync, notebook, hover, inlay, actions, lens, commands):
+    for module in (
+        configuration,
+        sync,
+        notebook,
+        hover,
+        inlay,
+        actions,
+        lens,
+        commands,
+        graph_command,
+    ):
         module.register(server)
     return server

@@ -13,7 +13,17 @@ PKG = Path(__file__).resolve().parents[2] / "shape_lsp"
 
 # The core's layers, bottom up; a module may import its own layer and those below it.
 LAYERS = (
-    ("shared", ("core.results", "core.codes", "core.config", "core.digest", "core.source")),
+    (
+        "shared",
+        (
+            "core.results",
+            "core.flowgraph",
+            "core.codes",
+            "core.config",
+            "core.digest",
+            "core.source",
+        ),
+    ),
     ("values", ("core.values",)),
     ("rules", ("core.rules",)),
     ("interpreter", ("core.interpreter",)),

@@ -185,6 +185,16 @@ def test_summary_of_a_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "conv (Conv2d)" in out and "(4, 6, 28, 28)" in out
 
 
+def test_graph_of_a_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nb = tmp_path / "nb.ipynb"
+    write_nbformat(nb, _bug_notebook())
+    models = check_json(capsys, str(nb))["files"][0]["models"]
+    placed = [n for m in models for n in m["graph"]["nodes"] if n["line"]]
+    assert placed and all(n["cell"] >= 1 for n in placed)
+    assert cli.main(["graph", str(nb)]) == 0
+    assert capsys.readouterr().out.startswith("digraph")
+
+
 # -- --fix ------------------------------------------------------------------------------------
 
 

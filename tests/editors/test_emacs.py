@@ -88,6 +88,11 @@ def test_summary_and_verify_commands(run: dict[str, Any]) -> None:
     assert run["verify_status"] in {"ok", "mismatch", "error"}
 
 
+def test_graph_command_writes_and_opens_the_page(run: dict[str, Any]) -> None:
+    assert run["graph_path"].endswith(".html") and run["graph_opened"] is True, run
+    assert run["graph_page"].startswith("<!DOCTYPE html>") and "Net" in run["graph_page"]
+
+
 def test_verify_does_not_block_emacs(run: dict[str, Any]) -> None:
     """Eglot waits on executeCommand (it froze ~12 s): the answer comes at once, the result
     later as a notification (checked above)."""

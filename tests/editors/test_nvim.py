@@ -99,6 +99,15 @@ def test_summary_opens_a_table(run: dict[str, Any]) -> None:
     assert run["summary_buftype"] == "nofile"
 
 
+def test_graph_writes_the_page_and_opens_it(run: dict[str, Any]) -> None:
+    assert run["got_graph"], run
+    graph = run["graph"]
+    assert graph.get("model") == "Net" and graph.get("opened") is True, graph
+    page = run["graph_opened_copy"]
+    assert page.startswith("<!DOCTYPE html>") and "Net" in page, page[:300]
+    assert "<svg" in page or "Mermaid" in page
+
+
 def test_verify_returns_a_result(run: dict[str, Any]) -> None:
     assert run["got_verify"], run
     result = run["verify"]

@@ -52,7 +52,41 @@ def describe(model):
         except Exception:
             shape = None
         rows.append([layer.name, shape, layer.count_params()])
-    return {"rows": rows, "total": model.count_params()}
+    return {"rows": rows, "total": model.count_params(), "graph": keras_graph(model)}
+
+def keras_graph(model):
+    # Keras's own graph of the model's top-level layers: (producer, consumer) name pairs.
+    try:
+        return _keras_graph(model)
+    except Exception as e:
+        return {"error": f"{type(e).__name__}: {e}"}
+
+def _keras_graph(model):
+    if type(model).__name__ == "Sequential":
+        names = [l.name for l in model.layers if type(l).__name__ != "InputLayer"]
+        chain = ["input", *names, "output"]
+        nested = any(type(l).__name__ in ("Sequential", "Functional") for l in model.layers)
+        return {"calls": names, "edges": sorted(zip(chain, chain[1:])), "nested": nested}
+    if not hasattr(model, "_nodes_by_depth"):
+        return None  # a subclassed model: no graph of its own
+    nodes = [n for depth in sorted(model._nodes_by_depth, reverse=True)
+             for n in model._nodes_by_depth[depth]]
+    ins = [t._keras_history.operation.name for t in model.inputs]
+    outs = [t._keras_history.operation.name for t in model.outputs]
+    rename = {n: ("input" if len(ins) == 1 else f"input {i}") for i, n in enumerate(ins)}
+    edges, calls, nested = set(), [], False
+    for node in nodes:
+        op = node.operation
+        if type(op).__name__ == "InputLayer":
+            continue
+        nested = nested or type(op).__name__ in ("Sequential", "Functional")
+        calls.append(op.name)
+        for t in node.input_tensors:
+            src = t._keras_history.operation.name
+            edges.add((rename.get(src, src), op.name))
+    for i, o in enumerate(outs):
+        edges.add((o, "output" if len(outs) == 1 else f"output {i}"))
+    return {"calls": calls, "edges": sorted(edges), "nested": nested}
 
 out = {}
 for path in sys.argv[1:]:
@@ -138,3 +172,33 @@ def test_summary_matches_keras(path: Path, keras_outcomes: dict[str, dict[str, o
         assert rows[name].params == params, name
         if shape is not None:
             assert _dims(rows[name].output)[1:] == [str(d) for d in shape[1:]], name
+
+
+@pytest.mark.parametrize("path", KERAS_FILES, ids=_ids)
+def test_graph_matches_keras(path: Path, keras_outcomes: dict[str, dict[str, object]]) -> None:
+    """The static graph's layer calls and data-flow edges are Keras's own functional graph
+    (a nested model is one layer to Keras: such models are compared elsewhere)."""
+    from tests.core.test_graph import reduce_static
+
+    real = keras_outcomes[str(path)]["model"]
+    if real is None or not isinstance(real, dict) or real.get("graph") is None:
+        pytest.skip("no functional or Sequential Keras model named `model`")
+    graph = real["graph"]
+    assert isinstance(graph, dict) and "error" not in graph, graph
+    result = Analyzer().analyze(path.read_text(encoding="utf-8"), str(path))
+    ours = [m for m in result.models if m.name == "model" and m.kind == "sequential"][-1]
+    assert ours.graph is not None
+    if graph["nested"] and any(n.depth > 1 for n in ours.graph.nodes):
+        pytest.skip("a nested model: one layer to Keras, its layers to shape-lsp")
+    static = reduce_static(ours.graph)
+    single = {
+        "input 0": sum(n.kind == "input" for n in ours.graph.nodes) == 1,
+        "output 0": sum(n.kind == "output" for n in ours.graph.nodes) == 1,
+    }
+
+    def plain(key: str) -> str:
+        key = key.split("#", maxsplit=1)[0]
+        return key.split(" ")[0] if single.get(key) else key
+
+    assert sorted(plain(c) for c in static["calls"]) == sorted(graph["calls"])
+    assert {(plain(a), plain(b)) for a, b in static["edges"]} == {tuple(e) for e in graph["edges"]}

@@ -182,6 +182,22 @@ local function main()
   end
   step("summary")
 
+  -- :ShapeGraph with the cursor inside class Net; the opener copies the page where we can see it.
+  vim.fn.win_gotoid(win)
+  vim.api.nvim_win_set_cursor(win, { cl + 2, 0 })
+  local copy = out_path .. ".graph.html"
+  shape.config.graph_opener = { "sh", "-c", 'cp "$1" ' .. vim.fn.shellescape(copy), "sh" }
+  vim.cmd("ShapeGraph")
+  results.got_graph = vim.wait(timeout, function()
+    return shape.last_graph ~= nil
+  end, 50)
+  results.graph = shape.last_graph
+  vim.wait(5000, function()
+    return vim.fn.filereadable(copy) == 1
+  end, 50)
+  results.graph_opened_copy = vim.fn.filereadable(copy) == 1 and table.concat(vim.fn.readfile(copy), "\n") or ""
+  step("graph")
+
   -- :ShapeVerify Net from the fixture window.
   vim.fn.win_gotoid(win)
   vim.cmd("ShapeVerify Net")

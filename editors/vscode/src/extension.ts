@@ -29,6 +29,7 @@ import {
   resolveInterpreter,
   serverCommand,
 } from "./interpreter";
+import { GRAPH_COMMAND, GraphResult, graphArgs, graphHtml, makeNonce } from "./graph";
 import { needsRestart, serverArgs, toServerSettings, trustedValue } from "./settings";
 
 const SECTION = "shape-lsp";
@@ -307,6 +308,77 @@ async function summaryCommand(): Promise<void> {
   }
 }
 
+// "Show model graph": one webview beside the code, redrawn as the document changes.
+interface GraphView {
+  panel: vscode.WebviewPanel;
+  uri: vscode.Uri;
+  model?: string;
+  timer?: NodeJS.Timeout;
+  seq: number;
+}
+let graph: GraphView | undefined;
+
+async function refreshGraph(): Promise<void> {
+  const g = graph;
+  if (!g) return;
+  const seq = ++g.seq;
+  let result: GraphResult;
+  try {
+    result = ((await runServerCommand(GRAPH_COMMAND, graphArgs(g.uri.toString(), g.model))) ?? {}) as GraphResult;
+  } catch (e) {
+    result = { error: `shape-lsp.graph failed: ${String(e)}` };
+  }
+  if (graph !== g || seq !== g.seq) return; // closed, or a newer redraw is on its way
+  if (result.model) g.panel.title = `Graph: ${result.model}`;
+  g.panel.webview.html = graphHtml(result, { nonce: makeNonce(), cspSource: g.panel.webview.cspSource });
+}
+
+async function revealLine(uri: vscode.Uri, line: number): Promise<void> {
+  const shown = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+  const editor =
+    shown ??
+    (await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { viewColumn: vscode.ViewColumn.One }));
+  const pos = new vscode.Position(Math.max(0, line - 1), 0);
+  editor.selection = new vscode.Selection(pos, pos);
+  editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  if (shown) await vscode.window.showTextDocument(shown.document, { viewColumn: shown.viewColumn, preserveFocus: false });
+}
+
+async function graphCommand(): Promise<void> {
+  const target = editorTarget();
+  const editor = vscode.window.activeTextEditor;
+  if (!target || !editor) return;
+  if (!graph) {
+    const panel = vscode.window.createWebviewPanel(
+      "shape-lsp.graph",
+      "Model graph",
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, localResourceRoots: [] },
+    );
+    const g: GraphView = { panel, uri: editor.document.uri, model: target.model, seq: 0 };
+    graph = g;
+    panel.webview.onDidReceiveMessage((msg: { type?: string; line?: unknown }) => {
+      if (msg?.type === "reveal" && typeof msg.line === "number") void revealLine(g.uri, msg.line);
+    });
+    panel.onDidDispose(() => {
+      if (g.timer) clearTimeout(g.timer);
+      if (graph === g) graph = undefined;
+    });
+  } else {
+    graph.uri = editor.document.uri;
+    graph.model = target.model;
+    graph.panel.reveal(vscode.ViewColumn.Beside, true);
+  }
+  await refreshGraph();
+}
+
+function graphFollowsEdits(e: vscode.TextDocumentChangeEvent): void {
+  const g = graph;
+  if (!g || e.document.uri.toString() !== g.uri.toString()) return;
+  if (g.timer) clearTimeout(g.timer);
+  g.timer = setTimeout(() => void refreshGraph(), 400);
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("Shape LSP");
   status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
@@ -317,6 +389,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status,
     vscode.commands.registerCommand("shape-lsp.verifyShapes", verifyCommand),
     vscode.commands.registerCommand("shape-lsp.showSummary", summaryCommand),
+    vscode.commands.registerCommand("shape-lsp.showGraph", graphCommand),
+    vscode.workspace.onDidChangeTextDocument(graphFollowsEdits),
+    { dispose: () => graph?.panel.dispose() },
     vscode.commands.registerCommand("shape-lsp.restartServer", restart),
     vscode.commands.registerCommand("shape-lsp.showOutput", () => output.show()),
   );

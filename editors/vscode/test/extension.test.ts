@@ -192,6 +192,52 @@ describe("extension", () => {
     expect(state.warnings.some((w) => /cannot import shape_lsp\. Install it with: .* -m pip install shape-lsp/.test(w))).toBe(true);
   });
 
+  it("Show model graph opens the SVG beside the code, follows edits and jumps to a box's line", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      await activate();
+      const ed = { ...editor(4), viewColumn: 1, revealRange: vi.fn() } as Record<string, unknown>;
+      state.activeEditor = ed;
+      state.visibleEditors = [ed];
+      const c = created[0];
+      c.reply = { model: "Net", models: ["Net"], depth: 3, svg: '<svg><g id="L6_n2" class="node"><text>fc</text></g></svg>' };
+      await state.commands.get("shape-lsp.showGraph")!();
+      expect(c.requests.at(-1)).toEqual({ command: "shape-lsp.graph", arguments: [{ uri: "file:///ws/model.py", model: "Net", depth: 3 }] });
+      const panel = state.panels[0];
+      expect(panel.column).toMatchObject({ viewColumn: -2, preserveFocus: true }); // ViewColumn.Beside
+      expect(panel.options).toMatchObject({ enableScripts: true });
+      expect(panel.webview.html).toContain('<g id="L6_n2" class="node">');
+      expect(panel.title).toBe("Graph: Net");
+
+      // an edit of the same document redraws (debounced), an edit elsewhere does not
+      c.reply = { model: "Net", models: ["Net"], depth: 3, svg: '<svg><g id="L7_n2" class="node"></g></svg>' };
+      const before = c.requests.length;
+      for (const h of state.changeListeners) h({ document: { uri: { toString: () => "file:///ws/other.py" } } });
+      for (const h of state.changeListeners) h({ document: { uri: { toString: () => "file:///ws/model.py" } } });
+      for (const h of state.changeListeners) h({ document: { uri: { toString: () => "file:///ws/model.py" } } });
+      await vi.advanceTimersByTimeAsync(500);
+      expect(c.requests.length).toBe(before + 1);
+      expect(panel.webview.html).toContain("L7_n2");
+
+      // a click on a box reveals its (1-based) line in the editor
+      panel.messageHandler!({ type: "reveal", line: 7 });
+      await vi.advanceTimersByTimeAsync(0);
+      expect((ed.selection as { start: { line: number } }).start.line).toBe(6);
+      expect(ed.revealRange).toHaveBeenCalled();
+
+      // a second invocation reuses the panel; closing it stops the redraws
+      await state.commands.get("shape-lsp.showGraph")!();
+      expect(state.panels).toHaveLength(1);
+      panel.dispose();
+      const after = c.requests.length;
+      for (const h of state.changeListeners) h({ document: { uri: { toString: () => "file:///ws/model.py" } } });
+      await vi.advanceTimersByTimeAsync(500);
+      expect(c.requests.length).toBe(after);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("restarts the server", async () => {
     await activate();
     await state.commands.get("shape-lsp.restartServer")!();

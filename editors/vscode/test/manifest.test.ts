@@ -57,10 +57,13 @@ describe("package.json", () => {
 
   it("contributes the three user commands, bundles to dist/ and targets VS Code ^1.82", () => {
     const ids = pkg.contributes.commands.map((c: { command: string }) => c.command);
-    expect(ids).toEqual(expect.arrayContaining(["shape-lsp.verifyShapes", "shape-lsp.showSummary", "shape-lsp.restartServer"]));
+    expect(ids).toEqual(
+      expect.arrayContaining(["shape-lsp.verifyShapes", "shape-lsp.showSummary", "shape-lsp.showGraph", "shape-lsp.restartServer"]),
+    );
     // Never the server's own ids: vscode-languageclient registers those itself.
     expect(ids).not.toContain("shape-lsp.verify");
     expect(ids).not.toContain("shape-lsp.summary");
+    expect(ids).not.toContain("shape-lsp.graph");
     expect(pkg.main).toBe("./dist/extension.js");
     expect(pkg.engines.vscode).toBe("^1.82.0");
     expect(pkg.dependencies["vscode-languageclient"]).toMatch(/^9\./);

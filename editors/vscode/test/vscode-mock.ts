@@ -13,7 +13,46 @@ const fresh = () => ({
   errors: [] as string[],
   opened: [] as { language?: string; content?: string }[],
   executed: [] as { command: string; args: unknown[] }[],
+  panels: [] as FakePanel[],
+  changeListeners: [] as ((e: unknown) => void)[],
+  visibleEditors: [] as unknown[],
 });
+
+/** A webview panel that records what the extension does with it. */
+export class FakePanel {
+  title: string;
+  disposed = false;
+  revealed = 0;
+  messageHandler: ((msg: unknown) => void) | undefined;
+  disposeHandler: (() => void) | undefined;
+  webview = {
+    html: "",
+    cspSource: "vscode-resource:",
+    onDidReceiveMessage: (h: (msg: unknown) => void) => {
+      this.messageHandler = h;
+      return disposable;
+    },
+  };
+  constructor(
+    public viewType: string,
+    title: string,
+    public column: unknown,
+    public options: unknown,
+  ) {
+    this.title = title;
+  }
+  onDidDispose(h: () => void) {
+    this.disposeHandler = h;
+    return disposable;
+  }
+  reveal() {
+    this.revealed++;
+  }
+  dispose() {
+    this.disposed = true;
+    this.disposeHandler?.();
+  }
+}
 // Kept on globalThis so that vi.resetModules() (a fresh extension per test) shares it.
 const g = globalThis as { __vscodeMockState?: ReturnType<typeof fresh> };
 export const state = (g.__vscodeMockState ??= fresh());
@@ -30,6 +69,9 @@ export function resetState(): void {
   state.errors = [];
   state.opened = [];
   state.executed = [];
+  state.panels = [];
+  state.changeListeners = [];
+  state.visibleEditors = [];
 }
 
 function section(prefix: string) {
@@ -58,6 +100,10 @@ export const workspace = {
   getConfiguration: (prefix: string) => section(prefix),
   onDidChangeConfiguration: vi.fn(event),
   onDidGrantWorkspaceTrust: vi.fn(event),
+  onDidChangeTextDocument: vi.fn((h: (e: unknown) => void) => {
+    state.changeListeners.push(h);
+    return disposable;
+  }),
   openTextDocument: vi.fn(async (opts: { language?: string; content?: string }) => {
     state.opened.push(opts);
     return { uri: { toString: () => "untitled:Untitled-1" } };
@@ -83,6 +129,14 @@ export const window = {
     return undefined;
   }),
   showTextDocument: vi.fn(async () => undefined),
+  get visibleTextEditors() {
+    return state.visibleEditors;
+  },
+  createWebviewPanel: vi.fn((viewType: string, title: string, column: unknown, options: unknown) => {
+    const p = new FakePanel(viewType, title, column, options);
+    state.panels.push(p);
+    return p;
+  }),
   withProgress: vi.fn(async (_opts: unknown, task: () => Promise<unknown>) => task()),
 };
 
@@ -117,4 +171,31 @@ export enum ViewColumn {
   Active = -1,
   Beside = -2,
   One = 1,
+}
+
+export class Position {
+  constructor(
+    public line: number,
+    public character: number,
+  ) {}
+}
+export class Range {
+  constructor(
+    public start: Position,
+    public end: Position,
+  ) {}
+}
+export class Selection extends Range {
+  constructor(
+    public anchor: Position,
+    public active: Position,
+  ) {
+    super(anchor, active);
+  }
+}
+export enum TextEditorRevealType {
+  Default = 0,
+  InCenter = 1,
+  InCenterIfOutsideViewport = 2,
+  AtTop = 3,
 }

@@ -16,7 +16,7 @@ import libcst as cst
 from shape_lsp.core.analysis.fixes import fixes_for, padding_fix
 from shape_lsp.core.config import Settings
 from shape_lsp.core.interpreter.extensions import EXTENSIONS
-from shape_lsp.core.interpreter.module_calls import ModuleCalls, Site
+from shape_lsp.core.interpreter.module_calls import RANK_FREE, ModuleCalls, Site
 from shape_lsp.core.interpreter.objects import (
     Container,
     ModuleInstance,
@@ -142,6 +142,9 @@ class Recorder(ModuleCalls):
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
         fixes = fixes_for(self.interp, e.fix, layer, site, x) if e.fix else ()
         prefix = f"{layer.path}: " if layer.path and not layer.path.isdigit() else ""
+        flow = self.session.flow if self.session is not None else None
+        if flow is not None and (e.code in RANK_FREE or x is None or not x.assumed):
+            flow.fail(prefix + e.message + where)
         self.add(
             e.code,
             span,
@@ -281,6 +284,9 @@ class Recorder(ModuleCalls):
                 framework=(mod.framework if isinstance(mod, Container) else None)
                 or getattr(getattr(mod, "cls", None), "framework", None)
                 or "torch",
+                graph=session.flow.graph(self.chunk_line, {r.module: r.params for r in rows})
+                if session.flow
+                else None,
             )
         )
 
@@ -342,10 +348,6 @@ def _informativeness(f: ShapeFact) -> tuple[int, int]:
     unknown = f.shape.count("?")
     symbolic = any(ch.isalpha() for ch in f.shape)
     return (2 if unknown else 1 if symbolic else 0, unknown)
-
-
-# Codes whose check reads only trailing dims or dtypes: valid even when the rank was guessed.
-RANK_FREE = frozenset({"SH101", "SH110", "SH001"})
 
 
 def _json_shape(shape: object) -> tuple[int | str, ...] | None:

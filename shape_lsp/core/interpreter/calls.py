@@ -333,7 +333,8 @@ class Calls(Expressions):
         except ShapeError as e:
             self.rec.function_error(rule.names[0], e, rc, tensors, node, frame)
             first = tensors[0] if tensors else None
-            return unknown_tensor(first.dtype if first else None)
+            failed = unknown_tensor(first.dtype if first else None)
+            return self.rec.flow_op(rule.names[0], tensors, failed, frame.chunk, node, e)
         except (ArithmeticError, TypeError, ValueError, IndexError, KeyError) as e:
             log.debug("rule %s failed: %s", rule.names[0], e)
             return UNKNOWN
@@ -346,7 +347,7 @@ class Calls(Expressions):
                 trace=(*src, step)[-10:],
                 assumed=out.assumed or any(t.assumed for t in tensors),
             )
-        return out
+        return self.rec.flow_op(rule.names[0], tensors, out, frame.chunk, node)
 
     def call_method(
         self,

@@ -113,6 +113,7 @@ def join_values(a: Value, b: Value) -> Value:
             a.dtype if a.dtype == b.dtype else None,
             a.numpy and b.numpy,
             a.trace,
+            origin=a.origin + tuple(o for o in b.origin if o not in a.origin),
         )
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join_values(x, y) for x, y in zip(a, b, strict=True))

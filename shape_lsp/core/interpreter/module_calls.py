@@ -8,6 +8,7 @@ which subclasses `ModuleCalls` (analysis/recorder.py) and implements the sink me
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from shape_lsp.core.config import Settings
+from shape_lsp.core.interpreter.dataflow import Flow
 from shape_lsp.core.interpreter.extensions import EXTENSIONS
 from shape_lsp.core.interpreter.objects import (
     Container,
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _FLOATS = {"float16", "bfloat16", "float32", "float64"}
+# Codes whose check reads only trailing dims or dtypes: valid even when the rank was guessed.
+RANK_FREE = frozenset({"SH101", "SH110", "SH001"})
 UNKNOWN_TENSOR = Tensor(None, None)
 
 
@@ -46,6 +50,7 @@ class Session:
     name: str
     calls: list[list[Any]] = field(default_factory=list)  # [path, line, output, layer, dtype]
     counts: dict[str, int] = field(default_factory=dict)
+    flow: Flow | None = None  # the data-flow graph (models[].graph)
 
 
 @dataclass
@@ -70,6 +75,7 @@ class ModuleCalls:
         self.ranks: dict[int, int] = {}  # input index -> rank seen in `a, b, c = x.shape`
         self.origin = interp.parsed.chunks[0].origin if interp.parsed.chunks else ""
         self.local_sites: list[Span] = []  # call sites in this file, innermost last
+        self.flow_ids = itertools.count()
 
     # ------------------------------------------------------------------ the sink
 
@@ -184,7 +190,13 @@ class ModuleCalls:
         started = False
         if self.session is None and not self.quiet and isinstance(mod, ModuleInstance | Container):
             self.session = Session(session_name or self._model_label(mod))
+            self.session.flow = Flow(self.flow_ids)
+            args = self.session.flow.inputs(args, mod)
             started = True
+        flow = self.session.flow if self.session is not None and not self.quiet else None
+        call = None
+        if flow is not None and self.session is not None:
+            call = flow.enter(mod, args, kwargs, site.chunk, site.node, self.session.name)
         entry: list[object] | None = None
         if self.session is not None and not self.quiet:
             path = getattr(mod, "path", "")
@@ -200,12 +212,16 @@ class ModuleCalls:
         finally:
             if local is not None:
                 self.local_sites.pop()
+            if flow is not None and call is not None:
+                out = flow.leave(call, out)
             if entry is not None:
                 first = out[0] if isinstance(out, tuple) and out else out
                 if isinstance(first, Tensor):
                     entry[2] = first.shape
                     entry[4] = first.dtype
             if started:
+                if flow is not None:
+                    flow.outputs(out)
                 self.close_session(mod, args, frame, site)
         for observe in EXTENSIONS.call_observers:
             observe(self, mod, args, out, site)
@@ -219,9 +235,31 @@ class ModuleCalls:
                 return name
         return "Sequential"
 
-    def _line(self, site: Site) -> int:
-        span = self.span(site.chunk, site.node)
+    def chunk_line(self, chunk: Chunk | None, node: cst.CSTNode | None) -> int:
+        """1-based line of a node, 0 when it cannot be placed."""
+        span = self.span(chunk, node)
         return span.start_line + 1 if span else 0
+
+    def _line(self, site: Site) -> int:
+        return self.chunk_line(site.chunk, site.node)
+
+    def flow_op(
+        self,
+        name: str,
+        tensors: list[Tensor],
+        out: Value,
+        chunk: Chunk,
+        node: cst.CSTNode,
+        error: ShapeError | None = None,
+    ) -> Value:
+        """A functional op's result, marked as its data-flow node's output (inside a model)."""
+        flow = self.session.flow if self.session is not None and not self.quiet else None
+        if flow is None:
+            return out
+        kept = error is not None and (
+            error.code in RANK_FREE or not any(t.assumed for t in tensors)
+        )
+        return flow.op(name, tensors, out, chunk, node, error.message if kept and error else None)
 
     def _dispatch(
         self,

@@ -36,6 +36,8 @@ class Tensor:
     producer: tuple[object, Shape | None] | None = field(default=None, compare=False)
     """The last layer (a `rules.base.LayerValue`) that changed the shape, and its input shape
     (padding quick fixes)."""
+    origin: tuple[int, ...] = field(default=(), compare=False)
+    """The data-flow nodes that produced it in the running model (interpreter/dataflow.py)."""
 
     @property
     def rank(self) -> int | None:

@@ -22,8 +22,13 @@ local defaults = {
   inlay_hints = true,
   -- Refresh code lenses ("Verify shapes") on attach and after edits.
   codelens = true,
-  -- Create :ShapeVerify and :ShapeSummary.
+  -- Create :ShapeVerify, :ShapeSummary and :ShapeGraph.
   commands = true,
+  -- :ShapeGraph: how deep nested module calls are drawn (-1: all), and the command that opens
+  -- the written HTML page (default: `open` on macOS, `cmd /c start` on Windows, else
+  -- `xdg-open`; the page's path is appended). false: write the page, do not open it.
+  graph_depth = 3,
+  graph_opener = nil,
   -- Buffer-local LSP keymaps (K hover, [d ]d next/previous diagnostic, <C-w>d diagnostic
   -- float, gra code action, grs summary, grv verify). "auto": only on Neovim < 0.10, which
   -- maps none (K runs keywordprg, pydoc, there); true: always; false: never. A buffer-local
@@ -39,6 +44,7 @@ local defaults = {
 M.config = vim.deepcopy(defaults)
 M.last_verify = nil
 M.last_summary = nil
+M.last_graph = nil
 
 local uv = vim.uv or vim.loop
 
@@ -176,6 +182,7 @@ function M.keymaps()
     { "<C-w>d", d.open_float, "diagnostic with its shape trace" },
     { "gra", vim.lsp.buf.code_action, "code action (quick fix)" },
     { "grs", function() M.summary({}) end, "shape-lsp: model summary" },
+    { "grg", function() M.graph({}) end, "shape-lsp: model graph" },
     { "grv", function() M.verify({}) end, "shape-lsp: verify shapes" },
   }
 end
@@ -385,6 +392,67 @@ function M.summary(opts)
   end)
 end
 
+--- The command that opens a file with the system's default application (the path is appended).
+function M.opener()
+  local o = M.config.graph_opener
+  if o ~= nil then
+    return o
+  end
+  if vim.fn.has("mac") == 1 then
+    return { "open" }
+  elseif vim.fn.has("win32") == 1 then
+    return { "cmd", "/c", "start", "" }
+  end
+  return { "xdg-open" }
+end
+
+--- :ShapeGraph [Model]: the model's graph (shapes on the edges, the failing layer in red) as a
+-- self-contained HTML page, written by the server and opened with the system's opener.
+function M.graph(opts)
+  local model = model_arg(opts)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.get_client(bufnr)
+  if not client then
+    notify("no shape-lsp server attached to this buffer", vim.log.levels.WARN)
+    return false
+  end
+  local arg = { uri = vim.uri_from_bufnr(bufnr), write = true, depth = M.config.graph_depth }
+  if model and model ~= "" then
+    arg.model = model
+  end
+  M.last_graph = nil
+  request(client, "workspace/executeCommand", { command = "shape-lsp.graph", arguments = { arg } }, function(err, result)
+    if err then
+      M.last_graph = { error = err.message or tostring(err) }
+      notify("graph failed: " .. (err.message or tostring(err)), vim.log.levels.ERROR)
+      return
+    end
+    if type(result) ~= "table" or type(result.path) ~= "string" then
+      local why = (type(result) == "table" and type(result.error) == "string") and (": " .. result.error) or ""
+      M.last_graph = { error = "no graph" .. why }
+      notify("no graph" .. why, vim.log.levels.WARN)
+      return
+    end
+    M.last_graph = { path = result.path, model = result.model }
+    if type(result.error) == "string" then
+      notify(result.error, vim.log.levels.WARN) -- no Graphviz: the page shows Mermaid text
+    end
+    local opener = M.opener()
+    if opener then
+      local cmd = vim.deepcopy(opener)
+      table.insert(cmd, result.path)
+      local ok, job = pcall(vim.fn.jobstart, cmd, { detach = true })
+      M.last_graph.opened = ok and job > 0
+      if not M.last_graph.opened then
+        notify("could not run " .. table.concat(opener, " ") .. "; the graph is in " .. result.path, vim.log.levels.WARN)
+        return
+      end
+    end
+    notify("graph of " .. tostring(result.model) .. ": " .. result.path)
+  end, bufnr)
+  return true
+end
+
 local function create_commands()
   vim.api.nvim_create_user_command("ShapeVerify", M.verify, {
     nargs = "?",
@@ -393,6 +461,10 @@ local function create_commands()
   vim.api.nvim_create_user_command("ShapeSummary", M.summary, {
     nargs = "?",
     desc = "shape-lsp: layer-by-layer shape summary in a scratch buffer",
+  })
+  vim.api.nvim_create_user_command("ShapeGraph", M.graph, {
+    nargs = "?",
+    desc = "shape-lsp: the model's graph with shapes, opened in the browser",
   })
 end
 
