@@ -48,7 +48,7 @@ def test_auto_names_match_keras() -> None:
     import keras
     from keras.src.utils.naming import to_snake_case
 
-    from shape_lsp.core.frameworks.keras.support import snake
+    from shape_lsp.core.frameworks.keras.models import snake
 
     for name, rule in LAYERS.items():
         if rule.framework == "keras" and name.startswith("keras.layers."):

@@ -84,7 +84,7 @@ def dense(c: RuleCall) -> Value:
 
 
 DENSE_FIX = FixHint("insert_flatten")
-"""The quick fix attached to SH114 (see frameworks/keras/support.py)."""
+"""The quick fix attached to SH114 (see frameworks/keras/models.py)."""
 
 
 @keras_layer(

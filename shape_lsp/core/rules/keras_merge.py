@@ -1,7 +1,7 @@
 """Keras merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum, Dot.
 
 They take a list of tensors: `Concatenate()([a, b])`. The lower-case functional forms
-(`keras.layers.concatenate([a, b])`) build the same layer (see frameworks/keras/support.py).
+(`keras.layers.concatenate([a, b])`) build the same layer (see frameworks/keras/models.py).
 """
 
 from __future__ import annotations
