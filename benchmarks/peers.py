@@ -88,6 +88,7 @@ def shape_lsp(files: list[Path], jobs: int, cache: Path | None = None) -> dict[s
         "--format",
         "json",
         "--exit-zero",
+        "--no-respect-gitignore",  # the corpus lives in a git-ignored folder
         *cached,
         "-j",
         str(jobs),
