@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shape_lsp.core.flowgraph import GraphEdge, GraphNode, JsonShape, ModelGraph
+from shape_lsp.core.interpreter.extensions import EXTENSIONS
 from shape_lsp.core.interpreter.objects import (
     Container,
     ModuleInstance,
@@ -277,7 +278,7 @@ def _param_names(mod: Value) -> list[str]:
     """forward's (Keras: call's) parameter names after self, without defaults."""
     if not isinstance(mod, ModuleInstance):
         return []
-    hit = mod.cls.find_method("call" if mod.cls.framework == "keras" else "forward")
+    hit = mod.cls.find_method(EXTENSIONS.forward_methods.get(mod.cls.framework or "", "forward"))
     if hit is None:
         return []
     params = [*hit[1].params.posonly_params, *hit[1].params.params][1:]

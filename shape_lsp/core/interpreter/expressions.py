@@ -394,7 +394,9 @@ class Expressions(InterpreterState):
                 if isinstance(key, int):
                     return obj.items[key][1]
                 if isinstance(key, slice):
-                    return Container(obj.kind, obj.items[key], obj.path, obj.span)
+                    return Container(
+                        obj.kind, obj.items[key], obj.path, obj.span, framework=obj.framework
+                    )
             if (
                 isinstance(obj, ModuleInstance)
                 and isinstance(key, int)

@@ -122,7 +122,7 @@ class Container:
     item_nodes: list[cst.CSTNode | None] = field(default_factory=list)
     node: cst.CSTNode | None = None
     chunk: Chunk | None = None
-    framework: str = "torch"
+    framework: str = ""  # who registered the container kind (extensions.register_container)
 
     def values(self) -> list[Value]:
         """The contained modules."""
