@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from shape_lsp.core import shapes as S
+from shape_lsp.core.callables import Partial, callable_isinstance
 from shape_lsp.core.config import Settings
 from shape_lsp.core.evaluate import BINOPS, MAX_SEQ, binop, builtin, compare, literal, truth
 from shape_lsp.core.modules import (
@@ -1113,6 +1114,9 @@ class Interpreter:
             return self.call_method(func, args, kwargs, node, frame)
         if isinstance(func, SuperRef):
             return UNKNOWN
+        if isinstance(func, Partial):
+            args, kwargs = [*func.args, *args], {**func.kwargs, **kwargs}
+            return self.call(func.func, args, kwargs, node, frame)
         return UNKNOWN
 
     def call_qual(
@@ -1593,6 +1597,9 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 
 def _isinstance(obj: Value, kinds: Value) -> Value:
     """isinstance() over plain Python values against builtin types; UNKNOWN otherwise."""
+    known = callable_isinstance(obj, kinds)
+    if known is not None:
+        return known
     if isinstance(obj, Unknown | S.Expr | Tensor) or obj is Ellipsis:
         return UNKNOWN
     if not isinstance(obj, int | float | str | bool | tuple | list | dict) and obj is not None:
@@ -1767,4 +1774,4 @@ def run_file(
     return Interpreter(parsed, path, settings, workspace).run()
 
 
-from shape_lsp.core import data_support, keras_support  # noqa: E402, F401 - register hooks
+from shape_lsp.core import data_support, keras_support, library_support  # noqa: E402, F401

@@ -15,6 +15,7 @@ from shape_lsp.core.values import Value
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpret import Interpreter
+    from shape_lsp.core.library_modules import LibraryModules
 
 MAX_MODULES = 256
 
@@ -43,6 +44,8 @@ class Workspace:
         # bumped whenever an imported file's text may have changed (invalidates `runs`)
         self.generation = 0
         self.runs: dict[tuple[str, str], object] = {}  # (file, class) -> models' cached run
+        # the user's environment (library_modules.py); None: only project files resolve
+        self.libraries: LibraryModules | None = None
 
     def set_source(self, path: str, text: str | None) -> None:
         """Use `text` for `path` instead of the disk (None: back to the disk)."""
@@ -161,8 +164,13 @@ class Workspace:
 
     def resolve(self, name: str, from_path: str, depth: int = 0) -> Value | None:
         """The value a dotted import name refers to in a project file, if one defines it."""
+        if self.libraries is not None:
+            from shape_lsp.core.library_modules import resolve_library
+
+            if self.libraries.libraries.owns(from_path):
+                return resolve_library(self, name, from_path, depth)
         for prefix, bundled in BUNDLED.items():
-            if name.startswith(prefix):
+            if self.libraries is None and name.startswith(prefix):
                 interp = self.module(bundled, depth + 1)
                 attr = name.rsplit(".", 1)[-1]
                 return interp.global_value(attr) if interp is not None else None
@@ -173,6 +181,8 @@ class Workspace:
             value = interp.global_value(attrs[0])
             if value is not None and len(attrs) == 1:
                 return value
+        if self.libraries is not None and not name.startswith("."):
+            return resolve_library(self, name, from_path, depth)
         return None
 
 

@@ -1,0 +1,153 @@
+"""Library modules as the interpreter sees them: the module pass of the slice of a library
+file that the requested names need (libraries.py), grown when later requests need more.
+
+Kept apart from workspace.py so that project files and library files share one `resolve`
+entry point while the library machinery stays in its own modules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shape_lsp.core.config import Settings
+from shape_lsp.core.digest import digest
+from shape_lsp.core.environment import Environment, discover, library_cache_dir
+from shape_lsp.core.libraries import Libraries, read_text
+from shape_lsp.core.parse import parse_file
+from shape_lsp.core.values import Qual, Value
+
+if TYPE_CHECKING:
+    from shape_lsp.core.interpret import Interpreter
+    from shape_lsp.core.workspace import Workspace
+
+MAX_LIBRARY_DEPTH = 16
+
+INTERCEPTED: set[str] = set()
+"""Qualified library definitions the engine models itself (library_support.py registers
+them): resolving one gives its name, so the interpreter's call hook of that name runs."""
+
+
+@dataclass
+class LibraryModule:
+    """One library file: its text, the statements interpreted so far and their module pass."""
+
+    path: str
+    text: str
+    keep: frozenset[int]
+    interp: Interpreter | None = None
+
+
+class LibraryModules:
+    """Per-Analyzer store of library module passes (text read once per process)."""
+
+    def __init__(self, libraries: Libraries) -> None:
+        self.libraries = libraries
+        self.files: dict[str, LibraryModule] = {}
+        self.loading: set[str] = set()
+
+    def value(self, ws: Workspace, path: str, attr: str, depth: int) -> Value | None:
+        """The value of top-level `attr` of library file `path`."""
+        lm = self.files.get(path)
+        if lm is None:
+            text = read_text(path)
+            if text is None:
+                return None
+            lm = self.files[path] = LibraryModule(path, text, frozenset())
+        keep = lm.keep | self.libraries.needed(path, {attr})
+        if lm.interp is None or keep != lm.keep:
+            if path in self.loading or depth > MAX_LIBRARY_DEPTH:
+                return None
+            lm.keep = keep
+            lm.interp = self._run(ws, lm, depth)
+        return lm.interp.global_value(attr) if lm.interp is not None else None
+
+    def _run(self, ws: Workspace, lm: LibraryModule, depth: int) -> Interpreter | None:
+        from shape_lsp.core.interpret import Interpreter
+
+        text = self.libraries.slice_text(lm.path, lm.text, lm.keep)
+        self.loading.add(lm.path)
+        ws.generation += 1
+        try:
+            interp = Interpreter(
+                parse_file(text, ws.cache, origin=lm.path),
+                lm.path,
+                Settings(),
+                workspace=ws,
+                depth=depth,
+            )
+            interp.module_pass()
+        finally:
+            self.loading.discard(lm.path)
+        return interp
+
+
+def resolve_library(ws: Workspace, name: str, from_path: str, depth: int) -> Value | None:
+    """What dotted `name` (absolute, or relative inside a library file) refers to in the
+    environment's libraries: a value, or None (a module, or not statically known)."""
+    store = ws.libraries
+    if store is None:
+        return None
+    libs = store.libraries
+    absolute = libs.absolute(name, from_path) if name.startswith(".") else name
+    if absolute is None:
+        return None
+    found = libs.locate(absolute)
+    if found is None or not found[0]:
+        return None
+    path, attr = found
+    qualified = f"{libs.module_name(path)}.{attr}"
+    if qualified in INTERCEPTED:
+        return Qual(qualified)
+    if ws.track and from_path:
+        text = store.files[path].text if path in store.files else read_text(path)
+        ws._note(from_path, path, digest(text) if text is not None else False)
+    return store.value(ws, path, attr, depth + 1)
+
+
+class EnvironmentStore:
+    """The environment of each project (found once per project folder and interpreter
+    setting) and its library store, kept for the Analyzer's lifetime."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir if cache_dir is not None else library_cache_dir()
+        self._by_project: dict[tuple[str, str | None, str | None], LibraryModules] = {}
+        self._by_python: dict[str, LibraryModules] = {}
+
+    def for_file(self, path: str, settings: Settings) -> LibraryModules | None:
+        """The library store for a file analysed with these settings."""
+        project = _project_of(path)
+        key = (project, settings.python, settings.verify_python)
+        hit = self._by_project.get(key)
+        if hit is None:
+            env = discover(Path(project), settings.python, settings.verify_python, self.cache_dir)
+            hit = self.use(env)
+            self._by_project[key] = hit
+        return hit
+
+    def use(self, env: Environment) -> LibraryModules:
+        """The store for an environment (shared by every project using that interpreter)."""
+        hit = self._by_python.get(env.python)
+        if hit is None or hit.libraries.env != env:
+            hit = LibraryModules(Libraries(env, self.cache_dir))
+            self._by_python[env.python] = hit
+        return hit
+
+
+def _project_of(path: str) -> str:
+    """The folder holding the nearest pyproject.toml or .git above `path`, else its folder."""
+    if not path or path.startswith("<"):
+        return os.getcwd()
+    folder = os.path.dirname(os.path.abspath(path))
+    here = folder
+    while True:
+        if os.path.isfile(os.path.join(here, "pyproject.toml")) or os.path.exists(
+            os.path.join(here, ".git")
+        ):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return folder
+        here = parent
