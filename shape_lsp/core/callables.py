@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shape_lsp.core.values import Value
@@ -67,3 +68,11 @@ def callable_isinstance(obj: Value, kinds: Value) -> bool | None:
         elif k.name not in _OTHER_TYPES:
             return None
     return False
+
+
+@dataclass(frozen=True, eq=False)
+class NativeCall:
+    """A callable the engine implements itself (e.g. a dataclass's generated `__init__`
+    reached through `super().__init__`): `fn(args, kwargs)`."""
+
+    fn: Callable[[list[Value], dict[str, Value]], Value]

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from shape_lsp.core import shapes as S
-from shape_lsp.core.callables import Partial, callable_isinstance
+from shape_lsp.core.callables import NativeCall, Partial, callable_isinstance
 from shape_lsp.core.config import Settings
 from shape_lsp.core.evaluate import BINOPS, MAX_SEQ, binop, builtin, compare, literal, truth
+from shape_lsp.core.library_modules import note_missing_library
 from shape_lsp.core.modules import (
     BoundMethod,
     ClassInfo,
@@ -544,6 +545,8 @@ class Interpreter:
                     self.rec.tensor_fact(frame.chunk, target, _src(target), value)
             elif isinstance(obj, Container) and is_module(value):
                 _set_module_item(obj, name, value, by_name=True)  # model.heads.head = ...
+            elif isinstance(obj, PyObject):
+                obj.attrs[name] = value
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
             key = self._index_value(target, frame)
@@ -838,7 +841,8 @@ class Interpreter:
             except KeyError:
                 hit = obj.info.find_method(name)
                 if hit is not None:
-                    return FunctionRef(hit[1], hit[0].chunk_for(hit[1]), hit[0])
+                    bound = _receiver(hit[1], None, obj.info)  # the class for a @classmethod
+                    return FunctionRef(hit[1], hit[0].chunk_for(hit[1]), hit[0], bound)
                 return UNKNOWN
         if isinstance(obj, SuperRef):
             for base in obj.owner.bases:
@@ -851,6 +855,10 @@ class Interpreter:
                         )
             if name == "__init__" and obj.owner.container:
                 return BoundMethod(obj.self_obj, "__container_init__")
+            if name == "__init__" and isinstance(obj.self_obj, PyObject):
+                data = _data_base(obj.owner)
+                if data is not None:
+                    return NativeCall(_data_init(data, obj.self_obj))
             if name == "forward" and obj.owner.container == "Sequential":
                 return BoundMethod(obj.self_obj, "__sequential_forward__")
             return BoundMethod(None, name)
@@ -862,7 +870,14 @@ class Interpreter:
             try:
                 return obj.cls.find_attr(name)
             except KeyError:
-                return UNKNOWN
+                hit = obj.cls.find_method(name)
+                if hit is None:
+                    return UNKNOWN
+                owner, fn = hit
+                ref = FunctionRef(fn, owner.chunk_for(fn), owner, _receiver(fn, obj, owner))
+                if any(_src(d.decorator) == "property" for d in fn.decorators):
+                    return self.call_function(ref, [], {}, frame)
+                return ref
         if isinstance(obj, S.Expr) and frame.owner is not None:
             return _field_symbol(obj, name)
         if isinstance(obj, LayerValue):
@@ -873,7 +888,7 @@ class Interpreter:
             hit = dict(obj.items).get(name)
             if hit is not None:  # nn.Sequential(OrderedDict(head=...)).head
                 return hit
-        if isinstance(obj, Container | list | dict):
+        if isinstance(obj, Container | list | dict | str):
             return BoundMethod(obj, name)
         if isinstance(obj, tuple) and name in ("count", "index"):
             return UNKNOWN
@@ -1117,6 +1132,8 @@ class Interpreter:
         if isinstance(func, Partial):
             args, kwargs = [*func.args, *args], {**func.kwargs, **kwargs}
             return self.call(func.func, args, kwargs, node, frame)
+        if isinstance(func, NativeCall):
+            return func.fn(args, kwargs)
         return UNKNOWN
 
     def call_qual(
@@ -1159,11 +1176,13 @@ class Interpreter:
             return self._make_dict(args, kwargs)
         if name in ("math.prod", "numpy.prod", "math.sqrt") or name in ROUNDINGS:
             return builtin(name, args)
-        if _is_layer_namespace(name):
-            return OpaqueModule(name, self.rec.span(frame.chunk, node))
         ext = (frame.home or self).external(name)
         if ext is not None and not isinstance(ext, Qual):
             return self.call(ext, args, kwargs, node, frame)
+        if _is_layer_namespace(name):
+            return OpaqueModule(name, self.rec.span(frame.chunk, node))
+        if frame.home is None or frame.home is self:
+            note_missing_library(self, name, frame.chunk, node)
         return UNKNOWN
 
     def iterating_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value]) -> Value:
@@ -1315,7 +1334,7 @@ class Interpreter:
             return UNKNOWN
         self.rec.warnings(rc, node, frame)
         if isinstance(out, Tensor):
-            step = f"line {self._line(frame.chunk, node)}: {rule.names[0]} → {out.describe()}"
+            step = f"{self.rec.where(frame.chunk, node)}: {rule.names[0]} → {out.describe()}"
             src = tensors[0].trace if tensors else ()
             out = replace(
                 out,
@@ -1549,7 +1568,9 @@ class Interpreter:
         if info.framework == "data" and DATA_CLASS_HOOK[0] is not None and frame is not None:
             return DATA_CLASS_HOOK[0](self, ClassRef(info), args, kwargs, node, frame)
         if info.framework is None:
-            return _data_instance(info, args, kwargs)
+            if info.find_method("__init__") is None:
+                return _data_instance(info, args, kwargs)
+            return self._plain_instance(info, args, kwargs, frame)
         if info.framework not in ("torch", "keras"):
             return UNKNOWN
         span = self.rec.span(frame.chunk, node) if frame is not None and node is not None else None
@@ -1576,8 +1597,66 @@ class Interpreter:
         assign_path(inst, "")
         return inst
 
+    def _plain_instance(
+        self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], frame: Frame | None
+    ) -> Value:
+        """An instance of a plain class (a config object): its `__init__` run on it."""
+        hit = info.find_method("__init__")
+        if hit is None or any(not isinstance(b, ClassRef) for b in _all_bases(info)):
+            return UNKNOWN  # a base the engine cannot see may set attributes of its own
+        obj = PyObject(info, {})
+        owner, fn = hit
+        caller = frame or Frame(self.globals, info.chunk)
+        if info.home is not None and info.home is not self:
+            caller = Frame(caller.env, caller.chunk, record_facts=False, home=info.home)  # type: ignore[arg-type]
+        with contextlib.suppress(Budget):
+            self.call_function(
+                FunctionRef(fn, owner.chunk_for(fn), owner, obj),
+                args,
+                kwargs,
+                caller,
+                record_facts=False,
+            )
+        return obj
+
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _all_bases(info: ClassInfo) -> list[Value]:
+    """Every base class along the MRO (ClassRefs and library names), `object` left out."""
+    out: list[Value] = []
+    todo = list(info.bases)
+    while todo:
+        b = todo.pop()
+        if isinstance(b, Qual) and b.name in ("builtins.object", "object"):
+            continue
+        out.append(b)
+        if isinstance(b, ClassRef):
+            todo.extend(b.info.bases)
+    return out
+
+
+def _data_base(owner: ClassInfo) -> ClassInfo | None:
+    """The first base of `owner` that is a dataclass with a generated `__init__`."""
+    for b in owner.bases:
+        if (
+            isinstance(b, ClassRef)
+            and _is_data_class(b.info)
+            and b.info.find_method("__init__") is None
+        ):
+            return b.info
+    return None
+
+
+def _data_init(info: ClassInfo, obj: PyObject) -> Callable[[list[Value], dict[str, Value]], Value]:
+    def run(args: list[Value], kwargs: dict[str, Value]) -> Value:
+        made = _data_instance(info, args, kwargs)
+        if isinstance(made, PyObject):
+            obj.attrs.update(made.attrs)
+        return None
+
+    return run
 
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {

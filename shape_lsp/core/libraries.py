@@ -358,29 +358,44 @@ class Libraries:
 
     def locate(self, name: str, depth: int = 0) -> tuple[str, str] | None:
         """(file, top-level name) that defines dotted `name`, following re-exports;
-        ("", module) when `name` is a module itself; None when not found statically."""
+        ("", module) when `name` is a module itself; None when not found statically.
+
+        Read as attribute access from the top-level package, as Python evaluates
+        `torchvision.models.alexnet`: a name the package binds beats its submodule (after
+        trying the name's parent as a module, as an import statement would)."""
         if depth > MAX_FOLLOW:
             return None
         parts = name.split(".")
-        for k in range(len(parts), 0, -1):
-            mod = ".".join(parts[:k])
+        if self.module_file(parts[0]) is None:
+            return None
+        if len(parts) > 2:
+            # `from pkg.sub import X` names module pkg.sub even where pkg binds a function
+            # `sub` (torchvision.ops.stochastic_depth): the import system, not getattr.
+            parent = ".".join(parts[:-1])
+            path = self.module_file(parent)
+            if path is not None and os.path.isfile(path):
+                found = self._in_module(path, parent, parts[-1], depth)
+                if found is not None:
+                    return found
+        mod = parts[0]
+        for i, attr in enumerate(parts[1:], start=1):
             path = self.module_file(mod)
-            if path is None:
+            if path is None or os.path.isdir(path):
+                # a namespace package: only submodules
+                sub = f"{mod}.{attr}"
+                if self.module_file(sub) is None:
+                    return None
+                mod = sub
                 continue
-            rest = parts[k:]
-            if not rest:
-                return ("", mod)
-            if os.path.isdir(path):
-                return None  # a namespace package has no attributes of its own
-            found = self._in_module(path, mod, rest[0], depth)
+            found = self._in_module(path, mod, attr, depth)
             if found is None:
                 return None
-            if len(rest) == 1:
-                return found
-            if found[0] == "":
-                return self.locate(".".join([found[1], *rest[1:]]), depth + 1)
-            return None  # an attribute of a class or value: the interpreter's business
-        return None
+            if found[0]:
+                if i == len(parts) - 1:
+                    return found
+                return None  # an attribute of a class or value: the interpreter's business
+            mod = found[1]
+        return ("", mod)
 
     def _in_module(self, path: str, mod: str, attr: str, depth: int) -> tuple[str, str] | None:
         ix = self.indexes.get(path)
@@ -389,8 +404,15 @@ class Libraries:
         target = ix.imports.get(attr)
         if target is not None:
             absolute = self.absolute(target, path)
-            return self.locate(absolute, depth + 1) if absolute else None
-        for star in reversed(ix.stars):
+            if absolute is None:
+                return None
+            if absolute == f"{mod}.{attr}":  # `from pkg import sub` inside pkg
+                return ("", absolute) if self.module_file(absolute) else None
+            return self.locate(absolute, depth + 1)
+        package = path.endswith(("__init__.py", "__init__.pyi"))
+        if package and attr.startswith("_") and self.module_file(f"{mod}.{attr}"):
+            return ("", f"{mod}.{attr}")  # a private submodule: no star import exports it
+        for star in _likely_first(ix.stars, attr):
             absolute = self.absolute(star, path)
             sub = self.module_file(absolute) if absolute else None
             if sub is None or os.path.isdir(sub) or absolute is None:
@@ -398,6 +420,8 @@ class Libraries:
             six = self.indexes.get(sub)
             if six.exported is not None and attr not in six.exported:
                 if attr not in six.registered:
+                    if package and absolute == f"{mod}.{attr}":
+                        return ("", absolute)  # `pkg.resnet`: the submodule itself
                     continue
             elif attr.startswith("_"):
                 continue
@@ -406,7 +430,7 @@ class Libraries:
                 return hit
         # A submodule last: a name the package binds itself (`from .alexnet import *` binds
         # the function `alexnet`) replaces the submodule attribute of the same name.
-        if path.endswith(("__init__.py", "__init__.pyi")) and self.module_file(f"{mod}.{attr}"):
+        if package and self.module_file(f"{mod}.{attr}"):
             return ("", f"{mod}.{attr}")
         return None
 
@@ -486,10 +510,20 @@ class Libraries:
         return out
 
 
-def short_path(path: str) -> str:
-    """`torchvision/models/resnet.py` for a file under site-packages, else the base name."""
-    norm = path.replace(os.sep, "/")
-    for marker in ("/site-packages/", "/dist-packages/"):
-        if marker in norm:
-            return norm.split(marker, 1)[1]
-    return os.path.basename(path)
+def _likely_first(stars: tuple[str, ...], attr: str) -> list[str]:
+    """Star-import targets in search order: those whose module name shares words with `attr`
+    first (`BertModel` looks in `.bert`, then `.modeling_bert`), the rest last-first as
+    Python's later imports win. Keeps `import transformers` from indexing thousands of files."""
+    low = attr.lower()
+    words = [w.lower() for w in re.findall(r"[A-Z]+[a-z0-9]*|[a-z0-9]+", attr)]
+
+    def score(star: str) -> int:
+        segment = star.rsplit(".", 1)[-1]
+        total = 0
+        for t in segment.lower().split("_"):
+            if len(t) > 1 and (t in low or any(t.startswith(w) for w in words if len(w) > 2)):
+                total += len(t)
+        return total
+
+    order = list(reversed(stars))
+    return sorted(order, key=lambda st: -score(st))

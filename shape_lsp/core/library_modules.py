@@ -17,10 +17,14 @@ from shape_lsp.core.digest import digest
 from shape_lsp.core.environment import Environment, discover, library_cache_dir
 from shape_lsp.core.libraries import Libraries, read_text
 from shape_lsp.core.parse import parse_file
+from shape_lsp.core.types import ShapeFact
 from shape_lsp.core.values import Qual, Value
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from shape_lsp.core.interpret import Interpreter
+    from shape_lsp.core.parse import Chunk
     from shape_lsp.core.workspace import Workspace
 
 MAX_LIBRARY_DEPTH = 16
@@ -81,6 +85,10 @@ class LibraryModules:
             interp.module_pass()
         finally:
             self.loading.discard(lm.path)
+        module = self.libraries.module_name(lm.path)
+        for name in list(interp.globals):
+            if f"{module}.{name}" in INTERCEPTED:  # same-file callers get the engine's model
+                interp.globals[name] = Qual(f"{module}.{name}")
         return interp
 
 
@@ -151,3 +159,55 @@ def _project_of(path: str) -> str:
         if parent == here:
             return folder
         here = parent
+
+
+_MODELLED = ("torch", "keras", "tensorflow", "numpy", "einops", "jaxtyping", "builtins")
+
+
+def missing_library(ws: Workspace | None, name: str, from_path: str) -> str | None:
+    """The top-level package of `name` when the environment lacks it (and no project file
+    provides it): the reason shapes through it are unknown."""
+    if ws is None or ws.libraries is None or name.startswith("."):
+        return None
+    top = name.split(".", 1)[0]
+    if not top.isidentifier() or top in _MODELLED or ws.candidates(name, from_path):
+        return None
+    if ws.libraries.libraries.installed(top):
+        return None
+    import sys
+
+    if top in sys.stdlib_module_names:
+        return None
+    return top
+
+
+def note_missing_library(interp: Interpreter, name: str, chunk: Chunk, node: cst.CSTNode) -> None:
+    """A hover note at a call into a library the environment lacks."""
+    top = missing_library(interp.workspace, name, interp.path)
+    if top is None or interp.rec.quiet:
+        return
+    span = interp.rec.span(chunk, node)
+    if span is None:
+        return
+    assert interp.workspace is not None and interp.workspace.libraries is not None
+    python = interp.workspace.libraries.libraries.env.describe()
+    interp.rec.fact(
+        ShapeFact(
+            span,
+            "note",
+            name,
+            "unknown",
+            detail=(f"{top} is not installed in {python}: shapes through it are unknown",),
+        )
+    )
+
+
+def display_path(ws: Workspace | None, path: str) -> str:
+    """How a file is named in messages and traces: `torchvision/models/resnet.py` for a library
+    file (its path inside the environment's folder), the base name for a project file."""
+    if ws is not None and ws.libraries is not None:
+        full = os.path.abspath(path)
+        for root in ws.libraries.libraries.roots:
+            if full.startswith(root + os.sep):
+                return full[len(root) + 1 :].replace(os.sep, "/")
+    return os.path.basename(path)

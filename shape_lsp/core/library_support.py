@@ -17,6 +17,7 @@ from shape_lsp.core.values import Value
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpret import Frame, Interpreter
+    from shape_lsp.core.modules import BoundMethod
 
 # Keyword arguments of timm's builders that select weights or wrappers, not the architecture.
 _TIMM_DROP = frozenset(
@@ -115,6 +116,108 @@ def _tv_get_model(
     return UNKNOWN
 
 
+_STR_METHODS = frozenset(
+    {
+        "startswith",
+        "endswith",
+        "lower",
+        "upper",
+        "replace",
+        "split",
+        "rsplit",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "partition",
+        "rpartition",
+        "isdigit",
+        "isidentifier",
+        "join",
+        "count",
+        "find",
+        "removeprefix",
+        "removesuffix",
+    }
+)
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _plain(v: Value) -> bool:
+    return isinstance(v, _PLAIN) or (
+        isinstance(v, tuple | list) and all(isinstance(x, _PLAIN) for x in v)
+    )
+
+
+def _python_methods(
+    interp: Interpreter,
+    m: BoundMethod,
+    args: list[Value],
+    kwargs: dict[str, Value],
+    node: cst.Call,
+    frame: Frame,
+) -> Value:
+    """Methods of plain strings and dicts that library code uses on its arguments
+    (`arch.startswith("efficientnet_b")`, `kwargs.pop("width_mult")`)."""
+    obj, name = m.obj, m.name
+    if isinstance(obj, str) and name in _STR_METHODS:
+        if kwargs or not all(_plain(a) for a in args):
+            return UNKNOWN
+        try:
+            out = getattr(obj, name)(*args)
+        except (TypeError, ValueError, AttributeError):
+            return UNKNOWN
+        return tuple(out) if isinstance(out, list) else out
+    if isinstance(obj, dict) and not kwargs:
+        key = args[0] if args else None
+        hashable = isinstance(key, _PLAIN)
+        if name == "pop" and 1 <= len(args) <= 2 and hashable:
+            if key in obj:
+                return obj.pop(key)
+            return args[1] if len(args) == 2 else UNKNOWN
+        if name == "setdefault" and 1 <= len(args) <= 2 and hashable:
+            return obj.setdefault(key, args[1] if len(args) == 2 else None)
+        if name == "copy" and not args:
+            return dict(obj)
+        if name == "update" and len(args) == 1 and isinstance(args[0], dict):
+            obj.update(args[0])
+            return None
+    return NotImplemented
+
+
+def _copy(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
+    """`copy.copy(x)`: a shallow copy of a plain object, dict or list (modules stay unknown)."""
+    from shape_lsp.core.modules import PyObject
+
+    if len(args) != 1 or kwargs:
+        return UNKNOWN
+    x = args[0]
+    if isinstance(x, PyObject):
+        return PyObject(x.cls, dict(x.attrs))
+    if isinstance(x, dict | list):
+        return type(x)(x)
+    if isinstance(x, _PLAIN) or (isinstance(x, tuple) and _plain(x)):
+        return x
+    return UNKNOWN
+
+
+# Library functions whose output has their first argument's shape (randomly zeroed or scaled
+# copies): followed as identities rather than through their sampling code.
+SHAPE_PRESERVING = (
+    "torchvision.ops.stochastic_depth.stochastic_depth",
+    "timm.layers.drop.drop_path",
+    "timm.layers.drop.drop_block_2d",
+    "timm.layers.drop.drop_block_fast_2d",
+)
+
+
+def _first_argument(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
+    return args[0] if args else kwargs.get("input", kwargs.get("x", UNKNOWN))
+
+
 TIMM_BUILDER = "timm.models._builder.build_model_with_cfg"
 
 
@@ -122,15 +225,21 @@ def register() -> None:
     """Install the hooks (idempotent)."""
     from shape_lsp.core import interpret
 
+    if _python_methods not in interpret.METHOD_HOOKS:
+        interpret.METHOD_HOOKS.append(_python_methods)
     calls = interpret.SPECIAL_CALLS
     calls.setdefault("typing.cast", _cast)
     calls.setdefault("functools.partial", _partial)
+    calls.setdefault("copy.copy", _copy)
     for name in (
         "timm.create_model",
         "timm.models.create_model",
         "timm.models._factory.create_model",
     ):
         calls.setdefault(name, _timm_create_model)
+        INTERCEPTED.add(name)
+    for name in SHAPE_PRESERVING:
+        calls.setdefault(name, _first_argument)
         INTERCEPTED.add(name)
     calls.setdefault(TIMM_BUILDER, _timm_build)
     INTERCEPTED.add(TIMM_BUILDER)

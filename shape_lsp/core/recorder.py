@@ -217,6 +217,15 @@ class Recorder:
                 return name
         return "Sequential"
 
+    def where(self, chunk: Chunk, node: cst.CSTNode | None) -> str:
+        """`line 12` in this file; `torchvision/models/resnet.py:113` in another file."""
+        span = self.span(chunk, node)
+        if span is not None:
+            return f"line {span.start_line + 1}"
+        if chunk.origin != self.origin:
+            return _foreign(Site(chunk, node), self.interp)
+        return f"line {chunk.start_line + 1}"
+
     def _line(self, site: Site) -> int:
         span = self.span(site.chunk, site.node)
         return span.start_line + 1 if span else 0
@@ -307,9 +316,8 @@ class Recorder:
         first = out[0] if isinstance(out, tuple) and out else out
         if isinstance(first, Tensor) and not self.quiet:
             self._layer_facts(layer, x_t, first, rc, site)
-            line = self._line(site)
             label = f"{layer.path or layer.type_name} ({layer.type_name})"
-            step = f"line {line}: {label} → {first.describe()}"
+            step = f"{self.where(site.chunk, site.node)}: {label} → {first.describe()}"
             trace = (*(x_t.trace if x_t else ()), step)[-10:]
             changed = x_t is None or first.shape != x_t.shape
             new_first = replace(
@@ -437,7 +445,7 @@ class Recorder:
         if span is None and self.local_sites and site.chunk.origin != self.origin:
             # Inside code imported from another file: report at this file's call site.
             span = self.local_sites[-1]
-            where = f" (inside {_foreign(site)})"
+            where = f" (inside {_foreign(site, self.interp)})"
         trace = (*(x.trace if x is not None else ()), *rc.notes)
         if x is not None:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
@@ -495,7 +503,7 @@ class Recorder:
         message = e.message
         if span is None and self.local_sites and frame.chunk.origin != self.origin:
             span = self.local_sites[-1]
-            message += f" (inside {_foreign(Site(frame.chunk, node))})"
+            message += f" (inside {_foreign(Site(frame.chunk, node), self.interp)})"
         fixes = padding_fix(self.interp, tensors) if e.code == "SH108" else ()
         self.add(e.code, span, message, trace, fixes=fixes, tensors=tuple(tensors))
 
@@ -623,16 +631,17 @@ def _merge_axes(warnings: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(c, t.replace("{}", " and ".join(axes[(c, t)])) if axes[(c, t)] else t) for c, t in out]
 
 
-def _foreign(site: Site) -> str:
-    """`blocks.py:12` for a node in another file's chunk."""
-    import os
+def _foreign(site: Site, interp: Interpreter) -> str:
+    """`blocks.py:12` for a node in another file's chunk (`torchvision/models/resnet.py:268`
+    for a library file: its path inside the environment's folder)."""
+    from shape_lsp.core.library_modules import display_path
 
     try:
         span = site.chunk.span(site.node) if site.node is not None else None
     except Exception:
         span = None
     line = f":{span.start_line + 1}" if span is not None else ""
-    return f"{os.path.basename(site.chunk.origin)}{line}"
+    return f"{display_path(interp.workspace, site.chunk.origin)}{line}"
 
 
 def _informativeness(f: ShapeFact) -> tuple[int, int]:

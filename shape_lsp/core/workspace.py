@@ -19,12 +19,6 @@ if TYPE_CHECKING:
 
 MAX_MODULES = 256
 
-_ZOO = os.path.join(os.path.dirname(os.path.dirname(__file__)), "zoo")
-BUNDLED = {
-    # Statically analysable re-implementations of library models (same module names as the
-    # library, so paths match named_modules()); read like project files, never imported.
-    "torchvision.models.": os.path.join(_ZOO, "torchvision_models.py"),
-}
 MAX_DEPTH = 8
 
 
@@ -169,11 +163,6 @@ class Workspace:
 
             if self.libraries.libraries.owns(from_path):
                 return resolve_library(self, name, from_path, depth)
-        for prefix, bundled in BUNDLED.items():
-            if self.libraries is None and name.startswith(prefix):
-                interp = self.module(bundled, depth + 1)
-                attr = name.rsplit(".", 1)[-1]
-                return interp.global_value(attr) if interp is not None else None
         for path, attrs in self.candidates(name, from_path):
             interp = self.module(path, depth + 1, from_path)
             if interp is None or not attrs:
