@@ -27,8 +27,13 @@ _CALLABLE_TYPES = {
     "functools.partial": "partial",
 }
 _OTHER_TYPES = frozenset(
-    f"builtins.{t}"
-    for t in ("str", "int", "float", "bool", "list", "tuple", "dict", "set", "bytes")
+    [
+        *(f"builtins.{t}" for t in ("str", "int", "float", "bool", "list", "tuple", "dict", "set")),
+        "collections.abc.Iterable",
+        "collections.abc.Sequence",
+        "typing.Iterable",
+        "typing.Sequence",
+    ]
 )
 
 

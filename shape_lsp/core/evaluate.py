@@ -10,9 +10,10 @@ from collections.abc import Callable
 import libcst as cst
 
 from shape_lsp.core import shapes as S
+from shape_lsp.core.callables import callable_kind
 from shape_lsp.core.shapes import UNKNOWN, Expr, Unknown
 from shape_lsp.core.symbolic import SymNum, applies, number_op, rounded
-from shape_lsp.core.values import Value
+from shape_lsp.core.values import LayerValue, Value
 
 MAX_LITERAL = 10**12  # sizes beyond this are treated as unknown (huge literals, fuzzing)
 MAX_SEQ = 10_000
@@ -206,6 +207,8 @@ def truth(v: Value) -> bool | None:
         return False
     if isinstance(v, int | float | str | tuple | list | dict):
         return bool(v)
+    if isinstance(v, LayerValue) or callable_kind(v) is not None:
+        return True  # classes, functions, partials and layer instances are always true
     return None
 
 

@@ -355,7 +355,9 @@ class Interpreter:
             if stmt.finalbody is not None:
                 self.exec_block(stmt.finalbody.body, frame)
         elif isinstance(stmt, cst.FunctionDef):
-            frame.env[stmt.name.value] = FunctionRef(stmt, frame.chunk, home=frame.home or self)
+            home = frame.home or self
+            closure = None if frame.env is home.globals else frame.env
+            frame.env[stmt.name.value] = FunctionRef(stmt, frame.chunk, home=home, closure=closure)
         elif isinstance(stmt, cst.ClassDef):
             self.define_class(stmt, frame)
         elif isinstance(stmt, cst.IndentedBlock):
@@ -1164,7 +1166,10 @@ class Interpreter:
             if short in ("print", "delattr"):
                 return None
             if short == "isinstance" and len(args) == 2:
-                return _isinstance(args[0], args[1])
+                obj = args[0]
+                if isinstance(obj, Qual):  # an imported class: what it refers to, if known
+                    obj = (frame.home or self).external(obj.name) or obj
+                return _isinstance(obj, args[1])
             if short in ("isinstance", "eval", "exec"):
                 return UNKNOWN
             if short in {"OrderedDict", "dict"}:
@@ -1484,6 +1489,8 @@ class Interpreter:
         if self.touched is not None:
             self.touched[id(fn.chunk)] = fn.chunk
         env = self.bind_params(fn, args, kwargs, frame, symbolic_missing)
+        if fn.closure is not None:
+            env = {**fn.closure, **env}
         home = _home_of(fn)
         new = Frame(
             env,
@@ -1671,6 +1678,8 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "typing.List": (list,),
     "typing.Tuple": (tuple,),
     "collections.abc.Sequence": (list, tuple),
+    "collections.abc.Iterable": (list, tuple, dict, str),
+    "typing.Iterable": (list, tuple, dict, str),
 }
 
 

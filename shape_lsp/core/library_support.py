@@ -218,6 +218,15 @@ def _first_argument(
     return args[0] if args else kwargs.get("input", kwargs.get("x", UNKNOWN))
 
 
+def _repeat(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
+    """`itertools.repeat(x, n)` with a known small n: the n copies (a tuple)."""
+    if len(args) == 2 and isinstance(args[1], int) and 0 <= args[1] <= 64 and not kwargs:
+        return (args[0],) * args[1]
+    return UNKNOWN
+
+
 TIMM_BUILDER = "timm.models._builder.build_model_with_cfg"
 
 
@@ -231,6 +240,7 @@ def register() -> None:
     calls.setdefault("typing.cast", _cast)
     calls.setdefault("functools.partial", _partial)
     calls.setdefault("copy.copy", _copy)
+    calls.setdefault("itertools.repeat", _repeat)
     for name in (
         "timm.create_model",
         "timm.models.create_model",
