@@ -55,6 +55,8 @@ class Analyzer:
             for p in parsed.problems
         ]
         result = run_file(parsed, path, settings, self.workspace)
+        if self.workspace.libraries is not None:
+            self.workspace.libraries.flush()  # library parses for the next process
         findings.extend(result.findings)
         kept = tuple(
             sorted(

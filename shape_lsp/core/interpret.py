@@ -1723,18 +1723,59 @@ def _is_data_class(info: ClassInfo) -> bool:
     return any(isinstance(b, Qual) and b.name == "typing.NamedTuple" for b in info.bases)
 
 
-def _data_instance(info: ClassInfo, args: list[Value], kwargs: dict[str, Value]) -> Value:
-    """`Config(n_embd=24)` of a dataclass / NamedTuple: fields bound like its __init__."""
-    if not _is_data_class(info) or info.find_method("__init__") is not None:
-        return UNKNOWN
-    fields = [
+def _data_fields(info: ClassInfo) -> list[str]:
+    """The annotated fields of a class body, in order."""
+    return [
         s.target.value
         for s in _block_statements(info.node.body)
         if isinstance(s, cst.SimpleStatementLine)
         for s in s.body
         if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name)
     ]
-    if len(args) > len(fields) or any(k not in fields for k in kwargs):
+
+
+def _data_mro(info: ClassInfo) -> list[ClassInfo]:
+    """`info` and its data-class bases, most basic first (a subclass of a dataclass is read as
+    one: libraries such as transformers make every config subclass a dataclass)."""
+    chain: list[ClassInfo] = []
+    for b in info.bases:
+        if isinstance(b, ClassRef):
+            for c in _data_mro(b.info):
+                if c not in chain:
+                    chain.append(c)
+    if chain or _is_data_class(info):
+        chain.append(info)
+    return chain
+
+
+def _accepts_kwargs(chain: list[ClassInfo]) -> bool:
+    """A class decorated `@strict(accept_kwargs=True)` (huggingface_hub) keeps extra keywords."""
+    for c in chain:
+        for d in c.node.decorators:
+            if isinstance(d.decorator, cst.Call) and any(
+                a.keyword is not None
+                and a.keyword.value == "accept_kwargs"
+                and isinstance(a.value, cst.Name)
+                and a.value.value == "True"
+                for a in d.decorator.args
+            ):
+                return True
+    return False
+
+
+def _data_instance(info: ClassInfo, args: list[Value], kwargs: dict[str, Value]) -> Value:
+    """`Config(n_embd=24)` of a dataclass / NamedTuple: fields bound like its __init__
+    (fields of data-class bases first, a subclass's defaults overriding)."""
+    chain = _data_mro(info)
+    if not chain or info.find_method("__init__") is not None:
+        return UNKNOWN
+    fields: list[str] = []
+    for c in chain:
+        for f in _data_fields(c):
+            if f not in fields:
+                fields.append(f)
+    extra = [k for k in kwargs if k not in fields]
+    if len(args) > len(fields) or (extra and not _accepts_kwargs(chain)):
         return UNKNOWN
     attrs: dict[str, Value] = {}
     for i, name in enumerate(fields):
@@ -1742,10 +1783,13 @@ def _data_instance(info: ClassInfo, args: list[Value], kwargs: dict[str, Value])
             attrs[name] = args[i]
         elif name in kwargs:
             attrs[name] = kwargs[name]
-        elif name in info.attrs:
-            attrs[name] = info.attrs[name]
         else:
-            return UNKNOWN  # a required field not given: Python raises
+            try:
+                attrs[name] = info.find_attr(name)
+            except KeyError:
+                return UNKNOWN  # a required field not given: Python raises
+    for k in extra:
+        attrs[k] = kwargs[k]
     return PyObject(info, attrs)
 
 

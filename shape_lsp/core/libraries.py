@@ -25,7 +25,7 @@ from pathlib import Path
 
 from shape_lsp.core.environment import Environment
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 MAX_CACHE_FILES = 20_000
 MAX_FOLLOW = 24
 
@@ -60,10 +60,15 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REGISTERED = re.compile(r"^@(?:\w+\.)*register_model\b[^\n]*\n(?:@[^\n]*\n)*def (\w+)", re.M)
 
 
+_PROSE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|#[^\n]*')
+
+
 def _reads(lines: list[str], first: int, last: int) -> set[str]:
-    """The identifiers in a statement's lines: a superset of the names it reads (attribute
-    names and words in strings too), found much faster than by walking its tree."""
-    return set(_IDENT.findall("".join(lines[first - 1 : last])))
+    """The identifiers in a statement's code: the names it reads and more (attribute names,
+    words in short strings), found much faster than by walking its tree. Docstrings and
+    comments are left out (their prose would pull in unrelated definitions)."""
+    code = _PROSE.sub(" ", "".join(lines[first - 1 : last]))
+    return set(_IDENT.findall(code))
 
 
 def _bound(node: ast.stmt, imports: dict[str, str], stars: list[str], package: str) -> set[str]:
@@ -410,8 +415,18 @@ class Libraries:
                 return ("", absolute) if self.module_file(absolute) else None
             return self.locate(absolute, depth + 1)
         package = path.endswith(("__init__.py", "__init__.pyi"))
-        if package and attr.startswith("_") and self.module_file(f"{mod}.{attr}"):
-            return ("", f"{mod}.{attr}")  # a private submodule: no star import exports it
+        submodule = f"{mod}.{attr}"
+        if package and self.module_file(submodule):
+            # A submodule, unless its own star import re-binds the name (`from .alexnet
+            # import *` binds the function `alexnet`); other star modules are not searched
+            # (transformers' top level star-imports thousands of files).
+            if f".{attr}" in ix.stars or submodule in ix.stars:
+                sub = self.module_file(submodule)
+                if sub is not None and os.path.isfile(sub):
+                    six = self.indexes.get(sub)
+                    if six.exported is not None and attr in six.exported:
+                        return self._in_module(sub, submodule, attr, depth + 1)
+            return ("", submodule)
         for star in _likely_first(ix.stars, attr):
             absolute = self.absolute(star, path)
             sub = self.module_file(absolute) if absolute else None

@@ -8,15 +8,16 @@ entry point while the library machinery stays in its own modules.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shape_lsp.core.config import Settings
 from shape_lsp.core.digest import digest
 from shape_lsp.core.environment import Environment, discover, library_cache_dir
-from shape_lsp.core.libraries import Libraries, read_text
-from shape_lsp.core.parse import parse_file
+from shape_lsp.core.libraries import IndexCache, Libraries, read_text
+from shape_lsp.core.parse import ParsedChunk, parse_file
+from shape_lsp.core.parsed_store import ParsedStore
 from shape_lsp.core.types import ShapeFact
 from shape_lsp.core.values import Qual, Value
 
@@ -42,6 +43,8 @@ class LibraryModule:
     text: str
     keep: frozenset[int]
     interp: Interpreter | None = None
+    stamp: str = ""
+    parsed: dict[str, ParsedChunk] | None = None  # every chunk parse of it (persisted)
 
 
 class LibraryModules:
@@ -51,6 +54,10 @@ class LibraryModules:
         self.libraries = libraries
         self.files: dict[str, LibraryModule] = {}
         self.loading: set[str] = set()
+        self.dirty: set[str] = set()  # files with parses not yet on disk
+        self.parsed = ParsedStore(
+            libraries.indexes.folder.parent if libraries.indexes.folder else None
+        )
 
     def value(self, ws: Workspace, path: str, attr: str, depth: int) -> Value | None:
         """The value of top-level `attr` of library file `path`."""
@@ -68,20 +75,35 @@ class LibraryModules:
             lm.interp = self._run(ws, lm, depth)
         return lm.interp.global_value(attr) if lm.interp is not None else None
 
+    def flush(self) -> None:
+        """Write the parses made since the last flush to the persistent store."""
+        for path in sorted(self.dirty):
+            lm = self.files.get(path)
+            if lm is not None and lm.parsed is not None:
+                self.parsed.save(path, lm.stamp, lm.parsed)
+        self.dirty.clear()
+
     def _run(self, ws: Workspace, lm: LibraryModule, depth: int) -> Interpreter | None:
         from shape_lsp.core.interpret import Interpreter
 
         text = self.libraries.slice_text(lm.path, lm.text, lm.keep)
         self.loading.add(lm.path)
         ws.generation += 1
+        if lm.parsed is None:
+            lm.stamp = IndexCache.stamp(lm.path) or ""
+            lm.parsed = self.parsed.load(lm.path, lm.stamp)
+        for chunk in lm.parsed.values():
+            ws.cache.put(chunk)
+        before, ws.cache.fresh = ws.cache.fresh, []
         try:
-            interp = Interpreter(
-                parse_file(text, ws.cache, origin=lm.path),
-                lm.path,
-                Settings(),
-                workspace=ws,
-                depth=depth,
-            )
+            parsed = parse_file(text, ws.cache, origin=lm.path)
+        finally:
+            fresh, ws.cache.fresh = ws.cache.fresh, before
+        if fresh:
+            lm.parsed.update((c.text, c) for c in fresh)
+            self.dirty.add(lm.path)
+        try:
+            interp = Interpreter(parsed, lm.path, Settings(), workspace=ws, depth=depth)
             interp.module_pass()
         finally:
             self.loading.discard(lm.path)
@@ -121,16 +143,25 @@ class EnvironmentStore:
 
     def __init__(self, cache_dir: Path | None = None) -> None:
         self.cache_dir = cache_dir if cache_dir is not None else library_cache_dir()
-        self._by_project: dict[tuple[str, str | None, str | None], LibraryModules] = {}
+        self._by_project: dict[tuple[object, ...], LibraryModules] = {}
         self._by_python: dict[str, LibraryModules] = {}
+        self._projects: dict[str, str] = {}  # folder -> its project's folder
 
     def for_file(self, path: str, settings: Settings) -> LibraryModules | None:
         """The library store for a file analysed with these settings."""
-        project = _project_of(path)
-        key = (project, settings.python, settings.verify_python)
+        folder = os.path.dirname(os.path.abspath(path)) if path and path[0] != "<" else ""
+        project = self._projects.get(folder)
+        if project is None:
+            project = self._projects[folder] = _project_of(path)
+        key = (project, settings.python, settings.verify_python, settings.library_paths)
         hit = self._by_project.get(key)
         if hit is None:
             env = discover(Path(project), settings.python, settings.verify_python, self.cache_dir)
+            if settings.library_paths:
+                extra = tuple(
+                    os.path.join(project, os.path.expanduser(p)) for p in settings.library_paths
+                )
+                env = replace(env, paths=(*extra, *env.paths))
             hit = self.use(env)
             self._by_project[key] = hit
         return hit
