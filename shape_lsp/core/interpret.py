@@ -1084,6 +1084,8 @@ class Interpreter:
         """Evaluate a call expression."""
         func = self.eval(node.func, frame)
         if frame.owner is None and (frame.home or self)._inert(func):
+            if isinstance(func, Qual) and frame.home in (None, self):
+                note_missing_library(self, func.name, frame.chunk, node)
             return UNKNOWN  # e.g. timm's default_cfgs: large data handed to unknown functions
         got = self.call_args(node, frame)
         if got is None:
