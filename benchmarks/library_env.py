@@ -103,7 +103,7 @@ def _summary(data: dict[str, object]) -> str:
     if not isinstance(files, list) or not files:
         return str(data)[:300]
     rec = files[0]
-    models = [f"{m['name']}: {m.get('output')} ({m.get('params')} params)" for m in rec["models"]]
+    models = [f"{m['name']}: {m.get('output')} ({m.get('total_params')} params)" for m in rec["models"]]
     diags = [f"{d['line']}:{d['code']} {d['message'][:80]}" for d in rec["diagnostics"]]
     return "; ".join(models) + (" | diagnostics: " + "; ".join(diags) if diags else "")
 

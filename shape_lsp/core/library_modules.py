@@ -8,6 +8,7 @@ entry point while the library machinery stays in its own modules.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from shape_lsp.core.workspace import Workspace
 
 MAX_LIBRARY_DEPTH = 16
+
+REPLACED: dict[str, Callable[[], Value]] = {}
+"""Qualified library definitions replaced by a value the engine builds (library_support.py)."""
 
 INTERCEPTED: set[str] = set()
 """Qualified library definitions the engine models itself (library_support.py registers
@@ -109,7 +113,9 @@ class LibraryModules:
             self.loading.discard(lm.path)
         module = self.libraries.module_name(lm.path)
         for name in list(interp.globals):
-            if f"{module}.{name}" in INTERCEPTED:  # same-file callers get the engine's model
+            if f"{module}.{name}" in REPLACED:
+                interp.globals[name] = REPLACED[f"{module}.{name}"]()
+            elif f"{module}.{name}" in INTERCEPTED:  # same-file callers get the engine's model
                 interp.globals[name] = Qual(f"{module}.{name}")
         return interp
 
@@ -129,6 +135,8 @@ def resolve_library(ws: Workspace, name: str, from_path: str, depth: int) -> Val
         return None
     path, attr = found
     qualified = f"{libs.module_name(path)}.{attr}"
+    if qualified in REPLACED:
+        return REPLACED[qualified]()
     if qualified in INTERCEPTED:
         return Qual(qualified)
     if ws.track and from_path:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from shape_lsp.core.callables import Partial
-from shape_lsp.core.library_modules import INTERCEPTED
+from shape_lsp.core.callables import NativeCall, Partial
+from shape_lsp.core.library_modules import INTERCEPTED, REPLACED
 from shape_lsp.core.shapes import UNKNOWN
 from shape_lsp.core.values import Value
 
@@ -227,6 +227,41 @@ def _repeat(
     return UNKNOWN
 
 
+def _attention_interface(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
+    """transformers' `ALL_ATTENTION_FUNCTIONS.get_interface(impl, eager_attention_forward)`:
+    the model's own eager attention (every registered kernel computes the same shapes)."""
+    if len(args) == 2:
+        return args[1]
+    return kwargs.get("default", UNKNOWN)
+
+
+def _chunked_forward(
+    interp: Interpreter, args: list[Value], kwargs: dict[str, Value], node: cst.Call, frame: Frame
+) -> Value:
+    """`apply_chunking_to_forward(fn, chunk_size, chunk_dim, *inputs)`: `fn(*inputs)` (chunks
+    along a dimension are concatenated back, so shapes are those of one whole call)."""
+    if len(args) < 4 or kwargs:
+        return UNKNOWN
+    return interp.call(args[0], list(args[3:]), {}, node, frame)
+
+
+class _ActivationTable(dict[str, Value]):
+    """transformers' `ACT2FN[name]`: an activation module, elementwise whatever the name."""
+
+    def __missing__(self, key: str) -> Value:
+        return NativeCall(lambda args, kwargs: args[0] if len(args) == 1 else UNKNOWN)
+
+    def get(self, key: str, default: Value = None) -> Value:
+        return self[key] if isinstance(key, str) else default
+
+    def __bool__(self) -> bool:  # never mistaken for "not found" (`external(q) or Qual(q)`)
+        return True
+
+
+HF_CHUNKING = "transformers.pytorch_utils.apply_chunking_to_forward"
+HF_ATTENTION = "transformers.modeling_utils.ALL_ATTENTION_FUNCTIONS"
 TIMM_BUILDER = "timm.models._builder.build_model_with_cfg"
 
 
@@ -241,6 +276,7 @@ def register() -> None:
     calls.setdefault("functools.partial", _partial)
     calls.setdefault("copy.copy", _copy)
     calls.setdefault("itertools.repeat", _repeat)
+    calls.setdefault("torch.nn.Buffer", _first_argument)  # a registered buffer: the tensor
     for name in (
         "timm.create_model",
         "timm.models.create_model",
@@ -252,6 +288,11 @@ def register() -> None:
         calls.setdefault(name, _first_argument)
         INTERCEPTED.add(name)
     calls.setdefault(TIMM_BUILDER, _timm_build)
+    calls.setdefault(f"{HF_ATTENTION}.get_interface", _attention_interface)
+    INTERCEPTED.add(HF_ATTENTION)
+    calls.setdefault(HF_CHUNKING, _chunked_forward)
+    REPLACED.setdefault("transformers.activations.ACT2FN", _ActivationTable)
+    INTERCEPTED.add(HF_CHUNKING)
     INTERCEPTED.add(TIMM_BUILDER)
     for name in ("torchvision.models.get_model", "torchvision.models._api.get_model"):
         calls.setdefault(name, _tv_get_model)
