@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 MAX_DEPTH = 24
 MAX_EXPR_DEPTH = 150  # deeper expressions (valid Python) are unknown, not a RecursionError
-MAX_STEPS = 200_000
+MAX_STEPS = 400_000  # library models (transformers) take ~250k steps per model run
 MAX_UNROLL = 64
 
 TORCH_MODULE_BASES = {"torch.nn.Module"}
@@ -1577,7 +1577,7 @@ class Interpreter:
         if info.framework == "data" and DATA_CLASS_HOOK[0] is not None and frame is not None:
             return DATA_CLASS_HOOK[0](self, ClassRef(info), args, kwargs, node, frame)
         if info.framework is None:
-            if info.find_method("__init__") is None:
+            if info.find_method("__init__") is None or _generated_init(info):
                 return _data_instance(info, args, kwargs)
             return self._plain_instance(info, args, kwargs, frame)
         if info.framework not in ("torch", "keras"):
@@ -1725,6 +1725,12 @@ def _is_data_class(info: ClassInfo) -> bool:
     return any(isinstance(b, Qual) and b.name == "typing.NamedTuple" for b in info.bases)
 
 
+def _generated_init(info: ClassInfo) -> bool:
+    """A class decorated @dataclass without an `__init__` of its own: the generated one
+    replaces any base class's (transformers' ModelOutput subclasses)."""
+    return _is_data_class(info) and "__init__" not in info.methods
+
+
 def _data_fields(info: ClassInfo) -> list[str]:
     """The annotated fields of a class body, in order."""
     return [
@@ -1769,7 +1775,7 @@ def _data_instance(info: ClassInfo, args: list[Value], kwargs: dict[str, Value])
     """`Config(n_embd=24)` of a dataclass / NamedTuple: fields bound like its __init__
     (fields of data-class bases first, a subclass's defaults overriding)."""
     chain = _data_mro(info)
-    if not chain or info.find_method("__init__") is not None:
+    if not chain or (info.find_method("__init__") is not None and not _generated_init(info)):
         return UNKNOWN
     fields: list[str] = []
     for c in chain:

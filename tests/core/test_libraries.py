@@ -326,3 +326,26 @@ def test_transformers_config_defaults(real_site: Path, tmp_path: Path) -> None:
     assert f.code == "SH101" and "in_features 128" in f.message
     lin_shapes = [x.shape for x in result.facts if x.label == "x"]
     assert lin_shapes in ([], ["unknown"])
+
+
+def test_transformers_bert_forward(real_site: Path, tmp_path: Path) -> None:
+    an = _analyzer(real_site)
+    text = (
+        "import torch\nfrom transformers import BertConfig, BertModel\n\n"
+        "config = BertConfig(hidden_size=128, num_hidden_layers=2, num_attention_heads=4,"
+        " intermediate_size=256)\n"
+        "model = BertModel(config)\n"
+        "out = model(torch.randint(0, 100, (2, 16)))\n"
+        "h = out.last_hidden_state\n"
+        "p = out.pooler_output\n"
+        "bad = torch.nn.Linear(64, 2)(h)\n"
+    )
+    result = an.analyze(text, str(tmp_path / "user.py"))
+    shapes = {f.label: f.shape for f in result.facts if f.kind == "tensor"}
+    assert shapes["h"] == "(2, 16, 128)" and shapes["p"] == "(2, 128)"
+    (m,) = [m for m in result.models if m.input_shapes]
+    # torch: BertModel(that config) has 4,254,336 parameters
+    assert m.total_params == 4254336
+    (f,) = result.findings
+    assert f.code == "SH101" and f.span.start_line == 8
+    assert any("transformers/models/bert/modeling_bert.py:" in step for step in f.trace)
