@@ -349,3 +349,18 @@ def test_transformers_bert_forward(real_site: Path, tmp_path: Path) -> None:
     (f,) = result.findings
     assert f.code == "SH101" and f.span.start_line == 8
     assert any("transformers/models/bert/modeling_bert.py:" in step for step in f.trace)
+
+
+def test_timm_forward_features_head_and_num_features(real_site: Path, tmp_path: Path) -> None:
+    an = _analyzer(real_site)
+    text = (
+        "import timm\nimport torch\n\n"
+        'm = timm.create_model("resnet50", pretrained=False)\n'
+        "f = m.forward_features(torch.randn(2, 3, 64, 64))\n"
+        "h = m.forward_head(f)\n"
+        "bad = torch.nn.Linear(m.num_features + 1, 3)(m.forward_head(f, pre_logits=True))\n"
+    )
+    result = an.analyze(text, str(tmp_path / "user.py"))
+    shapes = {f.label: f.shape for f in result.facts if f.kind == "tensor"}
+    assert shapes["f"] == "(2, 2048, 2, 2)" and shapes["h"] == "(2, 1000)"
+    assert [(f.code, f.span.start_line) for f in result.findings] == [("SH101", 6)]

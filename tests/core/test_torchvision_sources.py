@@ -389,3 +389,15 @@ def test_from_import_and_weights_argument(an: Analyzer) -> None:
     )
     assert not result.findings
     assert sorted(m.output for m in models) == ["(1, 1000)", "(4, 3)"]
+
+
+def test_get_model(an: Analyzer) -> None:
+    result, models = _analyze(
+        an,
+        "from torchvision.models import get_model\n"
+        'g = get_model("resnet18", weights=None, num_classes=3)\n'
+        "y = g(torch.randn(1, 3, 32, 32))\n",
+        "get_model",
+    )
+    assert not result.findings
+    assert [m.output for m in models] == ["(1, 3)"]
