@@ -10,7 +10,8 @@ project. Figures, side by side in one run:
 - in-process (server-like, one Analyzer): first analysis, then edit -> diagnostics p50
 - RSS of the in-process run
 
-Run: `.venv/bin/python benchmarks/library_env.py [--runs N]`. Skips when the wheels are missing.
+Run: `.venv/bin/python benchmarks/library_env.py [--runs N] [--case both|timm]`. Skips when the
+wheels are missing.
 """
 
 from __future__ import annotations
@@ -78,6 +79,29 @@ EDIT = {edit}
 '''
 
 
+TIMM_ONLY = '''"""timm's resnet50 with a new head."""
+
+import timm
+import torch
+import torch.nn as nn
+
+
+class ImageHead(nn.Module):
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.backbone = timm.create_model("resnet50", pretrained=False, num_classes=0)
+        self.cls = nn.Linear(2048, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cls(self.backbone(x))
+
+
+image_model = ImageHead(num_classes=5)
+logits = image_model(torch.randn(2, 3, 64, 64))
+EDIT = {edit}
+'''
+
+
 def _check(project: Path, user: Path, cache: Path) -> tuple[float, dict[str, object]]:
     env = {**os.environ, "SHAPE_LSP_CACHE_DIR": str(cache)}
     t = time.perf_counter()
@@ -103,7 +127,9 @@ def _summary(data: dict[str, object]) -> str:
     if not isinstance(files, list) or not files:
         return str(data)[:300]
     rec = files[0]
-    models = [f"{m['name']}: {m.get('output')} ({m.get('total_params')} params)" for m in rec["models"]]
+    models = [
+        f"{m['name']}: {m.get('output')} ({m.get('total_params')} params)" for m in rec["models"]
+    ]
     diags = [f"{d['line']}:{d['code']} {d['message'][:80]}" for d in rec["diagnostics"]]
     return "; ".join(models) + (" | diagnostics: " + "; ".join(diags) if diags else "")
 
@@ -111,10 +137,12 @@ def _summary(data: dict[str, object]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20, help="edits timed in-process")
+    ap.add_argument("--case", choices=["both", "timm"], default="both", help="user file")
     args = ap.parse_args()
+    user_text = USER if args.case == "both" else TIMM_ONLY
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
-        for package in ("timm", "transformers"):
+        for package in ("timm", "transformers")[: 2 if args.case == "both" else 1]:
             if not unpack(package, site):
                 print(f"skip: the {package} wheel is not available (offline?)")
                 return 0
@@ -125,10 +153,10 @@ def main() -> int:
         )
         user = project / "model.py"
         cache = Path(tmp) / "cache"
-        user.write_text(USER.format(edit=0), "utf-8")
+        user.write_text(user_text.format(edit=0), "utf-8")
         cold, data = _check(project, user, cache)
         print(f"cold check : {cold:6.2f} s  (new process, empty library cache)")
-        user.write_text(USER.format(edit=1), "utf-8")
+        user.write_text(user_text.format(edit=1), "utf-8")
         warm, data = _check(project, user, cache)
         print(f"warm check : {warm:6.2f} s  (new process, index cache filled, user file edited)")
         print(f"  result   : {_summary(data)}")
@@ -140,16 +168,18 @@ def main() -> int:
         os.environ["SHAPE_LSP_CACHE_DIR"] = str(cache)
         an = Analyzer(libraries=True)
         t = time.perf_counter()
-        an.analyze(USER.format(edit=2), str(user), settings)
+        an.analyze(user_text.format(edit=2), str(user), settings)
         first = time.perf_counter() - t
         times = []
         for i in range(args.runs):
-            text = USER.format(edit=100 + i)
+            text = user_text.format(edit=100 + i)
             t = time.perf_counter()
             an.analyze(text, str(user), settings)
             times.append((time.perf_counter() - t) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"in-process : first {first:5.2f} s, edit->diagnostics p50 {statistics.median(times):6.1f} ms")
+        print(
+            f"in-process : first {first:5.2f} s, edit->diagnostics p50 {statistics.median(times):6.1f} ms"
+        )
         print(f"RSS        : {rss:6.0f} MB (in-process run, max resident)")
     return 0
 
