@@ -91,7 +91,17 @@ def binop(op: str, a: Value, b: Value) -> Value:
         return a * b if 0 <= len(a) * b <= MAX_SEQ else UNKNOWN
     if op == "*" and isinstance(b, tuple | list) and isinstance(a, int):
         return b * a if 0 <= len(b) * a <= MAX_SEQ else UNKNOWN
+    if op == "%" and isinstance(a, str) and _plain_format_args(b):
+        try:  # "denseblock%d" % (i + 1): module names built with printf-style formatting
+            return a % b
+        except (TypeError, ValueError, KeyError):
+            return UNKNOWN
     return UNKNOWN
+
+
+def _plain_format_args(b: Value) -> bool:
+    plain = (int, float, str)
+    return isinstance(b, plain) or (isinstance(b, tuple) and all(isinstance(x, plain) for x in b))
 
 
 def _symbolic(op: str, a: Value, b: Value) -> Value:

@@ -1690,6 +1690,16 @@ def _isinstance(obj: Value, kinds: Value) -> Value:
     known = callable_isinstance(obj, kinds)
     if known is not None:
         return known
+    names = kinds if isinstance(kinds, tuple) else (kinds,)
+    if any(isinstance(k, Qual) and k.name == "torch.Tensor" for k in names):
+        if isinstance(obj, Tensor):
+            return not obj.numpy
+        plain = isinstance(obj, int | float | str | bool | tuple | list | dict) or obj is None
+        rest = tuple(k for k in names if not (isinstance(k, Qual) and k.name == "torch.Tensor"))
+        if plain and not rest:
+            return False  # `isinstance(prev_features, Tensor)` on a list
+        if plain:
+            kinds = rest
     if isinstance(obj, Unknown | S.Expr | Tensor) or obj is Ellipsis:
         return UNKNOWN
     if not isinstance(obj, int | float | str | bool | tuple | list | dict) and obj is not None:

@@ -82,7 +82,6 @@ GAPS = {
     for n in FACTORIES
     if n.startswith(
         (
-            "densenet",
             "inception",
             "googlenet",
             "convnext",
