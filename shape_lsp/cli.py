@@ -212,7 +212,7 @@ def _worker(job: tuple[str, Any, str]) -> tuple[dict[str, Any], dict[str, str | 
     path, settings, source = job
     global _WORKER_ANALYZER  # noqa: PLW0603 - one cache per worker process
     if _WORKER_ANALYZER is None:
-        _WORKER_ANALYZER = Analyzer()
+        _WORKER_ANALYZER = Analyzer(libraries=True)
     return _tracked(Path(path), settings, _WORKER_ANALYZER, source)
 
 
@@ -256,7 +256,7 @@ def check(args: argparse.Namespace) -> int:
     else:
         from shape_lsp.core.api import Analyzer  # libcst and the engine: only when needed
 
-        analyzer = Analyzer()
+        analyzer = Analyzer(libraries=True)
         done = list(
             _progress((_tracked(f, settings, analyzer, text) for _, f, text in todo), len(todo))
         )
@@ -335,7 +335,7 @@ def _fix(files: list[Path], settings: Any) -> int:
     from shape_lsp.core.analysis.fixes import apply_fixes
     from shape_lsp.core.api import Analyzer
 
-    analyzer, total = Analyzer(), 0
+    analyzer, total = Analyzer(libraries=True), 0
     for f in files:
         if f.suffix.lower() == ".ipynb":
             from shape_lsp.notebook_cli import fix_notebook

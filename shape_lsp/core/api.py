@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import replace
 
+from shape_lsp.core.analysis.library_modules import EnvironmentStore
 from shape_lsp.core.analysis.workspace import Workspace
 from shape_lsp.core.config import Settings
 from shape_lsp.core.results import AnalysisResult, Finding, Span
@@ -23,9 +24,12 @@ _SUPPRESS = re.compile(r"#\s*shape:\s*ignore(?:\[(?P<codes>[A-Za-z0-9_,\s]+)\])?
 class Analyzer:
     """Analyses files, reusing parsed chunks across calls (and across files)."""
 
-    def __init__(self, cache_size: int = 4096) -> None:
+    def __init__(self, cache_size: int = 4096, libraries: bool = False) -> None:
+        """`libraries`: resolve imports through the user's environment (environment.py),
+        found from each analysed file's project; off, only project files resolve."""
         self.cache = ParseCache(cache_size)
         self.workspace = Workspace(self.cache)
+        self.environments = EnvironmentStore() if libraries else None
 
     def set_source(self, path: str, text: str | None) -> None:
         """An open editor buffer's text for `path` (None when closed), for imports of it."""
@@ -38,6 +42,8 @@ class Analyzer:
         from shape_lsp.core.analysis.run import run_file
 
         settings = settings or Settings()
+        if self.environments is not None:
+            self.workspace.libraries = self.environments.for_file(path, settings)
         parsed = parse_file(source, self.cache, origin=path)
         findings: list[Finding] = [
             Finding(
@@ -49,6 +55,8 @@ class Analyzer:
             for p in parsed.problems
         ]
         result = run_file(parsed, path, settings, self.workspace)
+        if self.workspace.libraries is not None:
+            self.workspace.libraries.flush()  # library parses for the next process
         findings.extend(result.findings)
         kept = tuple(
             sorted(

@@ -35,6 +35,8 @@ class Settings:
     input_shapes: dict[str, tuple[tuple[int | str, ...], ...]] = field(default_factory=dict)
     debounce_ms: int = 0
     verify_python: str | None = None
+    python: str | None = None  # the environment whose libraries imports resolve through
+    library_paths: tuple[str, ...] = ()  # extra import folders, searched before the environment
     verify_device: str = "auto"
     verify_timeout: float = 60.0
     verify_dims: dict[str, int] = field(default_factory=dict)
@@ -63,6 +65,9 @@ _KEYS = {
     "debounce-ms": "debounce_ms",
     "debounceMs": "debounce_ms",
     "verify": "verify",
+    "python": "python",
+    "library-paths": "library_paths",
+    "libraryPaths": "library_paths",
 }
 
 
@@ -153,6 +158,14 @@ def _apply(s: Settings, attr: str, value: Any, key: str, problems: list[str]) ->
                 continue
             shapes[model] = tuple(tuple(t) for t in spec)
         return replace(s, input_shapes=shapes)
+    if attr == "library_paths":
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise TypeError("expected a list of folders")
+        return replace(s, library_paths=tuple(value))
+    if attr == "python":
+        if not isinstance(value, str) or not value:
+            raise TypeError("expected the path of a Python interpreter or virtual environment")
+        return replace(s, python=value)
     if attr == "verify":
         if not isinstance(value, dict):
             raise TypeError("expected a table")

@@ -32,7 +32,7 @@ class Engine:
             if self._analyzer is None:
                 from shape_lsp.core.api import Analyzer
 
-                self._analyzer = Analyzer()
+                self._analyzer = Analyzer(libraries=True)
                 log.info("analysis engine loaded")
         return self._analyzer
 

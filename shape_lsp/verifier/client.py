@@ -17,10 +17,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shape_lsp.core.config import Settings
 from shape_lsp.core.results import Finding, ModelSummary
 from shape_lsp.verifier import diff
+
+if TYPE_CHECKING:
+    from shape_lsp.core.api import Analyzer
 from shape_lsp.verifier.protocol import (
     ModelRequest,
     RuntimeErrorInfo,
@@ -58,6 +62,18 @@ class _Plan:
     source: str
 
 
+def _interpreter(path: str, settings: Settings) -> str:
+    """The interpreter the static analysis reads libraries from (environment.py): the
+    `verify.python` / `python` settings, `$VIRTUAL_ENV`, the project's .venv, else this one."""
+    from pathlib import Path
+
+    from shape_lsp.core.analysis.environment import find_interpreter
+
+    project = Path(path).resolve().parent if path and not path.startswith("<") else None
+    python, _ = find_interpreter(project, settings.verify_python or settings.python)
+    return python or sys.executable
+
+
 def run_verify(
     path: str,
     *,
@@ -85,7 +101,7 @@ def run_verify(
             input_shapes=input_shapes,
             device=device or settings.verify_device,
             timeout=timeout if timeout is not None else settings.verify_timeout,
-            python=python or settings.verify_python or sys.executable,
+            python=python or _interpreter(path, settings),
             dims={**diff.DEFAULT_DIMS, **settings.verify_dims, **(dims or {})},
             ctor=ctor,
             settings=settings,
@@ -222,11 +238,17 @@ def _plan(
     return _Plan(req, static, source)
 
 
+_ANALYZER: Analyzer | None = None
+
+
 def _static_models(source: str, path: str, settings: Settings) -> tuple[ModelSummary, ...]:
     try:
-        from shape_lsp.core.api import analyze
+        from shape_lsp.core.api import Analyzer
 
-        return analyze(source, path, settings).models
+        global _ANALYZER  # noqa: PLW0603 - one engine (and library store) per process
+        if _ANALYZER is None:
+            _ANALYZER = Analyzer(libraries=True)
+        return _ANALYZER.analyze(source, path, settings).models
     except Exception as e:  # the static side is optional here: verify still runs the models
         log.warning(
             "static analysis failed (%s: %s); verifying without static shapes", type(e).__name__, e

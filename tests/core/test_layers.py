@@ -34,7 +34,6 @@ LAYERS = (
 MAX_LINES = 620
 # Modules allowed past MAX_LINES, with the reason; keep this list short.
 LONG = {
-    "zoo.torchvision_models": "bundled torchvision model definitions (issue #17 replaces them)",
 }
 
 

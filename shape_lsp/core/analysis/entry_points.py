@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from shape_lsp.core.analysis.interpreters import recorder_of
-from shape_lsp.core.analysis.workspace import Workspace
+from shape_lsp.core.analysis.workspace import workspace_of
 from shape_lsp.core.config import Settings
 from shape_lsp.core.interpreter.module_calls import Site
 from shape_lsp.core.interpreter.objects import ClassInfo, Container, ModuleInstance, type_name
@@ -575,9 +575,3 @@ def _swap(d: Dim, old: str, new: str) -> Dim:
                 term = S.mul(term, S.floordiv(_swap(a.num, old, new), a.den))
         total = S.add(total, term)
     return total
-
-
-def workspace_of(interp: Interpreter) -> Workspace | None:
-    """The interpreter's workspace (a Workspace whenever the analysis built it)."""
-    ws = interp.workspace
-    return ws if isinstance(ws, Workspace) else None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from shape_lsp.core.analysis.fixes import fixes_for, padding_fix
+from shape_lsp.core.analysis.libraries import display_path
 from shape_lsp.core.config import Settings
 from shape_lsp.core.interpreter.extensions import EXTENSIONS
 from shape_lsp.core.interpreter.module_calls import RANK_FREE, ModuleCalls, Site
@@ -136,7 +137,7 @@ class Recorder(ModuleCalls):
         if span is None and self.local_sites and site.chunk.origin != self.origin:
             # Inside code imported from another file: report at this file's call site.
             span = self.local_sites[-1]
-            where = f" (inside {_foreign(site)})"
+            where = f" (inside {_foreign(site, self.interp)})"
         trace = (*(x.trace if x is not None else ()), *rc.notes)
         if x is not None:
             trace = (*trace, f"{layer.path or layer.type_name} gets {x.describe()}")
@@ -197,7 +198,7 @@ class Recorder(ModuleCalls):
         message = e.message
         if span is None and self.local_sites and frame.chunk.origin != self.origin:
             span = self.local_sites[-1]
-            message += f" (inside {_foreign(Site(frame.chunk, node))})"
+            message += f" (inside {_foreign(Site(frame.chunk, node), self.interp)})"
         fixes = padding_fix(self.interp, tensors) if e.code == "SH108" else ()
         self.add(e.code, span, message, trace, fixes=fixes, tensors=tuple(tensors))
 
@@ -290,6 +291,10 @@ class Recorder(ModuleCalls):
             )
         )
 
+    def foreign(self, site: Site) -> str:
+        """`blocks.py:12`, or a library file's path inside its environment."""
+        return _foreign(site, self.interp)
+
     def expect(self, mod: Value, **info: object) -> None:
         """Attach metadata (name, span, input source, variable) to mod's next session."""
         self._pending[id(mod)] = info
@@ -329,16 +334,17 @@ def _merge_axes(warnings: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(c, t.replace("{}", " and ".join(axes[(c, t)])) if axes[(c, t)] else t) for c, t in out]
 
 
-def _foreign(site: Site) -> str:
-    """`blocks.py:12` for a node in another file's chunk."""
-    import os
-
+def _foreign(site: Site, interp: Interpreter) -> str:
+    """`blocks.py:12` for a node in another file's chunk (`torchvision/models/resnet.py:268`
+    for a library file: its path inside the environment's folder)."""
     try:
         span = site.chunk.span(site.node) if site.node is not None else None
     except Exception:
         span = None
     line = f":{span.start_line + 1}" if span is not None else ""
-    return f"{os.path.basename(site.chunk.origin)}{line}"
+    modules = getattr(interp.workspace, "libraries", None)
+    libraries = modules.libraries if modules is not None else None
+    return f"{display_path(libraries, site.chunk.origin)}{line}"
 
 
 def _informativeness(f: ShapeFact) -> tuple[int, int]:

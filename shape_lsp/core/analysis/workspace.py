@@ -14,16 +14,11 @@ from shape_lsp.core.source.parse import ParseCache, parse_file
 from shape_lsp.core.values.abstract import Value
 
 if TYPE_CHECKING:
+    from shape_lsp.core.analysis.library_modules import LibraryModules
     from shape_lsp.core.interpreter.interpret import Interpreter
 
 MAX_MODULES = 256
 
-_ZOO = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "zoo")
-BUNDLED = {
-    # Statically analysable re-implementations of library models (same module names as the
-    # library, so paths match named_modules()); read like project files, never imported.
-    "torchvision.models.": os.path.join(_ZOO, "torchvision_models.py"),
-}
 MAX_DEPTH = 8
 
 
@@ -43,6 +38,8 @@ class Workspace:
         # bumped whenever an imported file's text may have changed (invalidates `runs`)
         self.generation = 0
         self.runs: dict[tuple[str, str], object] = {}  # (file, class) -> models' cached run
+        # the user's environment (library_modules.py); None: only project files resolve
+        self.libraries: LibraryModules | None = None
 
     def set_source(self, path: str, text: str | None) -> None:
         """Use `text` for `path` instead of the disk (None: back to the disk)."""
@@ -161,11 +158,11 @@ class Workspace:
 
     def resolve(self, name: str, from_path: str, depth: int = 0) -> Value | None:
         """The value a dotted import name refers to in a project file, if one defines it."""
-        for prefix, bundled in BUNDLED.items():
-            if name.startswith(prefix):
-                interp = self.module(bundled, depth + 1)
-                attr = name.rsplit(".", 1)[-1]
-                return interp.global_value(attr) if interp is not None else None
+        if self.libraries is not None:
+            from shape_lsp.core.analysis.library_modules import resolve_library
+
+            if self.libraries.libraries.owns(from_path):
+                return resolve_library(self, name, from_path, depth)
         for path, attrs in self.candidates(name, from_path):
             interp = self.module(path, depth + 1, from_path)
             if interp is None or not attrs:
@@ -173,6 +170,8 @@ class Workspace:
             value = interp.global_value(attrs[0])
             if value is not None and len(attrs) == 1:
                 return value
+        if self.libraries is not None and not name.startswith("."):
+            return resolve_library(self, name, from_path, depth)
         return None
 
 
@@ -185,3 +184,9 @@ def _package_root(folder: str) -> str:
             break
         root = parent
     return root
+
+
+def workspace_of(interp: Interpreter) -> Workspace | None:
+    """The interpreter's workspace (a Workspace whenever the analysis built it)."""
+    ws = interp.workspace
+    return ws if isinstance(ws, Workspace) else None

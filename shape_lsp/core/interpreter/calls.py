@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import libcst as cst
 
+from shape_lsp.core.interpreter.callables import NativeCall, Partial, callable_isinstance
 from shape_lsp.core.interpreter.evaluate import (
     builtin,
 )
@@ -58,6 +59,8 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "typing.List": (list,),
     "typing.Tuple": (tuple,),
     "collections.abc.Sequence": (list, tuple),
+    "collections.abc.Iterable": (list, tuple, dict, str),
+    "typing.Iterable": (list, tuple, dict, str),
 }
 
 
@@ -91,6 +94,9 @@ class Calls(Expressions):
         """Evaluate a call expression."""
         func = self.eval(node.func, frame)
         if frame.owner is None and (frame.home or self).inert(func):
+            if isinstance(func, Qual) and frame.home in (None, self):
+                for hook in EXTENSIONS.unresolved_calls:
+                    hook(self, func.name, frame.chunk, node)
             return UNKNOWN  # e.g. timm's default_cfgs: large data handed to unknown functions
         got = self.call_args(node, frame)
         if got is None:
@@ -137,6 +143,11 @@ class Calls(Expressions):
             return self.call_method(func, args, kwargs, node, frame)
         if isinstance(func, SuperRef):
             return UNKNOWN
+        if isinstance(func, Partial):
+            args, kwargs = [*func.args, *args], {**func.kwargs, **kwargs}
+            return self.call(func.func, args, kwargs, node, frame)
+        if isinstance(func, NativeCall):
+            return func.fn(args, kwargs)
         return UNKNOWN
 
     def call_qual(
@@ -168,7 +179,10 @@ class Calls(Expressions):
             if short in ("print", "delattr"):
                 return None
             if short == "isinstance" and len(args) == 2:
-                return _isinstance(args[0], args[1])
+                obj = args[0]
+                if isinstance(obj, Qual):  # an imported class: what it refers to, if known
+                    obj = (frame.home or self).external(obj.name) or obj
+                return _isinstance(obj, args[1])
             if short in ("isinstance", "eval", "exec"):
                 return UNKNOWN
             if short in {"OrderedDict", "dict"}:
@@ -180,11 +194,14 @@ class Calls(Expressions):
             return self._make_dict(args, kwargs)
         if name in ("math.prod", "numpy.prod", "math.sqrt") or name in ROUNDINGS:
             return builtin(name, args)
-        if EXTENSIONS.is_layer_name(name):
-            return OpaqueModule(name, self.rec.span(frame.chunk, node))
         ext = (frame.home or self).external(name)
         if ext is not None and not isinstance(ext, Qual):
             return self.call(ext, args, kwargs, node, frame)
+        if EXTENSIONS.is_layer_name(name):
+            return OpaqueModule(name, self.rec.span(frame.chunk, node))
+        if frame.home is None or frame.home is self:
+            for hook in EXTENSIONS.unresolved_calls:
+                hook(self, name, frame.chunk, node)
         return UNKNOWN
 
     def iterating_builtin(self, name: str, args: list[Value], kwargs: dict[str, Value]) -> Value:
@@ -340,7 +357,7 @@ class Calls(Expressions):
             return UNKNOWN
         self.rec.warnings(rc, node, frame)
         if isinstance(out, Tensor):
-            step = f"line {self.line_of(frame.chunk, node)}: {rule.names[0]} → {out.describe()}"
+            step = f"{self.rec.where(frame.chunk, node)}: {rule.names[0]} → {out.describe()}"
             src = tensors[0].trace if tensors else ()
             out = replace(
                 out,
@@ -523,6 +540,24 @@ def set_module_item(
 
 def _isinstance(obj: Value, kinds: Value) -> Value:
     """isinstance() over plain Python values against builtin types; UNKNOWN otherwise."""
+    known = callable_isinstance(obj, kinds)
+    if known is not None:
+        return known
+    names = kinds if isinstance(kinds, tuple) else (kinds,)
+    tensor = EXTENSIONS.tensor_methods  # the tensor class's name ("torch.Tensor")
+
+    def is_tensor_class(k: Value) -> bool:
+        return isinstance(k, Qual) and bool(tensor) and k.name == tensor
+
+    if any(is_tensor_class(k) for k in names):
+        if isinstance(obj, Tensor):
+            return not obj.numpy
+        plain = isinstance(obj, int | float | str | bool | tuple | list | dict) or obj is None
+        rest = tuple(k for k in names if not is_tensor_class(k))
+        if plain and not rest:
+            return False  # `isinstance(prev_features, Tensor)` on a list
+        if plain:
+            kinds = rest
     if isinstance(obj, Unknown | S.Expr | Tensor) or obj is Ellipsis:
         return UNKNOWN
     if not isinstance(obj, int | float | str | bool | tuple | list | dict) and obj is not None:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import libcst as cst
 
+from shape_lsp.core.interpreter.callables import callable_kind
+from shape_lsp.core.rules.base import LayerValue
 from shape_lsp.core.values import shapes as S
 from shape_lsp.core.values.abstract import Value
 from shape_lsp.core.values.shapes import UNKNOWN, Expr, Unknown
@@ -90,7 +92,17 @@ def binop(op: str, a: Value, b: Value) -> Value:
         return a * b if 0 <= len(a) * b <= MAX_SEQ else UNKNOWN
     if op == "*" and isinstance(b, tuple | list) and isinstance(a, int):
         return b * a if 0 <= len(b) * a <= MAX_SEQ else UNKNOWN
+    if op == "%" and isinstance(a, str) and _plain_format_args(b):
+        try:  # "denseblock%d" % (i + 1): module names built with printf-style formatting
+            return a % b
+        except (TypeError, ValueError, KeyError):
+            return UNKNOWN
     return UNKNOWN
+
+
+def _plain_format_args(b: Value) -> bool:
+    plain = (int, float, str)
+    return isinstance(b, plain) or (isinstance(b, tuple) and all(isinstance(x, plain) for x in b))
 
 
 def _symbolic(op: str, a: Value, b: Value) -> Value:
@@ -206,6 +218,8 @@ def truth(v: Value) -> bool | None:
         return False
     if isinstance(v, int | float | str | tuple | list | dict):
         return bool(v)
+    if isinstance(v, LayerValue) or callable_kind(v) is not None:
+        return True  # classes, functions, partials and layer instances are always true
     return None
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from shape_lsp.core.interpreter.callables import NativeCall
+from shape_lsp.core.interpreter.classes import data_base, data_init
 from shape_lsp.core.interpreter.evaluate import (
     BINOPS,
     MAX_SEQ,
@@ -304,7 +306,8 @@ class Expressions(InterpreterState):
             except KeyError:
                 hit = obj.info.find_method(name)
                 if hit is not None:
-                    return FunctionRef(hit[1], hit[0].chunk_for(hit[1]), hit[0])
+                    bound = receiver(hit[1], None, obj.info)  # the class for a @classmethod
+                    return FunctionRef(hit[1], hit[0].chunk_for(hit[1]), hit[0], bound)
                 return UNKNOWN
         if isinstance(obj, SuperRef):
             for base in obj.owner.bases:
@@ -317,6 +320,10 @@ class Expressions(InterpreterState):
                         )
             if name == "__init__" and obj.owner.container:
                 return BoundMethod(obj.self_obj, "__container_init__")
+            if name == "__init__" and isinstance(obj.self_obj, PyObject):
+                data = data_base(obj.owner)
+                if data is not None:
+                    return NativeCall(data_init(data, obj.self_obj))
             if name == "forward" and obj.owner.container == "Sequential":
                 return BoundMethod(obj.self_obj, "__sequential_forward__")
             return BoundMethod(None, name)
@@ -328,7 +335,14 @@ class Expressions(InterpreterState):
             try:
                 return obj.cls.find_attr(name)
             except KeyError:
-                return UNKNOWN
+                hit = obj.cls.find_method(name)
+                if hit is None:
+                    return UNKNOWN
+                owner, fn = hit
+                ref = FunctionRef(fn, owner.chunk_for(fn), owner, receiver(fn, obj, owner))
+                if any(source_text(d.decorator) == "property" for d in fn.decorators):
+                    return self.call_function(ref, [], {}, frame)
+                return ref
         if isinstance(obj, S.Expr) and frame.owner is not None:
             return _field_symbol(obj, name)
         if isinstance(obj, LayerValue):
@@ -339,7 +353,7 @@ class Expressions(InterpreterState):
             hit = dict(obj.items).get(name)
             if hit is not None:  # nn.Sequential(OrderedDict(head=...)).head
                 return hit
-        if isinstance(obj, Container | list | dict):
+        if isinstance(obj, Container | list | dict | str):
             return BoundMethod(obj, name)
         if isinstance(obj, tuple) and name in ("count", "index"):
             return UNKNOWN

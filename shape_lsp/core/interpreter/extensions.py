@@ -46,6 +46,9 @@ class Extensions:
     call_observers: list[CallObserver] = field(default_factory=list)
     container_calls: dict[str, ContainerCall] = field(default_factory=dict)
     warning_fixes: dict[str, WarningFix] = field(default_factory=dict)
+    unresolved_calls: list[Callable[..., None]] = field(default_factory=list)
+    """(interp, name, chunk, node): a call of an imported name that leads nowhere (the
+    analysis notes a library missing from the environment)."""
     library_prefixes: list[str] = field(default_factory=list)
     """Dotted prefixes of libraries (never resolved as project files)."""
     layer_namespaces: set[str] = field(default_factory=set)
@@ -103,6 +106,11 @@ class Extensions:
     def register_warning_fix(self, code: str, fix: WarningFix) -> None:
         """Quick fixes offered with warnings of `code`."""
         self.warning_fixes.setdefault(code, fix)
+
+    def register_unresolved_call(self, hook: Callable[..., None]) -> None:
+        """Told about calls of imported names that resolve to nothing (idempotent)."""
+        if hook not in self.unresolved_calls:
+            self.unresolved_calls.append(hook)
 
     def register_library(self, *prefixes: str) -> None:
         """Names under these dotted prefixes are library names, not project imports."""

@@ -14,7 +14,7 @@ from shape_lsp.core.values.shapes import UNKNOWN
 
 MAX_DEPTH = 24
 MAX_EXPR_DEPTH = 150  # deeper expressions (valid Python) are unknown, not a RecursionError
-MAX_STEPS = 200_000
+MAX_STEPS = 400_000  # library models (transformers) take ~250k steps per model run
 MAX_UNROLL = 64
 
 ITERATING_BUILTINS = frozenset(

@@ -8,6 +8,7 @@ import logging
 import libcst as cst
 
 from shape_lsp.core.interpreter.calls import Calls
+from shape_lsp.core.interpreter.classes import all_bases, data_instance, generated_init
 from shape_lsp.core.interpreter.extensions import EXTENSIONS
 from shape_lsp.core.interpreter.frame import (
     MAX_DEPTH,
@@ -26,9 +27,9 @@ from shape_lsp.core.interpreter.objects import (
     assign_path,
 )
 from shape_lsp.core.interpreter.state import InterpreterState
-from shape_lsp.core.source.syntax import block_statements, source_text
+from shape_lsp.core.source.syntax import source_text
 from shape_lsp.core.values import shapes as S
-from shape_lsp.core.values.abstract import Qual, Value
+from shape_lsp.core.values.abstract import Value
 from shape_lsp.core.values.shapes import UNKNOWN
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Functions(Calls):
         if self.touched is not None:
             self.touched[id(fn.chunk)] = fn.chunk
         env = self.bind_params(fn, args, kwargs, frame, symbolic_missing)
+        if fn.closure is not None:
+            env = {**fn.closure, **env}
         home = _home_of(fn)
         new = Frame(
             env,
@@ -137,7 +140,9 @@ class Functions(Calls):
         if class_hook is not None and frame is not None:
             return class_hook(self, ClassRef(info), args, kwargs, node, frame)
         if info.framework is None:
-            return _data_instance(info, args, kwargs)
+            if info.find_method("__init__") is None or generated_init(info):
+                return data_instance(info, args, kwargs)
+            return self._plain_instance(info, args, kwargs, frame)
         if info.framework not in EXTENSIONS.frameworks:
             return UNKNOWN
         span = self.rec.span(frame.chunk, node) if frame is not None and node is not None else None
@@ -164,41 +169,27 @@ class Functions(Calls):
         assign_path(inst, "")
         return inst
 
-
-def _is_data_class(info: ClassInfo) -> bool:
-    """A @dataclass or a typing.NamedTuple subclass (fields are the annotated class names)."""
-    node = info.node
-    for d in node.decorators:
-        target = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
-        if source_text(target).rsplit(".", 1)[-1] == "dataclass":
-            return True
-    return any(isinstance(b, Qual) and b.name == "typing.NamedTuple" for b in info.bases)
-
-
-def _data_instance(info: ClassInfo, args: list[Value], kwargs: dict[str, Value]) -> Value:
-    """`Config(n_embd=24)` of a dataclass / NamedTuple: fields bound like its __init__."""
-    if not _is_data_class(info) or info.find_method("__init__") is not None:
-        return UNKNOWN
-    fields = [
-        s.target.value
-        for s in block_statements(info.node.body)
-        if isinstance(s, cst.SimpleStatementLine)
-        for s in s.body
-        if isinstance(s, cst.AnnAssign) and isinstance(s.target, cst.Name)
-    ]
-    if len(args) > len(fields) or any(k not in fields for k in kwargs):
-        return UNKNOWN
-    attrs: dict[str, Value] = {}
-    for i, name in enumerate(fields):
-        if i < len(args):
-            attrs[name] = args[i]
-        elif name in kwargs:
-            attrs[name] = kwargs[name]
-        elif name in info.attrs:
-            attrs[name] = info.attrs[name]
-        else:
-            return UNKNOWN  # a required field not given: Python raises
-    return PyObject(info, attrs)
+    def _plain_instance(
+        self, info: ClassInfo, args: list[Value], kwargs: dict[str, Value], frame: Frame | None
+    ) -> Value:
+        """An instance of a plain class (a config object): its `__init__` run on it."""
+        hit = info.find_method("__init__")
+        if hit is None or any(not isinstance(b, ClassRef) for b in all_bases(info)):
+            return UNKNOWN  # a base the engine cannot see may set attributes of its own
+        obj = PyObject(info, {})
+        owner, fn = hit
+        caller = frame or Frame(self.globals, info.chunk)
+        if info.home is not None and info.home is not self:
+            caller = Frame(caller.env, caller.chunk, record_facts=False, home=info.home)  # type: ignore[arg-type]
+        with contextlib.suppress(Budget):
+            self.call_function(
+                FunctionRef(fn, owner.chunk_for(fn), owner, obj),
+                args,
+                kwargs,
+                caller,
+                record_facts=False,
+            )
+        return obj
 
 
 def _home_of(fn: FunctionRef) -> InterpreterState | None:

@@ -42,6 +42,7 @@ from shape_lsp.core.interpreter.objects import (
     FunctionRef,
     ModuleInstance,
     OpaqueModule,
+    PyObject,
     assign_path,
     is_module,
 )
@@ -175,7 +176,9 @@ class Interpreter(Functions):
             if stmt.finalbody is not None:
                 self.exec_block(stmt.finalbody.body, frame)
         elif isinstance(stmt, cst.FunctionDef):
-            frame.env[stmt.name.value] = FunctionRef(stmt, frame.chunk, home=frame.home or self)
+            home = frame.home or self
+            closure = None if frame.env is home.globals else frame.env
+            frame.env[stmt.name.value] = FunctionRef(stmt, frame.chunk, home=home, closure=closure)
         elif isinstance(stmt, cst.ClassDef):
             self.define_class(stmt, frame)
         elif isinstance(stmt, cst.IndentedBlock):
@@ -365,6 +368,8 @@ class Interpreter(Functions):
                     self.rec.tensor_fact(frame.chunk, target, source_text(target), value)
             elif isinstance(obj, Container) and is_module(value):
                 set_module_item(obj, name, value, by_name=True)  # model.heads.head = ...
+            elif isinstance(obj, PyObject):
+                obj.attrs[name] = value
         elif isinstance(target, cst.Subscript):
             obj = self.eval(target.value, frame)
             key = self._index_value(target, frame)

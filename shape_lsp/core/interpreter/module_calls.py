@@ -154,6 +154,10 @@ class ModuleCalls:
         """Attach metadata (name, span, input source, variable) to mod's next session."""
         raise NotImplementedError
 
+    def foreign(self, site: Site) -> str:
+        """Where a node of another file is, for messages (`blocks.py:12`)."""
+        raise NotImplementedError
+
     def result(self, path: str) -> AnalysisResult:
         """Everything recorded."""
         raise NotImplementedError
@@ -234,6 +238,15 @@ class ModuleCalls:
             if v is mod:
                 return name
         return "Sequential"
+
+    def where(self, chunk: Chunk, node: cst.CSTNode | None) -> str:
+        """`line 12` in this file; `torchvision/models/resnet.py:113` in another file."""
+        span = self.span(chunk, node)
+        if span is not None:
+            return f"line {span.start_line + 1}"
+        if chunk.origin != self.origin:
+            return self.foreign(Site(chunk, node))
+        return f"line {chunk.start_line + 1}"
 
     def chunk_line(self, chunk: Chunk | None, node: cst.CSTNode | None) -> int:
         """1-based line of a node, 0 when it cannot be placed."""
@@ -347,9 +360,8 @@ class ModuleCalls:
         first = out[0] if isinstance(out, tuple) and out else out
         if isinstance(first, Tensor) and not self.quiet:
             self._layer_facts(layer, x_t, first, rc, site)
-            line = self._line(site)
             label = f"{layer.path or layer.type_name} ({layer.type_name})"
-            step = f"line {line}: {label} → {first.describe()}"
+            step = f"{self.where(site.chunk, site.node)}: {label} → {first.describe()}"
             trace = (*(x_t.trace if x_t else ()), step)[-10:]
             changed = x_t is None or first.shape != x_t.shape
             new_first = replace(

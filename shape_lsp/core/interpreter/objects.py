@@ -77,6 +77,7 @@ class FunctionRef:
     owner: ClassInfo | None = None
     self_obj: Value = None
     home: object = None  # the Interpreter of the file that defines it (names resolve there)
+    closure: dict[str, Value] | None = None  # the enclosing function's locals (a nested def)
 
 
 @dataclass(frozen=True, eq=False)

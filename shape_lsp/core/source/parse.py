@@ -292,6 +292,13 @@ class ParseCache:
         self._max_chars = max_chars
         self._chars = 0
         self._live: dict[str, frozenset[str]] = {}
+        self.fresh: list[ParsedChunk] | None = None  # when a list: every new parse is added
+
+    def put(self, parsed: ParsedChunk) -> None:
+        """Add a parse made elsewhere (a library's persistent parse cache)."""
+        if parsed.text not in self._items:
+            self._items[parsed.text] = parsed
+            self._chars += len(parsed.text)
 
     def retain(self, origin: str, texts: frozenset[str], keep_stale: int = 128) -> None:
         """`origin`'s current pieces are `texts`: keep them, and only the `keep_stale` most
@@ -310,6 +317,8 @@ class ParseCache:
             self._items.move_to_end(text)
             return hit
         parsed = _parse(text)
+        if self.fresh is not None:
+            self.fresh.append(parsed)
         self._items[text] = parsed
         self._chars += len(text)
         while len(self._items) > 1 and (
