@@ -16,7 +16,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 
 import libcst as cst
@@ -374,6 +374,7 @@ def python_parses(source: str) -> bool:
 _DEEP_CHECK_CHARS = 2000
 _MAX_DEPTH = 1000
 _POSITION_FRAMES = 8 * _MAX_DEPTH  # see node_positions
+_TOO_DEEP = "too deeply nested to analyse"
 _OPERATORS = re.compile(r"[-+*/%@&|^~<>=!.([{]|\b(?:and|or|not|lambda|if|await)\b")
 
 
@@ -395,7 +396,7 @@ def _too_deep(text: str) -> tuple[int, int, str] | None:
             return None
         return max((e.lineno or 1) - 1, 0), max((e.offset or 1) - 1, 0), e.msg or "invalid syntax"
     except (RecursionError, MemoryError):
-        return 0, 0, "too deeply nested to analyse"
+        return 0, 0, _TOO_DEEP
     except ValueError:
         return None
     stack = [(tree, 0)]
@@ -406,7 +407,7 @@ def _too_deep(text: str) -> tuple[int, int, str] | None:
             return (
                 line,
                 getattr(node, "col_offset", 0),
-                (f"too deeply nested to analyse (over {_MAX_DEPTH} levels)"),
+                f"{_TOO_DEEP} (over {_MAX_DEPTH} levels)",
             )
         step = 1
         if isinstance(node, ast.BoolOp):
@@ -603,7 +604,13 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
     if problems and python_parses(source):
         # CPython accepts the file: the split (or libcst) disagrees. SH001 is CPython's
         # verdict, so nothing is reported; the file is analysed whole when libcst can.
-        problems = []
+        # A statement nested too deeply for libcst (a 20,000-term `and` chain) is the
+        # exception: it cannot be analysed at all, and saying so beats a silent gap.
+        problems = [
+            replace(p, message=f"{p.message} (Python accepts it; too deep for this parser)")
+            for p in problems
+            if _beyond_parser(p.message)
+        ]
         whole = cache.get(source)
         if whole.module is not None:
             chunks = [Chunk(whole, 0)]
@@ -616,6 +623,13 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
             origin, frozenset(t for c in chunks for t in (c.text, *(m.text for m in c.members)))
         )
     return ParsedFile(chunks, problems, lines)
+
+
+def _beyond_parser(message: str) -> bool:
+    """A problem that is libcst's limit, not a syntax error (see _too_deep, _parse)."""
+    return message.startswith(
+        (_TOO_DEEP, "cannot parse: RecursionError", "cannot parse: MemoryError")
+    )
 
 
 def _python_problem(parsed: ParsedChunk, start: int, problems: list[SyntaxProblem]) -> None:

@@ -66,3 +66,13 @@ def _sample() -> list[Path]:
 @pytest.mark.parametrize("path", _sample(), ids=lambda p: p.name)
 def test_split_parse_equals_whole_parse_on_real_files(path: Path) -> None:
     assert _sweep().mismatch(path.read_text(encoding="utf-8")) is None
+
+
+def test_too_deep_for_libcst_but_valid_python_says_so() -> None:
+    """A 20,000-term `and` chain compiles in CPython but would overflow libcst's parser: it is
+    still reported (not analysed is not silent), and the message says Python accepts it."""
+    src = "x = " + "a and " * 20_000 + "b\n"
+    compile(src, "<deep>", "exec")  # CPython accepts it
+    result = Analyzer().analyze(src, "deep.py")
+    [problem] = [f for f in result.findings if f.code == "SH001"]
+    assert "too deeply nested" in problem.message and "Python accepts it" in problem.message
