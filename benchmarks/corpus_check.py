@@ -35,6 +35,7 @@ def _cli() -> list[str]:
 def run(dirs: list[Path], jobs: int) -> dict[str, object]:
     """Run the CLI once over `dirs` and summarise its JSON."""
     cmd = [*_cli(), "check", *map(str, dirs), "--format", "json", "--exit-zero", "--no-cache"]
+    cmd += ["--no-respect-gitignore"]  # the corpus lives in the git-ignored benchmarks/.corpus
     cmd += ["-j", str(jobs)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
