@@ -485,11 +485,14 @@ class Interpreter:
         self.exec_loop_once(stmt.body, frame)
 
     def exec_loop_once(self, body: cst.BaseSuite, frame: Frame) -> None:
-        """A loop of unknown trip count: values it changes become their join with before."""
+        """A loop of unknown trip count: values it changes become their join with before, and
+        lists or containers it changes have unknown length (one pass is not every pass)."""
         before = dict(frame.env)
+        seqs = _sequences(frame)
         with contextlib.suppress(_LoopExit):
             self.exec_block(body, frame)
         frame.env.update(join_envs(before, frame.env))
+        _forget_changed(frame, seqs)
 
     def iterate(self, v: Value) -> list[Value] | None:
         """The items a for loop would see, when static."""
@@ -549,6 +552,11 @@ class Interpreter:
             if isinstance(obj, dict) and not isinstance(key, Unknown):
                 with contextlib.suppress(TypeError):
                     obj[key] = value
+            elif isinstance(obj, list) and not is_module(value):
+                if isinstance(key, int) and -len(obj) <= key < len(obj):
+                    obj[key] = value  # `outs[i] = y`: the list no longer holds the old item
+                elif not isinstance(key, slice):
+                    obj[:] = [join_values(v, value) for v in obj]  # any item may be the new one
             elif isinstance(obj, Container | ModuleInstance) and is_module(value):
                 _set_module_item(obj, key, value)  # model.classifier[-1] = nn.Linear(...)
 
@@ -1707,6 +1715,46 @@ def join_values(a: Value, b: Value) -> Value:
     if a is None and b is None:
         return None
     return UNKNOWN
+
+
+_Snapshot = dict[int, tuple[list[Value] | Container, tuple[int, ...]]]
+
+
+def _items_of(seq: list[Value] | Container) -> tuple[int, ...]:
+    return tuple(id(v) for v in (seq.values() if isinstance(seq, Container) else seq))
+
+
+def _sequences(frame: Frame) -> _Snapshot:
+    """The lists and containers a loop body may grow: bound to names, in tuples bound to
+    names, or attributes of `self`; with the identity of their items."""
+    roots = list(frame.env.values())
+    if isinstance(frame.self_obj, ModuleInstance):
+        roots += frame.self_obj.attrs.values()
+    out: _Snapshot = {}
+    for v in roots:
+        for seq in (v, *v) if isinstance(v, tuple) else (v,):
+            if isinstance(seq, list | Container):
+                out[id(seq)] = (seq, _items_of(seq))
+    return out
+
+
+def _forget_changed(frame: Frame, before: _Snapshot) -> None:
+    """After one pass of a loop of unknown trip count: a list it changed has unknown length
+    (names and `self` attributes bound to it become UNKNOWN), a container it changed gets an
+    unknown entry (calling or iterating it past its known entries is unknown)."""
+    changed = {k for k, (seq, ids) in before.items() if _items_of(seq) != ids}
+    if not changed:
+        return
+    attrs = frame.self_obj.attrs if isinstance(frame.self_obj, ModuleInstance) else {}
+    for table in (frame.env, attrs):
+        for name, v in list(table.items()):
+            if isinstance(v, list) and id(v) in changed:
+                table[name] = UNKNOWN
+    for k in changed:
+        seq = before[k][0]
+        if isinstance(seq, Container) and seq.kind in ("Sequential", "ModuleList"):
+            seq.items.append((str(len(seq.items)), UNKNOWN))
+            seq.item_nodes.append(None)
 
 
 def join_envs(a: dict[str, Value], b: dict[str, Value]) -> dict[str, Value]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shape_lsp.core.api import Analyzer
+from shape_lsp.core.types import Severity
 
 # A tensor of unknown shape (the second forward input) whose size slice feeds view / randn:
 # the slice has unknown length, so the result has unknown rank, never rank 1.
@@ -32,13 +33,60 @@ class CrossAttention(nn.Module):
 RUN = "CrossAttention()(torch.randn(2, 5, 16), torch.randn(2, 7, 16))"
 
 
-@pytest.mark.parametrize(("source", "run"), [(UNKNOWN_SLICE, RUN)], ids=["unknown_slice"])
+# A loop of unknown trip count (rows of a tensor whose first dim is symbolic) runs once in the
+# engine: the list it appends to must not come out with length 1 (cat gave (B, 8), SH101).
+LOOP_APPEND = """
+import torch
+from torch import nn
+
+
+class Rows(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        x = self.fc(x)
+        outs = []
+        for row in x:
+            outs.append(x)
+        return self.head(torch.cat(outs[:2], dim=-1))
+"""
+# `outs[i] = y` replaces the item: the old one must not stay (cat gave (B, 16), SH101).
+ITEM_ASSIGN = """
+import torch
+from torch import nn
+
+
+class Pairs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Linear(8, 16)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x):
+        outs = [x, x]
+        for i in range(2):
+            outs[i] = self.up(x)
+        return self.head(torch.cat(outs, dim=-1))
+"""
+CASES = [
+    (UNKNOWN_SLICE, RUN),
+    (LOOP_APPEND, "Rows()(torch.randn(3, 8))"),
+    (ITEM_ASSIGN, "Pairs()(torch.randn(3, 8))"),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "run"), CASES, ids=["unknown_slice", "loop_append", "item_assign"]
+)
 def test_no_error_on_code_torch_runs(source: str, run: str) -> None:
     pytest.importorskip("torch")
     scope: dict[str, object] = {"__name__": "case"}
     exec(compile(source + "\n" + run + "\n", "<case>", "exec"), scope)  # torch accepts it
     result = Analyzer().analyze(source, "case.py")
-    assert [f for f in result.findings if f.severity == "error"] == []
+    assert [f for f in result.findings if f.severity == Severity.ERROR] == []
 
 
 def test_one_unknown_size_argument_has_unknown_rank() -> None:
@@ -51,3 +99,27 @@ def test_one_unknown_size_argument_has_unknown_rank() -> None:
     assert size_list((3,)) == (3,)
     assert size_list((sym("B"), 4)) == (sym("B"), 4)
     assert size_list(((2, 3),)) == (2, 3)
+
+
+def test_container_grown_by_an_unknown_loop_gives_unknown_output() -> None:
+    """`for i in range(depth): self.blocks.append(...)` with `depth` unknown: running the
+    ModuleList must not stand for one block (the output shape would be a guess)."""
+    source = """
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        for i in range(depth):
+            self.blocks.append(nn.Conv2d(8, 8, 3, stride=2, padding=1))
+
+    def forward(self, x):
+        for blk in self.blocks:
+            x = blk(x)
+        return x
+"""
+    result = Analyzer().analyze(source, "case.py")
+    [model] = [m for m in result.models if m.name == "Net"]
+    assert model.output == "unknown"
