@@ -21,7 +21,7 @@ from shape_lsp.core.modules import ClassInfo, Container, ModuleInstance, type_na
 from shape_lsp.core.names import dotted
 from shape_lsp.core.parse import Chunk
 from shape_lsp.core.recorder import Site
-from shape_lsp.core.shapes import Dim, Shape
+from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
 from shape_lsp.core.types import Finding, ModelSummary, ShapeFact
 from shape_lsp.core.values import Tensor, Value
 
@@ -356,7 +356,12 @@ def _run_class(
     span = interp.rec.span(info.chunk, info.node.name) or inst.span
     interp.rec.expect(inst, name=info.name, span=span, source=source)
     interp.rec.module_call(
-        inst, list(inputs), {}, info.node.name, frame, Site(info.chunk, info.node.name)
+        inst,
+        list(inputs),
+        _optional_inputs(fn),
+        info.node.name,
+        frame,
+        Site(info.chunk, info.node.name),
     )
     del fresh
 
@@ -391,6 +396,18 @@ def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
 def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:
     params = [*fn.params.posonly_params, *fn.params.params]
     return [p for p in params[1:] if p.default is None]
+
+
+def _optional_inputs(fn: cst.FunctionDef) -> dict[str, Value]:
+    """`forward(self, x, skip=None)` run on its own: `skip` may be a tensor or None (the
+    block's users pass one), so it is unknown; the default alone explores a path they may
+    never take (a decoder block whose `torch.cat([x, skip])` is skipped)."""
+    params = [*fn.params.params[1:], *fn.params.kwonly_params]
+    return {
+        p.name.value: UNKNOWN
+        for p in params
+        if isinstance(p.default, cst.Name) and p.default.value == "None"
+    }
 
 
 def _inputs_for(

@@ -71,15 +71,37 @@ class Pairs(nn.Module):
             outs[i] = self.up(x)
         return self.head(torch.cat(outs, dim=-1))
 """
+# A decoder block run on its own: `skip` defaults to None, but every user passes one, so the
+# concatenation is taken; `skip=None` alone reported conv1 (SH102, smp's MAnet decoder).
+OPTIONAL_SKIP = """
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, skip_channels, out_channels):
+        super().__init__()
+        self.hl_conv = nn.Conv2d(2 * skip_channels, skip_channels, 1)
+        self.conv1 = nn.Conv2d(skip_channels + skip_channels, out_channels, 3, padding=1)
+
+    def forward(self, x, skip=None):
+        x = self.hl_conv(x)
+        x = F.interpolate(x, scale_factor=2.0)
+        if skip is not None:
+            x = torch.cat([x, skip], dim=1)
+        return self.conv1(x)
+"""
 CASES = [
     (UNKNOWN_SLICE, RUN),
     (LOOP_APPEND, "Rows()(torch.randn(3, 8))"),
     (ITEM_ASSIGN, "Pairs()(torch.randn(3, 8))"),
+    (OPTIONAL_SKIP, "DecoderBlock(4, 8)(torch.randn(1, 8, 5, 5), torch.randn(1, 4, 10, 10))"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("source", "run"), CASES, ids=["unknown_slice", "loop_append", "item_assign"]
+    ("source", "run"), CASES, ids=["unknown_slice", "loop_append", "item_assign", "optional_skip"]
 )
 def test_no_error_on_code_torch_runs(source: str, run: str) -> None:
     pytest.importorskip("torch")
@@ -123,3 +145,13 @@ class Net(nn.Module):
     result = Analyzer().analyze(source, "case.py")
     [model] = [m for m in result.models if m.name == "Net"]
     assert model.output == "unknown"
+
+
+def test_a_bug_before_the_optional_input_is_still_reported() -> None:
+    """`skip` unknown only widens what is unknown after it: a mismatch every path takes stays."""
+    source = OPTIONAL_SKIP.replace(
+        "nn.Conv2d(2 * skip_channels, skip_channels, 1)",
+        "nn.Conv2d(2 * skip_channels, skip_channels, 1)\n        self.pre = nn.Conv2d(3, 8, 1)",
+    ).replace("x = self.hl_conv(x)", "x = self.hl_conv(self.pre(self.pre(x)))")
+    codes = [f.code for f in Analyzer().analyze(source, "case.py").findings]
+    assert codes == ["SH102"]
