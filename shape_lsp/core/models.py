@@ -23,7 +23,7 @@ from shape_lsp.core.parse import Chunk
 from shape_lsp.core.recorder import Site
 from shape_lsp.core.shapes import UNKNOWN, Dim, Shape
 from shape_lsp.core.types import Finding, ModelSummary, ShapeFact
-from shape_lsp.core.values import Tensor, Value
+from shape_lsp.core.values import ASSUMED_FLOAT32, AssumedDtype, Tensor, Value
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpret import Frame, Interpreter
@@ -377,7 +377,7 @@ def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
     inputs: list[Value] | None = None
     source = "symbolic"
     if configured:
-        inputs = [Tensor(_dims(spec)) for spec in configured]
+        inputs = [Tensor(_dims(spec), ASSUMED_FLOAT32) for spec in configured]
         source = "config"
     else:
         span = c.span
@@ -415,7 +415,7 @@ def _inputs_for(
 ) -> tuple[list[Value] | None, str]:
     configured = interp.settings.input_shapes.get(name)
     if configured:
-        return [Tensor(_dims(spec)) for spec in configured], "config"
+        return [Tensor(_dims(spec), ASSUMED_FLOAT32) for spec in configured], "config"
     annotated = [_annotation_input(p) for p in params]
     if params and all(a is not None for a in annotated):
         return list(annotated), "annotation"
@@ -459,7 +459,10 @@ def _annotation_input(p: cst.Param) -> Tensor | None:
             if not name.isidentifier():
                 return None
             dims.append(S.sym(name))
-    return Tensor(tuple(dims), _JAX_DTYPES[short] or "float32")
+    dtype = _JAX_DTYPES[short]
+    if dtype is None or not short[-1].isdigit():  # Float, Int, Shaped: any width, any dtype
+        dtype = AssumedDtype(dtype or "float32")
+    return Tensor(tuple(dims), dtype)
 
 
 def _comment_inputs(
@@ -487,7 +490,7 @@ def _comment_inputs(
                     dims.append(S.sym(tok))
                 else:
                     return None
-            t = Tensor(tuple(dims))
+            t = Tensor(tuple(dims), ASSUMED_FLOAT32)
             ordered.append(t)
             if part.group("name"):
                 found[part.group("name")] = t
@@ -534,7 +537,7 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
             )
             dims = (dims[0], *(S.sym(a) for a in extra), *dims[1:])
             exact = True
-        out.append(Tensor(dims, assumed=not exact))
+        out.append(Tensor(dims, ASSUMED_FLOAT32, assumed=not exact))
     return out
 
 

@@ -39,7 +39,14 @@ from shape_lsp.core.types import (
     Span,
     SummaryRow,
 )
-from shape_lsp.core.values import LayerValue, Tensor, Value, unknown_tensor
+from shape_lsp.core.values import (
+    AssumedDtype,
+    LayerValue,
+    Tensor,
+    Value,
+    dtype_assumed,
+    unknown_tensor,
+)
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpret import Frame, Interpreter
@@ -137,6 +144,8 @@ class Recorder:
             return
         if code not in RANK_FREE and any(t is not None and t.assumed for t in tensors):
             return
+        if code == "SH110" and any(dtype_assumed(t) for t in tensors):
+            return  # the input's dtype was assumed (float32): the file may feed another
         key = (code, span, message)
         if self.capture is None and key in self.findings:
             return
@@ -274,6 +283,19 @@ class Recorder:
             if shape is not None:
                 self.templates[idx] = (shape, layer.rule.names[0])
         x_t = x if isinstance(x, Tensor) else None
+        if (
+            x_t is not None
+            and layer.rule.has_weights
+            and dtype_assumed(x_t)
+            and x_t.dtype in _FLOATS
+            and layer.dtype in _FLOATS
+            and x_t.dtype != layer.dtype
+        ):
+            # An assumed float32 input into a float64 / float16 model: assume the model's dtype.
+            x = x_t = x_t.with_dtype(AssumedDtype(layer.dtype))
+            args = [x_t, *args[1:]] if args else args
+            if not args:
+                kwargs = {**kwargs, "input": x_t}
         if (
             x_t is not None
             and layer.rule.has_weights
@@ -450,7 +472,7 @@ class Recorder:
             trace,
             tuple(related),
             fixes if not where else (),
-            (x,),
+            (x, *(t for t in (*rc.inputs, *rc.kwinputs.values()) if isinstance(t, Tensor))),
         )
         if span is not None and not where:
             # Hover at the failing call still shows what goes in.

@@ -92,16 +92,49 @@ class DecoderBlock(nn.Module):
             x = torch.cat([x, skip], dim=1)
         return self.conv1(x)
 """
+# Models whose parameters are not float32: the input is made up (float32 by default only), so
+# "float64 parameters but a float32 input" (SH110) was a guess; torch runs them on their dtype.
+NOT_FLOAT32 = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, dtype=torch.float64)
+        self.w = nn.Parameter(torch.randn(8, 4, dtype=torch.float64))
+
+    def forward(self, x):
+        y = self.conv(x).mean(dim=(2, 3))
+        return y @ self.w
+
+
+class Half(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 4).double()
+
+    def forward(self, x):
+        return self.fc(x) @ torch.ones(4, 2, dtype=torch.float64)
+"""
+NOT_FLOAT32_RUN = (
+    "Net()(torch.randn(2, 3, 8, 8, dtype=torch.float64)); "
+    "Half()(torch.randn(2, 16, dtype=torch.float64))"
+)
 CASES = [
     (UNKNOWN_SLICE, RUN),
     (LOOP_APPEND, "Rows()(torch.randn(3, 8))"),
     (ITEM_ASSIGN, "Pairs()(torch.randn(3, 8))"),
     (OPTIONAL_SKIP, "DecoderBlock(4, 8)(torch.randn(1, 8, 5, 5), torch.randn(1, 4, 10, 10))"),
+    (NOT_FLOAT32, NOT_FLOAT32_RUN),
 ]
 
 
 @pytest.mark.parametrize(
-    ("source", "run"), CASES, ids=["unknown_slice", "loop_append", "item_assign", "optional_skip"]
+    ("source", "run"),
+    CASES,
+    ids=["unknown_slice", "loop_append", "item_assign", "optional_skip", "not_float32"],
 )
 def test_no_error_on_code_torch_runs(source: str, run: str) -> None:
     pytest.importorskip("torch")
@@ -155,3 +188,24 @@ def test_a_bug_before_the_optional_input_is_still_reported() -> None:
     ).replace("x = self.hl_conv(x)", "x = self.hl_conv(self.pre(self.pre(x)))")
     codes = [f.code for f in Analyzer().analyze(source, "case.py").findings]
     assert codes == ["SH102"]
+
+
+def test_a_dtype_the_file_sets_is_still_checked() -> None:
+    """An explicit cast in forward makes the dtype known: float64 into float32 is reported."""
+    source = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 8)
+        self.fc2 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        y = self.fc(x).double()
+        return self.fc2(y)
+"""
+    found = [(f.code, f.span.start_line) for f in Analyzer().analyze(source, "case.py").findings]
+    assert found == [("SH110", source.splitlines().index("        return self.fc2(y)"))]
