@@ -355,14 +355,18 @@ def _run_class(
         return
     span = interp.rec.span(info.chunk, info.node.name) or inst.span
     interp.rec.expect(inst, name=info.name, span=span, source=source)
-    interp.rec.module_call(
-        inst,
-        list(inputs),
-        _optional_inputs(fn),
-        info.node.name,
-        frame,
-        Site(info.chunk, info.node.name),
-    )
+    interp.rec.assumption = _assumption(interp, inputs) if source == "symbolic" else ""
+    try:
+        interp.rec.module_call(
+            inst,
+            list(inputs),
+            _optional_inputs(fn),
+            info.node.name,
+            frame,
+            Site(info.chunk, info.node.name),
+        )
+    finally:
+        interp.rec.assumption = ""
     del fresh
 
 
@@ -390,7 +394,28 @@ def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
     if inputs is None:
         return
     interp.rec.expect(c, name=name, span=c.span, source=source, variable=name)
-    interp.rec.module_call(c, inputs, {}, c.node, frame, Site(chunk, c.node))
+    interp.rec.assumption = _assumption(interp, inputs) if source == "symbolic" else ""
+    try:
+        interp.rec.module_call(c, inputs, {}, c.node, frame, Site(chunk, c.node))
+    finally:
+        interp.rec.assumption = ""
+
+
+def _assumption(interp: Interpreter, inputs: list[Value]) -> str:
+    """`with the input `(B, 3, H, W)` assumed from Conv2d`: what a run made up (the first
+    layer each input reaches, from _discover), for the messages of its findings."""
+    shown: list[str] = []
+    froms: list[str] = []
+    for i, t in enumerate(inputs):
+        hit = interp.rec.templates.get(i)
+        if not isinstance(t, Tensor) or t.shape is None or hit is None:
+            continue
+        shown.append(f"`{S.render_shape(t.shape)}`")
+        froms.append(str(hit[1]).rsplit(".", 1)[-1])
+    if not shown:
+        return ""
+    noun = "input" if len(shown) == 1 else "inputs"
+    return f"with the {noun} {', '.join(shown)} assumed from {', '.join(froms)}"
 
 
 def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:

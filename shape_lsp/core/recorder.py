@@ -105,6 +105,8 @@ class Recorder:
         self.local_sites: list[Span] = []  # call sites in this file, innermost last
         # every finding / fact a cached model run tried to add (see models._cached_run)
         self.capture: tuple[list[tuple[Any, Finding]], list[tuple[Any, ShapeFact]]] | None = None
+        # what the current model run assumed, not written in the file ("with the input ...")
+        self.assumption = ""
 
     # ------------------------------------------------------------------ basics
 
@@ -149,6 +151,8 @@ class Recorder:
         key = (code, span, message)
         if self.capture is None and key in self.findings:
             return
+        if self.assumption:
+            message = f"{message} ({self.assumption})"
         found = Finding(code, self.settings.severity_of(code), span, message, trace, related, fixes)
         if self.capture is not None:  # a cached run replays every add, duplicates included
             self.capture[0].append((key, found))

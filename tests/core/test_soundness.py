@@ -209,3 +209,27 @@ class Net(nn.Module):
 """
     found = [(f.code, f.span.start_line) for f in Analyzer().analyze(source, "case.py").findings]
     assert found == [("SH110", source.splitlines().index("        return self.fc2(y)"))]
+
+
+def test_a_finding_on_made_up_inputs_says_what_it_assumed() -> None:
+    """A model run on its own gets inputs from its first layer; its findings say so. One run
+    from the file's own example call says nothing more."""
+    source = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.conv2 = nn.Conv2d(16, 8, 3)
+
+    def forward(self, x):
+        return self.conv2(self.conv(x))
+"""
+    [f] = Analyzer().analyze(source, "case.py").findings
+    assert f.message.endswith("(with the input `(B, 3, H, W)` assumed from Conv2d)")
+    called = source + "\n\nNet()(torch.randn(2, 3, 32, 32))\n"
+    [g] = Analyzer().analyze(called, "case.py").findings
+    assert "assumed" not in g.message and "(2, 8, 30, 30)" in g.message
