@@ -48,6 +48,7 @@ from shape_lsp.core.values import (
     Qual,
     Tensor,
     Value,
+    dtype_assumed,
     unknown_tensor,
 )
 from shape_lsp.core.workspace import Workspace
@@ -567,7 +568,10 @@ class Interpreter:
         if isinstance(value, _ShapeProbe) and self.rec.discovery:
             idx = self.rec.discovery.get(id(value.tensor))
             if idx is not None:
-                self.rec.ranks[idx] = n
+                # two unpackings of another length (`if spatial_dims == 2: b, c, h, w = x.shape`
+                # and the 3-D one): the rank depends on configuration, so it is not known (-1)
+                seen = self.rec.ranks.get(idx, n)
+                self.rec.ranks[idx] = n if seen == n else -1
             return None
         if isinstance(value, Tensor) and value.shape and value.shape[0] == n:
             return [value.with_shape(value.shape[1:])] * n
@@ -1701,9 +1705,10 @@ def join_values(a: Value, b: Value) -> Value:
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         return Tensor(
             S.join_shapes(a.shape, b.shape),
-            a.dtype if a.dtype == b.dtype else None,
+            (b.dtype if dtype_assumed(b) else a.dtype) if a.dtype == b.dtype else None,
             a.numpy and b.numpy,
             a.trace,
+            a.assumed or b.assumed,  # a guessed rank on either path stays a guess
         )
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return tuple(join_values(x, y) for x, y in zip(a, b, strict=True))

@@ -555,6 +555,8 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
         shape, layer_name = rec.templates[i]
         dims = tuple(_rename(d, renames) for d in shape)  # type: ignore[attr-defined]
         exact = bool(_EXACT_RANK.match(str(layer_name)))
+        if rank == -1:  # unpacked at several ranks: the layer's guess, its rank not trusted
+            rank = None
         if rank is not None and not exact and len(dims) < rank:
             # (B, F) from a Linear, but the code unpacks `b, n, c = x.shape`: (B, N, F).
             extra = _EXTRA_AXES.get(rank - len(dims)) or tuple(

@@ -122,19 +122,54 @@ NOT_FLOAT32_RUN = (
     "Net()(torch.randn(2, 3, 8, 8, dtype=torch.float64)); "
     "Half()(torch.randn(2, 16, dtype=torch.float64))"
 )
+# One block for 2-D and 3-D inputs (monai): `spatial_dims` is not known on its own, so the
+# input's rank is not either; the last unpacking (rank 5) made the 2-D permute an SH112.
+SPATIAL_DIMS = """
+import torch
+from torch import nn
+
+
+class Attn(nn.Module):
+    def __init__(self, spatial_dims, channels):
+        super().__init__()
+        self.spatial_dims = spatial_dims
+        self.norm = nn.GroupNorm(4, channels)
+        self.proj = nn.Linear(channels, channels)
+
+    def forward(self, x):
+        if self.spatial_dims == 2:
+            b, c, h, w = x.shape
+        if self.spatial_dims == 3:
+            b, c, h, w, d = x.shape
+        x = self.norm(x)
+        if self.spatial_dims == 2:
+            x = x.permute(0, 2, 3, 1)
+        if self.spatial_dims == 3:
+            x = x.permute(0, 2, 3, 4, 1)
+        return self.proj(x)
+"""
+SPATIAL_DIMS_RUN = "Attn(2, 8)(torch.randn(2, 8, 4, 4)); Attn(3, 8)(torch.randn(2, 8, 4, 4, 4))"
 CASES = [
     (UNKNOWN_SLICE, RUN),
     (LOOP_APPEND, "Rows()(torch.randn(3, 8))"),
     (ITEM_ASSIGN, "Pairs()(torch.randn(3, 8))"),
     (OPTIONAL_SKIP, "DecoderBlock(4, 8)(torch.randn(1, 8, 5, 5), torch.randn(1, 4, 10, 10))"),
     (NOT_FLOAT32, NOT_FLOAT32_RUN),
+    (SPATIAL_DIMS, SPATIAL_DIMS_RUN),
 ]
 
 
 @pytest.mark.parametrize(
     ("source", "run"),
     CASES,
-    ids=["unknown_slice", "loop_append", "item_assign", "optional_skip", "not_float32"],
+    ids=[
+        "unknown_slice",
+        "loop_append",
+        "item_assign",
+        "optional_skip",
+        "not_float32",
+        "spatial_dims",
+    ],
 )
 def test_no_error_on_code_torch_runs(source: str, run: str) -> None:
     pytest.importorskip("torch")
