@@ -558,6 +558,13 @@ class Interpreter:
                     obj[key] = value  # `outs[i] = y`: the list no longer holds the old item
                 elif not isinstance(key, slice):
                     obj[:] = [join_values(v, value) for v in obj]  # any item may be the new one
+                elif isinstance(value, list | tuple) and all(
+                    p is None or isinstance(p, int) for p in (key.start, key.stop, key.step)
+                ):
+                    with contextlib.suppress(ValueError):
+                        obj[key] = list(value)
+                else:  # `outs[a:] = ys` not followed: the list is no longer known
+                    self.assign(target.value, UNKNOWN, frame)
             elif isinstance(obj, Container | ModuleInstance) and is_module(value):
                 _set_module_item(obj, key, value)  # model.classifier[-1] = nn.Linear(...)
 
@@ -1362,6 +1369,20 @@ class Interpreter:
             if name == "insert" and len(args) == 2 and isinstance(args[0], int):
                 obj.insert(args[0], args[1])
                 return None
+            if name == "pop" and all(isinstance(a, int) for a in args) and len(args) <= 1:
+                with contextlib.suppress(IndexError):
+                    return obj.pop(*args)
+                return UNKNOWN
+            if name in ("clear", "reverse") and not args:
+                getattr(obj, name)()
+                return None
+            if name == "copy" and not args:
+                return list(obj)
+            if name in ("index", "count"):
+                return UNKNOWN
+            # remove, sort, an extend or insert not followed: the list is no longer known
+            if isinstance(node.func, cst.Attribute):
+                self.assign(node.func.value, UNKNOWN, frame)
             return UNKNOWN
         if isinstance(obj, dict):
             if name in ("keys", "values", "items"):

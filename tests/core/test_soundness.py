@@ -149,6 +149,29 @@ class Attn(nn.Module):
         return self.proj(x)
 """
 SPATIAL_DIMS_RUN = "Attn(2, 8)(torch.randn(2, 8, 4, 4)); Attn(3, 8)(torch.randn(2, 8, 4, 4, 4))"
+# List methods the engine did not follow left the list as it was: pop() kept three pieces,
+# extend(unknown) kept one (both SH101).
+LIST_METHODS = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.head = nn.Linear(16, 2)
+        self.head2 = nn.Linear(16, 2)
+
+    def forward(self, x, extra):
+        x = self.fc(x)
+        outs = [x, x, x]
+        outs.pop()
+        a = self.head(torch.cat(outs, dim=-1))
+        more = [x]
+        more.extend(extra)
+        return a, self.head2(torch.cat(more, dim=-1))
+"""
 CASES = [
     (UNKNOWN_SLICE, RUN),
     (LOOP_APPEND, "Rows()(torch.randn(3, 8))"),
@@ -156,6 +179,7 @@ CASES = [
     (OPTIONAL_SKIP, "DecoderBlock(4, 8)(torch.randn(1, 8, 5, 5), torch.randn(1, 4, 10, 10))"),
     (NOT_FLOAT32, NOT_FLOAT32_RUN),
     (SPATIAL_DIMS, SPATIAL_DIMS_RUN),
+    (LIST_METHODS, "Net()(torch.randn(3, 8), [torch.randn(3, 8)])"),
 ]
 
 
@@ -169,6 +193,7 @@ CASES = [
         "optional_skip",
         "not_float32",
         "spatial_dims",
+        "list_methods",
     ],
 )
 def test_no_error_on_code_torch_runs(source: str, run: str) -> None:
