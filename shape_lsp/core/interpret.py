@@ -426,9 +426,13 @@ class Interpreter:
             return
         orig = frame.env
         before = dict(orig)
+        seqs = _sequences(frame)
         frame.env = dict(before)
         returned_a = self._branch(stmt.body, frame)
         env_a = frame.env
+        after_a = {k: _state(seq) for k, (seq, _) in seqs.items()}
+        for seq, st in seqs.values():
+            _restore(seq, st)  # the second arm starts from the state before the `if`
         frame.env = dict(before)
         if isinstance(orelse, cst.If):
             returned_b = self._branch(orelse, frame)
@@ -448,6 +452,7 @@ class Interpreter:
         orig.clear()
         orig.update(joined)
         frame.env = orig
+        _join_sequences(frame, seqs, after_a, (returned_a, returned_b))
         if returned_a and returned_b:
             raise _Return(frame.returns.pop())
 
@@ -1743,16 +1748,32 @@ def join_values(a: Value, b: Value) -> Value:
     return UNKNOWN
 
 
-_Snapshot = dict[int, tuple[list[Value] | Container, tuple[int, ...]]]
+_Seq = list[Value] | Container
+_State = tuple[list[Value], list[Value]]  # items (and a container's item nodes)
+_Snapshot = dict[int, tuple[_Seq, _State]]
 
 
-def _items_of(seq: list[Value] | Container) -> tuple[int, ...]:
-    return tuple(id(v) for v in (seq.values() if isinstance(seq, Container) else seq))
+def _state(seq: _Seq) -> _State:
+    if isinstance(seq, Container):
+        return list(seq.items), list(seq.item_nodes)
+    return list(seq), []
+
+
+def _restore(seq: _Seq, st: _State) -> None:
+    if isinstance(seq, Container):
+        seq.items[:] = st[0]
+        seq.item_nodes[:] = st[1]
+    else:
+        seq[:] = st[0]
+
+
+def _same(a: _State, b: _State) -> bool:
+    return len(a[0]) == len(b[0]) and all(x is y for x, y in zip(a[0], b[0], strict=True))
 
 
 def _sequences(frame: Frame) -> _Snapshot:
-    """The lists and containers a loop body may grow: bound to names, in tuples bound to
-    names, or attributes of `self`; with the identity of their items."""
+    """The lists and containers a loop body or a branch may change: bound to names, in
+    tuples bound to names, or attributes of `self`; with a copy of their items."""
     roots = list(frame.env.values())
     if isinstance(frame.self_obj, ModuleInstance):
         roots += frame.self_obj.attrs.values()
@@ -1760,24 +1781,48 @@ def _sequences(frame: Frame) -> _Snapshot:
     for v in roots:
         for seq in (v, *v) if isinstance(v, tuple) else (v,):
             if isinstance(seq, list | Container):
-                out[id(seq)] = (seq, _items_of(seq))
+                out[id(seq)] = (seq, _state(seq))
     return out
 
 
 def _forget_changed(frame: Frame, before: _Snapshot) -> None:
-    """After one pass of a loop of unknown trip count: a list it changed has unknown length
-    (names and `self` attributes bound to it become UNKNOWN), a container it changed gets an
-    unknown entry (calling or iterating it past its known entries is unknown)."""
-    changed = {k for k, (seq, ids) in before.items() if _items_of(seq) != ids}
-    if not changed:
+    """After one pass of a loop of unknown trip count: what it changed is not known."""
+    _forget(frame, [seq for seq, st in before.values() if not _same(_state(seq), st)])
+
+
+def _join_sequences(
+    frame: Frame, before: _Snapshot, after_a: dict[int, _State], returned: tuple[bool, bool]
+) -> None:
+    """After both arms of an unknown `if` (the second ran on the state restored from before):
+    a list or container keeps what both arms agree on; items of equal-length lists are
+    joined; one appended to on only one path is not known."""
+    lost: list[_Seq] = []
+    for k, (seq, _) in before.items():
+        a, b = after_a[k], _state(seq)
+        if returned[0] or _same(a, b):
+            continue  # only the second arm goes on, or both agree
+        if returned[1]:
+            _restore(seq, a)
+        elif isinstance(seq, list) and len(a[0]) == len(b[0]):
+            seq[:] = [join_values(x, y) for x, y in zip(a[0], b[0], strict=True)]
+        else:
+            lost.append(seq)
+    _forget(frame, lost)
+
+
+def _forget(frame: Frame, seqs: list[_Seq]) -> None:
+    """These lists have unknown length (names and `self` attributes bound to them become
+    UNKNOWN); these containers get an unknown entry (running or iterating them past their
+    known entries is unknown)."""
+    if not seqs:
         return
+    ids = {id(s) for s in seqs}
     attrs = frame.self_obj.attrs if isinstance(frame.self_obj, ModuleInstance) else {}
     for table in (frame.env, attrs):
         for name, v in list(table.items()):
-            if isinstance(v, list) and id(v) in changed:
+            if isinstance(v, list) and id(v) in ids:
                 table[name] = UNKNOWN
-    for k in changed:
-        seq = before[k][0]
+    for seq in seqs:
         if isinstance(seq, Container) and seq.kind in ("Sequential", "ModuleList"):
             seq.items.append((str(len(seq.items)), UNKNOWN))
             seq.item_nodes.append(None)

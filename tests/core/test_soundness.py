@@ -172,6 +172,34 @@ class Net(nn.Module):
         more.extend(extra)
         return a, self.head2(torch.cat(more, dim=-1))
 """
+# An `if` the engine cannot decide runs both arms on the same list: the append of one arm
+# stayed for the other (two SH101, on the features and on the Sequential built from them).
+IF_APPEND = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, extra):
+        super().__init__()
+        self.extra = extra
+        layers = [nn.Linear(8, 8)]
+        if extra:
+            layers.append(nn.Linear(8, 16))
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 2)
+        self.head2 = nn.Linear(8, 2)
+
+    def forward(self, x):
+        x = self.fc(x)
+        feats = [x]
+        if self.extra:
+            feats.append(x)
+        else:
+            x = x * 2
+        return self.head(torch.cat(feats, dim=-1)), self.head2(self.body(x))
+"""
 CASES = [
     (UNKNOWN_SLICE, RUN),
     (LOOP_APPEND, "Rows()(torch.randn(3, 8))"),
@@ -180,6 +208,7 @@ CASES = [
     (NOT_FLOAT32, NOT_FLOAT32_RUN),
     (SPATIAL_DIMS, SPATIAL_DIMS_RUN),
     (LIST_METHODS, "Net()(torch.randn(3, 8), [torch.randn(3, 8)])"),
+    (IF_APPEND, "Net(False)(torch.randn(3, 8))"),
 ]
 
 
@@ -194,6 +223,7 @@ CASES = [
         "not_float32",
         "spatial_dims",
         "list_methods",
+        "if_append",
     ],
 )
 def test_no_error_on_code_torch_runs(source: str, run: str) -> None:
@@ -293,3 +323,29 @@ class Net(nn.Module):
     called = source + "\n\nNet()(torch.randn(2, 3, 32, 32))\n"
     [g] = Analyzer().analyze(called, "case.py").findings
     assert "assumed" not in g.message and "(2, 8, 30, 30)" in g.message
+
+
+def test_both_arms_appending_alike_keep_the_length() -> None:
+    """Both arms of an unknown `if` append one item: the list has two, items joined."""
+    source = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, flag):
+        super().__init__()
+        self.flag = flag
+        self.fc = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        feats = [x]
+        if self.flag:
+            feats.append(self.fc(x))
+        else:
+            feats.append(x)
+        return self.head(torch.cat(feats, dim=-1))
+"""
+    [f] = Analyzer().analyze(source, "case.py").findings
+    assert f.code == "SH101" and "gets (B, 16)" in f.message
