@@ -167,6 +167,14 @@ class _LoopExit(Exception):
     pass
 
 
+class _Break(_LoopExit):
+    pass
+
+
+class _Continue(_LoopExit):
+    pass
+
+
 @dataclass
 class Frame:
     """A function activation (or the module scope)."""
@@ -250,6 +258,9 @@ class Interpreter:
         self.depth = 0
         self.eval_depth = 0
         self.touched: dict[int, Chunk] | None = None  # chunks whose code ran (models' cache)
+        # per loop being run (innermost last): environments where a `break` / `continue`
+        # under a condition the engine cannot decide may leave it
+        self.loop_exits: list[tuple[list[dict[str, Value]], list[dict[str, Value]]]] = []
 
     # ------------------------------------------------------------------ driver
 
@@ -405,8 +416,10 @@ class Interpreter:
             raise _Return(value)
         elif isinstance(small, cst.Import | cst.ImportFrom):
             _imports(small, self.aliases)
-        elif isinstance(small, cst.Break | cst.Continue):
-            raise _LoopExit
+        elif isinstance(small, cst.Break):
+            raise _Break
+        elif isinstance(small, cst.Continue):
+            raise _Continue
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> None:
         """Take the statically known branch, else run both and join the environments."""
@@ -428,36 +441,41 @@ class Interpreter:
         before = dict(orig)
         seqs = _sequences(frame)
         frame.env = dict(before)
-        returned_a = self._branch(stmt.body, frame)
+        left_a = self._branch(stmt.body, frame)
         env_a = frame.env
         after_a = {k: _state(seq) for k, (seq, _) in seqs.items()}
         for seq, st in seqs.values():
             _restore(seq, st)  # the second arm starts from the state before the `if`
         frame.env = dict(before)
+        left_b: str | None = None
         if isinstance(orelse, cst.If):
-            returned_b = self._branch(orelse, frame)
+            left_b = self._branch(orelse, frame)
         elif isinstance(orelse, cst.Else):
-            returned_b = self._branch(orelse.body, frame)
-        else:
-            returned_b = False
+            left_b = self._branch(orelse.body, frame)
         env_b = frame.env
-        if returned_a and returned_b:
-            joined = env_a
-        elif returned_a:
+        if left_a and left_b:
+            joined = env_a if left_b == "return" else env_b if left_a == "return" else None
+            joined = joined if joined is not None else join_envs(env_a, env_b)
+        elif left_a:
             joined = env_b
-        elif returned_b:
+        elif left_b:
             joined = env_a
         else:
             joined = join_envs(env_a, env_b)
         orig.clear()
         orig.update(joined)
         frame.env = orig
-        _join_sequences(frame, seqs, after_a, (returned_a, returned_b))
-        if returned_a and returned_b:
+        _join_sequences(frame, seqs, after_a, (left_a, left_b))
+        if left_a and left_b:  # no path goes on after the `if`
+            if "continue" in (left_a, left_b):
+                raise _Continue
+            if "break" in (left_a, left_b):
+                raise _Break
             raise _Return(frame.returns.pop())
 
-    def _branch(self, body: cst.BaseSuite | cst.If, frame: Frame) -> bool:
-        """Run one arm of an if (a block, or an `elif`); True when it returned."""
+    def _branch(self, body: cst.BaseSuite | cst.If, frame: Frame) -> str | None:
+        """Run one arm of an if (a block, or an `elif`): how it left ("return", "break",
+        "continue"; a loop exit is recorded for its loop), None when it fell through."""
         try:
             if isinstance(body, cst.If):
                 self.exec_if(body, frame)
@@ -465,8 +483,14 @@ class Interpreter:
                 self.exec_block(body, frame)
         except _Return as r:
             frame.returns.append(r.value)
-            return True
-        return False
+            return "return"
+        except _LoopExit as e:
+            if not self.loop_exits:
+                raise
+            breaks, skips = self.loop_exits[-1]
+            (breaks if isinstance(e, _Break) else skips).append(dict(frame.env))
+            return "break" if isinstance(e, _Break) else "continue"
+        return None
 
     def exec_for(self, stmt: cst.For, frame: Frame) -> None:
         """Unroll loops over known sequences; otherwise run the body once and join."""
@@ -477,15 +501,24 @@ class Interpreter:
             return
         items = self.iterate(it)
         if items is not None and len(items) <= MAX_UNROLL:
+            breaks: list[dict[str, Value]] = []
+            self.loop_exits.append((breaks, []))
             try:
                 for item in items:
                     self.assign(stmt.target, item, frame)
+                    skips = self.loop_exits[-1][1]
                     try:
                         self.exec_block(stmt.body, frame)
-                    except _LoopExit:
+                    except _Break:
                         break
-            except _LoopExit:
-                pass
+                    except _Continue:
+                        pass
+                    finally:
+                        _join_into(frame, skips)  # a `continue` that may have been taken
+                        skips.clear()
+            finally:
+                self.loop_exits.pop()
+            _join_into(frame, breaks)  # a `break` that may have been taken
             return
         self.assign(stmt.target, UNKNOWN, frame)
         self.exec_loop_once(stmt.body, frame)
@@ -495,9 +528,14 @@ class Interpreter:
         lists or containers it changes have unknown length (one pass is not every pass)."""
         before = dict(frame.env)
         seqs = _sequences(frame)
-        with contextlib.suppress(_LoopExit):
-            self.exec_block(body, frame)
-        frame.env.update(join_envs(before, frame.env))
+        exits: tuple[list[dict[str, Value]], list[dict[str, Value]]] = ([], [])
+        self.loop_exits.append(exits)
+        try:
+            with contextlib.suppress(_LoopExit):
+                self.exec_block(body, frame)
+        finally:
+            self.loop_exits.pop()
+        _join_into(frame, [before, *exits[0], *exits[1]])
         _forget_changed(frame, seqs)
 
     def iterate(self, v: Value) -> list[Value] | None:
@@ -1791,19 +1829,20 @@ def _forget_changed(frame: Frame, before: _Snapshot) -> None:
 
 
 def _join_sequences(
-    frame: Frame, before: _Snapshot, after_a: dict[int, _State], returned: tuple[bool, bool]
+    frame: Frame, before: _Snapshot, after_a: dict[int, _State], left: tuple[str | None, ...]
 ) -> None:
     """After both arms of an unknown `if` (the second ran on the state restored from before):
     a list or container keeps what both arms agree on; items of equal-length lists are
-    joined; one appended to on only one path is not known."""
+    joined; one appended to on only one path is not known. An arm that returned does not go
+    on; one that left its loop goes on at the loop's end, where the state is not known."""
     lost: list[_Seq] = []
     for k, (seq, _) in before.items():
         a, b = after_a[k], _state(seq)
-        if returned[0] or _same(a, b):
+        if left[0] == "return" or _same(a, b):
             continue  # only the second arm goes on, or both agree
-        if returned[1]:
+        if left[1] == "return":
             _restore(seq, a)
-        elif isinstance(seq, list) and len(a[0]) == len(b[0]):
+        elif not any(left) and isinstance(seq, list) and len(a[0]) == len(b[0]):
             seq[:] = [join_values(x, y) for x, y in zip(a[0], b[0], strict=True)]
         else:
             lost.append(seq)
@@ -1826,6 +1865,14 @@ def _forget(frame: Frame, seqs: list[_Seq]) -> None:
         if isinstance(seq, Container) and seq.kind in ("Sequential", "ModuleList"):
             seq.items.append((str(len(seq.items)), UNKNOWN))
             seq.item_nodes.append(None)
+
+
+def _join_into(frame: Frame, envs: list[dict[str, Value]]) -> None:
+    """The frame's environment joined, in place, with each of `envs`."""
+    for env in envs:
+        joined = join_envs(frame.env, env)
+        frame.env.clear()
+        frame.env.update(joined)
 
 
 def join_envs(a: dict[str, Value], b: dict[str, Value]) -> dict[str, Value]:

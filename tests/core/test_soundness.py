@@ -200,6 +200,45 @@ class Net(nn.Module):
             x = x * 2
         return self.head(torch.cat(feats, dim=-1)), self.head2(self.body(x))
 """
+# A `break` under a condition the engine cannot decide was taken as certain (the loop stopped
+# after one block: SH101); a certain `continue` stopped the loop like a `break` (SH101 with the
+# file's own example call).
+LOOP_EXITS = """
+import torch
+from torch import nn
+
+
+class Early(nn.Module):
+    def __init__(self, early):
+        super().__init__()
+        self.early = early
+        self.blocks = nn.ModuleList([nn.Linear(8, 8), nn.Linear(8, 16), nn.Linear(16, 16)])
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        for i, blk in enumerate(self.blocks):
+            x = blk(x)
+            if self.early and i == 0:
+                break
+        return self.head(x)
+
+
+class Skip(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(8, 8), nn.Linear(8, 16), nn.Linear(16, 16)])
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        for i, blk in enumerate(self.blocks):
+            if i == 0:
+                continue
+            x = blk(x)
+        return self.head(x)
+
+
+Skip()(torch.randn(3, 8))
+"""
 CASES = [
     (UNKNOWN_SLICE, RUN),
     (LOOP_APPEND, "Rows()(torch.randn(3, 8))"),
@@ -209,6 +248,7 @@ CASES = [
     (SPATIAL_DIMS, SPATIAL_DIMS_RUN),
     (LIST_METHODS, "Net()(torch.randn(3, 8), [torch.randn(3, 8)])"),
     (IF_APPEND, "Net(False)(torch.randn(3, 8))"),
+    (LOOP_EXITS, "Early(False)(torch.randn(3, 8))"),
 ]
 
 
@@ -224,6 +264,7 @@ CASES = [
         "spatial_dims",
         "list_methods",
         "if_append",
+        "loop_exits",
     ],
 )
 def test_no_error_on_code_torch_runs(source: str, run: str) -> None:
