@@ -1824,8 +1824,20 @@ def _sequences(frame: Frame) -> _Snapshot:
 
 
 def _forget_changed(frame: Frame, before: _Snapshot) -> None:
-    """After one pass of a loop of unknown trip count: what it changed is not known."""
-    _forget(frame, [seq for seq, st in before.values() if not _same(_state(seq), st)])
+    """After one pass of a loop of unknown trip count: what it changed is not known. A list
+    it only appended to keeps its items (each is checked where it is used) and gets an unknown
+    one at the end, so that what it is concatenated or run into is unknown."""
+    lost: list[_Seq] = []
+    for seq, st in before.values():
+        now = _state(seq)
+        if _same(now, st):
+            continue
+        grew = len(now[0]) > len(st[0]) and _same((now[0][: len(st[0])], []), st)
+        if isinstance(seq, list) and grew:
+            seq.append(UNKNOWN)
+        else:
+            lost.append(seq)
+    _forget(frame, lost)
 
 
 def _join_sequences(
@@ -1844,9 +1856,24 @@ def _join_sequences(
             _restore(seq, a)
         elif not any(left) and isinstance(seq, list) and len(a[0]) == len(b[0]):
             seq[:] = [join_values(x, y) for x, y in zip(a[0], b[0], strict=True)]
+        elif not any(left) and _optional_layers(a, b):
+            # `if norm_layer is not None: layers.append(norm_layer(c))` with the condition
+            # unknown: the layers stay in (kept guess: optional layers rarely change shapes)
+            _restore(seq, a if len(a[0]) > len(b[0]) else b)
         else:
             lost.append(seq)
     _forget(frame, lost)
+
+
+def _optional_layers(a: _State, b: _State) -> bool:
+    """One state is the other plus modules (or values not known) appended at its end."""
+    short, long = (a, b) if len(a[0]) < len(b[0]) else (b, a)
+    n = len(short[0])
+    return (
+        len(long[0]) > n
+        and _same((long[0][:n], []), short)
+        and all(is_module(v) or isinstance(v, Unknown) for v in long[0][n:])
+    )
 
 
 def _forget(frame: Frame, seqs: list[_Seq]) -> None:
