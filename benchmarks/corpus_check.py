@@ -1,7 +1,8 @@
-"""`shape-lsp check` over the real-world corpus (torchvision's and timm's `models/` folders).
+"""`shape-lsp check` over a real-world corpus (torchvision's and timm's `models/` folders, or
+with `--corpus second` monai, diffusers, torchaudio, smp, transformers and keras-hub models).
 
-    .venv/bin/python benchmarks/fetch_corpus.py      # once: download + unzip (git-ignored)
-    .venv/bin/python benchmarks/corpus_check.py [-j 2]
+    .venv/bin/python benchmarks/fetch_corpus.py [--corpus second]   # once (git-ignored)
+    .venv/bin/python benchmarks/corpus_check.py [-j 2] [--corpus second]
 
 Prints one JSON line: files, lines, crashes (files with internal_errors, read errors, and
 whether the CLI itself failed), diagnostics by severity and by code, wall time. These files
@@ -23,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from fetch_corpus import MODEL_DIRS, SRC  # noqa: E402
+from fetch_corpus import CORPORA, SRC  # noqa: E402
 
 
 def _cli() -> list[str]:
@@ -84,12 +85,16 @@ def run(dirs: list[Path], jobs: int) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-j", "--jobs", type=int, default=2)
-    ap.add_argument("paths", nargs="*", help="folders to check (default: the corpus models/)")
+    ap.add_argument("--corpus", choices=sorted(CORPORA), default="main")
+    ap.add_argument("paths", nargs="*", help="folders to check (default: the corpus's paths)")
     args = ap.parse_args(argv)
-    dirs = [Path(p) for p in args.paths] or [SRC / d for d in MODEL_DIRS]
+    dirs = [Path(p) for p in args.paths] or [SRC / d for d in CORPORA[args.corpus]]
     missing = [d for d in dirs if not d.exists()]
     if missing:
-        print(f"corpus_check: missing {missing}; run benchmarks/fetch_corpus.py", file=sys.stderr)
+        print(
+            f"corpus_check: missing {missing}; run benchmarks/fetch_corpus.py --corpus {args.corpus}",
+            file=sys.stderr,
+        )
         return 2
     out = run(dirs, args.jobs)
     for fp in out.get("false_positives", []):  # type: ignore[union-attr]

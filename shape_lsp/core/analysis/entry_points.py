@@ -24,8 +24,8 @@ from shape_lsp.core.results import Finding, ModelSummary, ShapeFact
 from shape_lsp.core.source.names import dotted
 from shape_lsp.core.source.parse import Chunk
 from shape_lsp.core.values import shapes as S
-from shape_lsp.core.values.abstract import Tensor, Value
-from shape_lsp.core.values.shapes import Dim, Shape
+from shape_lsp.core.values.abstract import ASSUMED_FLOAT32, AssumedDtype, Tensor, Value
+from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpreter.frame import Frame
@@ -359,9 +359,18 @@ def _run_class(
         return
     span = recorder_of(interp).span(info.chunk, info.node.name) or inst.span
     recorder_of(interp).expect(inst, name=info.name, span=span, source=source)
-    recorder_of(interp).module_call(
-        inst, list(inputs), {}, info.node.name, frame, Site(info.chunk, info.node.name)
-    )
+    recorder_of(interp).assumption = _assumption(interp, inputs) if source == "symbolic" else ""
+    try:
+        recorder_of(interp).module_call(
+            inst,
+            list(inputs),
+            _optional_inputs(fn),
+            info.node.name,
+            frame,
+            Site(info.chunk, info.node.name),
+        )
+    finally:
+        recorder_of(interp).assumption = ""
     del fresh
 
 
@@ -376,7 +385,7 @@ def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
     inputs: list[Value] | None = None
     source = "symbolic"
     if configured:
-        inputs = [Tensor(_dims(spec)) for spec in configured]
+        inputs = [Tensor(_dims(spec), ASSUMED_FLOAT32) for spec in configured]
         source = "config"
     else:
         span = c.span
@@ -389,7 +398,28 @@ def _run_sequential(interp: Interpreter, name: str, c: Container) -> None:
     if inputs is None:
         return
     recorder_of(interp).expect(c, name=name, span=c.span, source=source, variable=name)
-    recorder_of(interp).module_call(c, inputs, {}, c.node, frame, Site(chunk, c.node))
+    recorder_of(interp).assumption = _assumption(interp, inputs) if source == "symbolic" else ""
+    try:
+        recorder_of(interp).module_call(c, inputs, {}, c.node, frame, Site(chunk, c.node))
+    finally:
+        recorder_of(interp).assumption = ""
+
+
+def _assumption(interp: Interpreter, inputs: list[Value]) -> str:
+    """`with the input `(B, 3, H, W)` assumed from Conv2d`: what a run made up (the first
+    layer each input reaches, from _discover), for the messages of its findings."""
+    shown: list[str] = []
+    froms: list[str] = []
+    for i, t in enumerate(inputs):
+        hit = recorder_of(interp).templates.get(i)
+        if not isinstance(t, Tensor) or t.shape is None or hit is None:
+            continue
+        shown.append(f"`{S.render_shape(t.shape)}`")
+        froms.append(str(hit[1]).rsplit(".", 1)[-1])
+    if not shown:
+        return ""
+    noun = "input" if len(shown) == 1 else "inputs"
+    return f"with the {noun} {', '.join(shown)} assumed from {', '.join(froms)}"
 
 
 def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:
@@ -397,12 +427,24 @@ def _input_params(fn: cst.FunctionDef) -> list[cst.Param]:
     return [p for p in params[1:] if p.default is None]
 
 
+def _optional_inputs(fn: cst.FunctionDef) -> dict[str, Value]:
+    """`forward(self, x, skip=None)` run on its own: `skip` may be a tensor or None (the
+    block's users pass one), so it is unknown; the default alone explores a path they may
+    never take (a decoder block whose `torch.cat([x, skip])` is skipped)."""
+    params = [*fn.params.params[1:], *fn.params.kwonly_params]
+    return {
+        p.name.value: UNKNOWN
+        for p in params
+        if isinstance(p.default, cst.Name) and p.default.value == "None"
+    }
+
+
 def _inputs_for(
     interp: Interpreter, name: str, fn: cst.FunctionDef, params: list[cst.Param], chunk: Chunk
 ) -> tuple[list[Value] | None, str]:
     configured = interp.settings.input_shapes.get(name)
     if configured:
-        return [Tensor(_dims(spec)) for spec in configured], "config"
+        return [Tensor(_dims(spec), ASSUMED_FLOAT32) for spec in configured], "config"
     annotated = [_annotation_input(p) for p in params]
     if params and all(a is not None for a in annotated):
         return list(annotated), "annotation"
@@ -446,7 +488,10 @@ def _annotation_input(p: cst.Param) -> Tensor | None:
             if not name.isidentifier():
                 return None
             dims.append(S.sym(name))
-    return Tensor(tuple(dims), _JAX_DTYPES[short] or "float32")
+    dtype = _JAX_DTYPES[short]
+    if dtype is None or not short[-1].isdigit():  # Float, Int, Shaped: any width, any dtype
+        dtype = AssumedDtype(dtype or "float32")
+    return Tensor(tuple(dims), dtype)
 
 
 def _comment_inputs(
@@ -474,7 +519,7 @@ def _comment_inputs(
                     dims.append(S.sym(tok))
                 else:
                     return None
-            t = Tensor(tuple(dims))
+            t = Tensor(tuple(dims), ASSUMED_FLOAT32)
             ordered.append(t)
             if part.group("name"):
                 found[part.group("name")] = t
@@ -514,6 +559,8 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
         shape, layer_name = rec.templates[i]
         dims = tuple(_rename(d, renames) for d in shape)  # type: ignore[attr-defined]
         exact = bool(_EXACT_RANK.match(str(layer_name)))
+        if rank == -1:  # unpacked at several ranks: the layer's guess, its rank not trusted
+            rank = None
         if rank is not None and not exact and len(dims) < rank:
             # (B, F) from a Linear, but the code unpacks `b, n, c = x.shape`: (B, N, F).
             extra = _EXTRA_AXES.get(rank - len(dims)) or tuple(
@@ -521,7 +568,7 @@ def _discover(interp: Interpreter, mod: Value, n: int, frame: Frame) -> list[Val
             )
             dims = (dims[0], *(S.sym(a) for a in extra), *dims[1:])
             exact = True
-        out.append(Tensor(dims, assumed=not exact))
+        out.append(Tensor(dims, ASSUMED_FLOAT32, assumed=not exact))
     return out
 
 

@@ -37,6 +37,7 @@ INTERCEPTED: set[str] = set()
 """Qualified library definitions the engine models itself (library_support.py registers
 them): resolving one gives its name, so the interpreter's call hook of that name runs."""
 
+
 class Workspace(Protocol):
     """What library modules use of the analysis workspace (analysis/workspace.py)."""
 
@@ -56,7 +57,6 @@ class Workspace(Protocol):
     def resolve(self, name: str, from_path: str, depth: int = 0) -> Value | None:
         """The value a dotted import name refers to (interpreter.frame.ImportResolver)."""
         ...
-
 
 
 @dataclass

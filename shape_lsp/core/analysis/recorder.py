@@ -37,7 +37,7 @@ from shape_lsp.core.results import (
 from shape_lsp.core.rules.base import LayerValue, RuleCall, ShapeError
 from shape_lsp.core.source.parse import Chunk
 from shape_lsp.core.values import shapes as S
-from shape_lsp.core.values.abstract import Tensor, Value
+from shape_lsp.core.values.abstract import Tensor, Value, dtype_assumed
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpreter.frame import Frame
@@ -83,9 +83,13 @@ class Recorder(ModuleCalls):
             return
         if code not in RANK_FREE and any(t is not None and t.assumed for t in tensors):
             return
+        if code == "SH110" and any(dtype_assumed(t) for t in tensors):
+            return  # the input's dtype was assumed (float32): the file may feed another
         key = (code, span, message)
         if self.capture is None and key in self.findings:
             return
+        if self.assumption:
+            message = f"{message} ({self.assumption})"
         found = Finding(code, self.settings.severity_of(code), span, message, trace, related, fixes)
         if self.capture is not None:  # a cached run replays every add, duplicates included
             self.capture[0].append((key, found))
@@ -153,7 +157,7 @@ class Recorder(ModuleCalls):
             trace,
             tuple(related),
             fixes if not where else (),
-            (x,),
+            (x, *(t for t in (*rc.inputs, *rc.kwinputs.values()) if isinstance(t, Tensor))),
         )
         if span is not None and not where:
             # Hover at the failing call still shows what goes in.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
@@ -396,6 +397,20 @@ class Calls(Expressions):
             if name == "insert" and len(args) == 2 and isinstance(args[0], int):
                 obj.insert(args[0], args[1])
                 return None
+            if name == "pop" and all(isinstance(a, int) for a in args) and len(args) <= 1:
+                with contextlib.suppress(IndexError):
+                    return obj.pop(*args)
+                return UNKNOWN
+            if name in ("clear", "reverse") and not args:
+                getattr(obj, name)()
+                return None
+            if name == "copy" and not args:
+                return list(obj)
+            if name in ("index", "count"):
+                return UNKNOWN
+            # remove, sort, an extend or insert not followed: the list is no longer known
+            if isinstance(node.func, cst.Attribute):
+                self.assign(node.func.value, UNKNOWN, frame)
             return UNKNOWN
         if isinstance(obj, dict):
             if name in ("keys", "values", "items"):

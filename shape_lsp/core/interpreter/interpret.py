@@ -26,12 +26,21 @@ from shape_lsp.core.interpreter.extensions import EXTENSIONS
 from shape_lsp.core.interpreter.frame import (
     MAX_STEPS,
     MAX_UNROLL,
+    Break,
     Budget,
+    Continue,
     Frame,
     ImportResolver,
     LoopExit,
     Return,
+    _forget_changed,
+    _join_into,
+    _join_sequences,
+    _restore,
+    _sequences,
+    _state,
     join_envs,
+    join_values,
 )
 from shape_lsp.core.interpreter.functions import Functions
 from shape_lsp.core.interpreter.module_calls import ModuleCalls
@@ -84,6 +93,9 @@ class Interpreter(Functions):
         self.depth = 0
         self.eval_depth = 0
         self.touched: dict[int, Chunk] | None = None  # chunks whose code ran (models' cache)
+        # per loop being run (innermost last): environments where a `break` / `continue`
+        # under a condition the engine cannot decide may leave it
+        self.loop_exits: list[tuple[list[dict[str, Value]], list[dict[str, Value]]]] = []
 
     def module_pass(self) -> None:
         """Imports, constants, classes and module-level code (example calls) in order."""
@@ -229,8 +241,10 @@ class Interpreter(Functions):
             raise Return(value)
         elif isinstance(small, cst.Import | cst.ImportFrom):
             _imports(small, self.aliases)
-        elif isinstance(small, cst.Break | cst.Continue):
-            raise LoopExit
+        elif isinstance(small, cst.Break):
+            raise Break
+        elif isinstance(small, cst.Continue):
+            raise Continue
 
     def exec_if(self, stmt: cst.If, frame: Frame) -> None:
         """Take the statically known branch, else run both and join the environments."""
@@ -250,33 +264,43 @@ class Interpreter(Functions):
             return
         orig = frame.env
         before = dict(orig)
+        seqs = _sequences(frame)
         frame.env = dict(before)
-        returned_a = self._branch(stmt.body, frame)
+        left_a = self._branch(stmt.body, frame)
         env_a = frame.env
+        after_a = {k: _state(seq) for k, (seq, _) in seqs.items()}
+        for seq, st in seqs.values():
+            _restore(seq, st)  # the second arm starts from the state before the `if`
         frame.env = dict(before)
+        left_b: str | None = None
         if isinstance(orelse, cst.If):
-            returned_b = self._branch(orelse, frame)
+            left_b = self._branch(orelse, frame)
         elif isinstance(orelse, cst.Else):
-            returned_b = self._branch(orelse.body, frame)
-        else:
-            returned_b = False
+            left_b = self._branch(orelse.body, frame)
         env_b = frame.env
-        if returned_a and returned_b:
-            joined = env_a
-        elif returned_a:
+        if left_a and left_b:
+            joined = env_a if left_b == "return" else env_b if left_a == "return" else None
+            joined = joined if joined is not None else join_envs(env_a, env_b)
+        elif left_a:
             joined = env_b
-        elif returned_b:
+        elif left_b:
             joined = env_a
         else:
             joined = join_envs(env_a, env_b)
         orig.clear()
         orig.update(joined)
         frame.env = orig
-        if returned_a and returned_b:
+        _join_sequences(frame, seqs, after_a, (left_a, left_b))
+        if left_a and left_b:  # no path goes on after the `if`
+            if "continue" in (left_a, left_b):
+                raise Continue
+            if "break" in (left_a, left_b):
+                raise Break
             raise Return(frame.returns.pop())
 
-    def _branch(self, body: cst.BaseSuite | cst.If, frame: Frame) -> bool:
-        """Run one arm of an if (a block, or an `elif`); True when it returned."""
+    def _branch(self, body: cst.BaseSuite | cst.If, frame: Frame) -> str | None:
+        """Run one arm of an if (a block, or an `elif`): how it left ("return", "break",
+        "continue"; a loop exit is recorded for its loop), None when it fell through."""
         try:
             if isinstance(body, cst.If):
                 self.exec_if(body, frame)
@@ -284,8 +308,14 @@ class Interpreter(Functions):
                 self.exec_block(body, frame)
         except Return as r:
             frame.returns.append(r.value)
-            return True
-        return False
+            return "return"
+        except LoopExit as e:
+            if not self.loop_exits:
+                raise
+            breaks, skips = self.loop_exits[-1]
+            (breaks if isinstance(e, Break) else skips).append(dict(frame.env))
+            return "break" if isinstance(e, Break) else "continue"
+        return None
 
     def exec_for(self, stmt: cst.For, frame: Frame) -> None:
         """Unroll loops over known sequences; otherwise run the body once and join."""
@@ -296,25 +326,42 @@ class Interpreter(Functions):
             return
         items = self.iterate(it)
         if items is not None and len(items) <= MAX_UNROLL:
+            breaks: list[dict[str, Value]] = []
+            self.loop_exits.append((breaks, []))
             try:
                 for item in items:
                     self.assign(stmt.target, item, frame)
+                    skips = self.loop_exits[-1][1]
                     try:
                         self.exec_block(stmt.body, frame)
-                    except LoopExit:
+                    except Break:
                         break
-            except LoopExit:
-                pass
+                    except Continue:
+                        pass
+                    finally:
+                        _join_into(frame, skips)  # a `continue` that may have been taken
+                        skips.clear()
+            finally:
+                self.loop_exits.pop()
+            _join_into(frame, breaks)  # a `break` that may have been taken
             return
         self.assign(stmt.target, UNKNOWN, frame)
         self.exec_loop_once(stmt.body, frame)
 
     def exec_loop_once(self, body: cst.BaseSuite, frame: Frame) -> None:
-        """A loop of unknown trip count: values it changes become their join with before."""
+        """A loop of unknown trip count: values it changes become their join with before, and
+        lists or containers it changes have unknown length (one pass is not every pass)."""
         before = dict(frame.env)
-        with contextlib.suppress(LoopExit):
-            self.exec_block(body, frame)
-        frame.env.update(join_envs(before, frame.env))
+        seqs = _sequences(frame)
+        exits: tuple[list[dict[str, Value]], list[dict[str, Value]]] = ([], [])
+        self.loop_exits.append(exits)
+        try:
+            with contextlib.suppress(LoopExit):
+                self.exec_block(body, frame)
+        finally:
+            self.loop_exits.pop()
+        _join_into(frame, [before, *exits[0], *exits[1]])
+        _forget_changed(frame, seqs)
 
     def iterate(self, v: Value) -> list[Value] | None:
         """The items a for loop would see, when static."""
@@ -376,6 +423,18 @@ class Interpreter(Functions):
             if isinstance(obj, dict) and not isinstance(key, Unknown):
                 with contextlib.suppress(TypeError):
                     obj[key] = value
+            elif isinstance(obj, list) and not is_module(value):
+                if isinstance(key, int) and -len(obj) <= key < len(obj):
+                    obj[key] = value  # `outs[i] = y`: the list no longer holds the old item
+                elif not isinstance(key, slice):
+                    obj[:] = [join_values(v, value) for v in obj]  # any item may be the new one
+                elif isinstance(value, list | tuple) and all(
+                    p is None or isinstance(p, int) for p in (key.start, key.stop, key.step)
+                ):
+                    with contextlib.suppress(ValueError):
+                        obj[key] = list(value)
+                else:  # `outs[a:] = ys` not followed: the list is no longer known
+                    self.assign(target.value, UNKNOWN, frame)
             elif isinstance(obj, Container | ModuleInstance) and is_module(value):
                 set_module_item(obj, key, value)  # model.classifier[-1] = nn.Linear(...)
 
@@ -386,7 +445,10 @@ class Interpreter(Functions):
         if isinstance(value, ShapeProbe) and self.rec.discovery:
             idx = self.rec.discovery.get(id(value.tensor))
             if idx is not None:
-                self.rec.ranks[idx] = n
+                # two unpackings of another length (`if spatial_dims == 2: b, c, h, w = x.shape`
+                # and the 3-D one): the rank depends on configuration, so it is not known (-1)
+                seen = self.rec.ranks.get(idx, n)
+                self.rec.ranks[idx] = n if seen == n else -1
             return None
         if isinstance(value, Tensor) and value.shape and value.shape[0] == n:
             return [value.with_shape(value.shape[1:])] * n

@@ -30,7 +30,13 @@ from shape_lsp.core.results import AnalysisResult, Related, ShapeFact, Span
 from shape_lsp.core.rules.base import Args, LayerValue, RuleCall, ShapeError
 from shape_lsp.core.source.parse import Chunk
 from shape_lsp.core.values import shapes as S
-from shape_lsp.core.values.abstract import Tensor, Value, unknown_tensor
+from shape_lsp.core.values.abstract import (
+    AssumedDtype,
+    Tensor,
+    Value,
+    dtype_assumed,
+    unknown_tensor,
+)
 
 if TYPE_CHECKING:
     from shape_lsp.core.interpreter.frame import Frame, InterpreterAPI
@@ -76,6 +82,8 @@ class ModuleCalls:
         self.origin = interp.parsed.chunks[0].origin if interp.parsed.chunks else ""
         self.local_sites: list[Span] = []  # call sites in this file, innermost last
         self.flow_ids = itertools.count()
+        # what the current model run assumed, not written in the file ("with the input ...")
+        self.assumption = ""
 
     # ------------------------------------------------------------------ the sink
 
@@ -327,6 +335,32 @@ class ModuleCalls:
             if shape is not None:
                 self.templates[idx] = (shape, layer.rule.names[0])
         x_t = x if isinstance(x, Tensor) else None
+        if (
+            x_t is not None
+            and layer.rule.has_weights
+            and dtype_assumed(x_t)
+            and x_t.dtype in _FLOATS
+            and layer.dtype in _FLOATS
+            and x_t.dtype != layer.dtype
+        ):
+            # An assumed float32 input into a float64 / float16 model: assume the model's dtype.
+            x = x_t = x_t.with_dtype(AssumedDtype(layer.dtype))
+            args = [x_t, *args[1:]] if args else args
+            if not args:
+                kwargs = {**kwargs, "input": x_t}
+        if (
+            x_t is not None
+            and layer.rule.has_weights
+            and dtype_assumed(x_t)
+            and x_t.dtype in _FLOATS
+            and layer.dtype in _FLOATS
+            and x_t.dtype != layer.dtype
+        ):
+            # An assumed float32 input into a float64 / float16 model: assume the model's dtype.
+            x = x_t = x_t.with_dtype(AssumedDtype(layer.dtype))
+            args = [x_t, *args[1:]] if args else args
+            if not args:
+                kwargs = {**kwargs, "input": x_t}
         if (
             x_t is not None
             and layer.rule.has_weights

@@ -29,6 +29,7 @@ class InterpreterState:
     depth: int
     eval_depth: int
     touched: dict[int, Chunk] | None
+    loop_exits: list[tuple[list[dict[str, Value]], list[dict[str, Value]]]]
     _external: dict[str, Value]
 
     def tick(self) -> None:

@@ -24,8 +24,11 @@ from shape_lsp.core.values.shapes import UNKNOWN, Dim, Shape
 
 def size_list(v: Value) -> tuple[Value, ...] | None:
     """Sizes given as varargs (a tuple of values) or as one tuple/list inside them."""
-    if isinstance(v, tuple) and len(v) == 1 and isinstance(v[0], tuple | list):
-        v = v[0]
+    if isinstance(v, tuple) and len(v) == 1:
+        if isinstance(v[0], tuple | list):
+            v = v[0]
+        elif not isinstance(v[0], int | S.Expr):
+            return None  # one unknown argument may be a whole torch.Size: rank unknown
     if isinstance(v, tuple | list):
         return tuple(v)
     if isinstance(v, (int, S.Expr)):

@@ -16,7 +16,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 
 import libcst as cst
@@ -334,12 +334,43 @@ def _parse(text: str) -> ParsedChunk:
     if too_deep is not None:
         return ParsedChunk(text, None, too_deep)
     try:
-        return ParsedChunk(text, cst.parse_module(text), None)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as e:
         return ParsedChunk(text, None, _describe_error(text, e))
     except (RecursionError, MemoryError, ValueError, cst.CSTValidationError) as e:
         # CSTValidationError: e.g. `'a' b'b'` ("Cannot concatenate string and bytes")
         return ParsedChunk(text, None, (0, 0, f"cannot parse: {type(e).__name__}: {e}"))
+    # libcst is more lenient than CPython in places (SH001 is CPython's verdict): the module
+    # is kept for analysis, and CPython's error is reported.
+    return ParsedChunk(text, module, _python_error(text))
+
+
+def _python_error(text: str) -> tuple[int, int, str] | None:
+    """CPython's syntax error in `text` (0-based line, col, message), or None."""
+    try:
+        with warnings.catch_warnings():  # "invalid escape sequence" and the like: not ours
+            warnings.simplefilter("ignore")
+            compile(text, "<chunk>", "exec", flags=0x400, dont_inherit=True)  # PyCF_ONLY_AST
+    except SyntaxError as e:
+        last = max(len(_NEWLINE.findall(text)) - 1, 0)
+        line = min(max((e.lineno or 1) - 1, 0), last)
+        return line, max((e.offset or 1) - 1, 0), e.msg or "invalid syntax"
+    except ValueError as e:  # null bytes (a SyntaxError from Python 3.12 on)
+        return 0, 0, str(e)
+    except (RecursionError, MemoryError):
+        return None
+    return None
+
+
+def python_parses(source: str) -> bool:
+    """CPython's verdict on a whole file (its parser only; RecursionError counts as no)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, "<file>", "exec", flags=0x400, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 # libcst's native parser recurses on the C stack: a few thousand nested brackets or unary
@@ -352,6 +383,7 @@ def _parse(text: str) -> ParsedChunk:
 _DEEP_CHECK_CHARS = 2000
 _MAX_DEPTH = 1000
 _POSITION_FRAMES = 8 * _MAX_DEPTH  # see node_positions
+_TOO_DEEP = "too deeply nested to analyse"
 _OPERATORS = re.compile(r"[-+*/%@&|^~<>=!.([{]|\b(?:and|or|not|lambda|if|await)\b")
 
 
@@ -373,7 +405,7 @@ def _too_deep(text: str) -> tuple[int, int, str] | None:
             return None
         return max((e.lineno or 1) - 1, 0), max((e.offset or 1) - 1, 0), e.msg or "invalid syntax"
     except (RecursionError, MemoryError):
-        return 0, 0, "too deeply nested to analyse"
+        return 0, 0, _TOO_DEEP
     except ValueError:
         return None
     stack = [(tree, 0)]
@@ -384,7 +416,7 @@ def _too_deep(text: str) -> tuple[int, int, str] | None:
             return (
                 line,
                 getattr(node, "col_offset", 0),
-                (f"too deeply nested to analyse (over {_MAX_DEPTH} levels)"),
+                f"{_TOO_DEEP} (over {_MAX_DEPTH} levels)",
             )
         step = 1
         if isinstance(node, ast.BoolOp):
@@ -439,19 +471,18 @@ def chunk_boundaries(lines: list[str]) -> list[int]:
         stripped = lines[i].rstrip("\r\n")
         if depth and in_triple is None and _HARD_START.match(stripped):
             depth = 0  # an unclosed bracket above: resynchronise at the next definition
-        top = (
-            i > 0
-            and depth == 0
+        at_stmt = (
+            depth == 0
             and in_triple is None
-            and not lines[i - 1].rstrip("\r\n").endswith("\\")
-            and not prev_decorator
-            and stripped[:1] not in ("#", ")", "]", "}", "\f")
-            and not _CONTINUATION.match(stripped)
+            and not (i > 0 and lines[i - 1].rstrip("\r\n").endswith("\\"))
+            and stripped[:1] not in ("#", ")", "]", "}", "\f", "")
         )
-        if top:
+        if i > 0 and at_stmt and not prev_decorator and not _CONTINUATION.match(stripped):
             starts.append(i)
-        if stripped.strip():
-            prev_decorator = stripped.startswith("@") and depth == 0 and in_triple is None
+        if at_stmt:
+            # A decorator holds the statement open until its `def`/`class`, across its own
+            # closing bracket lines and further (multi-line) decorators stacked under it.
+            prev_decorator = stripped.startswith("@")
         in_triple, depth = _scan(stripped, in_triple, depth)
     return starts
 
@@ -555,6 +586,10 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
             split = split_class(lines, a, b, cache)
             if split is not None:
                 chunks.append(split)
+                if split.parsed.error is not None and split.line_map:
+                    line, col, msg = split.parsed.error
+                    line = split.line_map[min(line, len(split.line_map) - 1)]
+                    problems.append(SyntaxProblem(line, col, msg))
                 for m in split.members:
                     if m.parsed.error is not None:
                         line, col, msg = m.parsed.error
@@ -566,13 +601,28 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
             merged = cache.get("".join(lines[a : bounds[i + 2]]))
             if merged.module is not None:
                 chunks.append(Chunk(merged, a))
+                _python_problem(merged, a, problems)
                 i += 2
                 continue
         if parsed.module is None:
             _resplit(lines, a, b, cache, chunks, problems)
         else:
             chunks.append(Chunk(parsed, a))
+            _python_problem(parsed, a, problems)
         i += 1
+    if problems and python_parses(source):
+        # CPython accepts the file: the split (or libcst) disagrees. SH001 is CPython's
+        # verdict, so nothing is reported; the file is analysed whole when libcst can.
+        # A statement nested too deeply for libcst (a 20,000-term `and` chain) is the
+        # exception: it cannot be analysed at all, and saying so beats a silent gap.
+        problems = [
+            replace(p, message=f"{p.message} (Python accepts it; too deep for this parser)")
+            for p in problems
+            if _beyond_parser(p.message)
+        ]
+        whole = cache.get(source)
+        if whole.module is not None:
+            chunks = [Chunk(whole, 0)]
     for c in chunks:
         c.origin = origin
         for m in c.members:
@@ -582,6 +632,20 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
             origin, frozenset(t for c in chunks for t in (c.text, *(m.text for m in c.members)))
         )
     return ParsedFile(chunks, problems, lines)
+
+
+def _beyond_parser(message: str) -> bool:
+    """A problem that is libcst's limit, not a syntax error (see _too_deep, _parse)."""
+    return message.startswith(
+        (_TOO_DEEP, "cannot parse: RecursionError", "cannot parse: MemoryError")
+    )
+
+
+def _python_problem(parsed: ParsedChunk, start: int, problems: list[SyntaxProblem]) -> None:
+    """A chunk libcst parsed but CPython rejects."""
+    if parsed.error is not None:
+        line, col, msg = parsed.error
+        problems.append(SyntaxProblem(start + line, col, msg))
 
 
 def _resplit(

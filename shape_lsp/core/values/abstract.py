@@ -20,6 +20,23 @@ Value = Any
 """Any abstract value (typed loosely on purpose: Python values flow through unchanged)."""
 
 
+class AssumedDtype(str):
+    """A dtype the engine assumed, not read from the file: torch's default float32 for an
+    input the file does not describe. It equals the plain name everywhere (rules compute
+    with it as usual) and travels with the tensors that copy it; an explicit cast gives a
+    plain name again. A dtype mismatch it takes part in is not reported."""
+
+    __slots__ = ()
+
+
+ASSUMED_FLOAT32 = AssumedDtype("float32")
+
+
+def dtype_assumed(t: object) -> bool:
+    """Whether a tensor's dtype is only the engine's assumption."""
+    return isinstance(getattr(t, "dtype", None), AssumedDtype)
+
+
 @dataclass(frozen=True, eq=False)
 class Tensor:
     """A tensor (or NumPy array) with a shape (None: unknown rank) and a dtype (None: unknown)."""
