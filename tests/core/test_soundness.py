@@ -409,3 +409,46 @@ class Net(nn.Module):
         return self.head(self.body(x))
 """
     assert Analyzer().analyze(source, "case.py").findings == ()
+
+
+# Class defaults that only fail at an assert (timm's CoaT: its default patch size does not
+# match the grid its later stages assume, and PatchEmbed's `_assert` raises first): torch
+# stops at the assert, so nothing after it may be reported.
+FAILING_ASSERT = """
+import torch
+from torch import nn
+
+
+class Grid(nn.Module):
+    def __init__(self, grid=14, expected=56):
+        super().__init__()
+        self.grid, self.expected = grid, expected
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        {check}
+        return self.fc(x.view(x.shape[0], 7))
+"""
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "assert self.grid == self.expected, 'grid mismatch'",
+        "torch._assert(self.grid == self.expected, 'grid mismatch')",
+    ],
+)
+def test_code_after_a_failing_assert_is_not_reported(check: str) -> None:
+    import torch
+
+    src = FAILING_ASSERT.replace("{check}", check)
+    scope: dict[str, object] = {}
+    exec(compile(src, "<grid>", "exec"), scope)
+    with pytest.raises(AssertionError):
+        scope["Grid"]()(torch.randn(2, 7))  # type: ignore[operator]
+    example = src + "\nGrid()(torch.randn(2, 7))\n"
+    found = Analyzer().analyze(example, "grid.py").findings
+    assert [f for f in found if f.severity == Severity.ERROR] == []
+    # the same model without the assert: the view/Linear mismatch is reported (the check works)
+    plain = example.replace(check, "pass")
+    assert any(f.code == "SH101" for f in Analyzer().analyze(plain, "grid.py").findings)

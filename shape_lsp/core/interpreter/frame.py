@@ -45,6 +45,11 @@ class Budget(Exception):
     """The analysis ran out of steps or depth: the rest is unknown."""
 
 
+class Unreachable(Budget):
+    """An assertion that provably fails: Python (torch) raises there, so nothing after it runs
+    and nothing after it is reported; like running out of budget, the rest is unknown."""
+
+
 class Return(Exception):
     """`return value` unwinding to the function call."""
 

@@ -33,6 +33,7 @@ from shape_lsp.core.interpreter.frame import (
     ImportResolver,
     LoopExit,
     Return,
+    Unreachable,
     _forget_changed,
     _join_into,
     _join_sequences,
@@ -241,6 +242,9 @@ class Interpreter(Functions):
             raise Return(value)
         elif isinstance(small, cst.Import | cst.ImportFrom):
             _imports(small, self.aliases)
+        elif isinstance(small, cst.Assert):
+            if truth(self.eval(small.test, frame)) is False:
+                raise Unreachable
         elif isinstance(small, cst.Break):
             raise Break
         elif isinstance(small, cst.Continue):

@@ -4,7 +4,9 @@ declarative ones under `core/rules/`; nothing here imports torch."""
 
 from __future__ import annotations
 
+from shape_lsp.core.interpreter.evaluate import truth
 from shape_lsp.core.interpreter.extensions import EXTENSIONS
+from shape_lsp.core.interpreter.frame import Unreachable
 from shape_lsp.core.interpreter.objects import Parameter
 from shape_lsp.core.values.abstract import Tensor, Value
 
@@ -27,6 +29,14 @@ def _parameter(interp: object, args: list[Value], kwargs: dict[str, Value], *_: 
     return NotImplemented
 
 
+def _assert(interp: object, args: list[Value], kwargs: dict[str, Value], *_: object) -> Value:
+    """`torch._assert(cond, msg)`: a condition that is provably false ends the run there."""
+    cond = args[0] if args else kwargs.get("condition")
+    if truth(cond) is False:
+        raise Unreachable
+    return None
+
+
 def register() -> None:
     """Install what torch adds (idempotent)."""
     ext = EXTENSIONS
@@ -39,4 +49,5 @@ def register() -> None:
     ext.mutable_containers.add("torch")
     ext.forward_methods["torch"] = "forward"
     ext.register_call("torch.nn.Parameter", _parameter)
+    ext.register_call("torch._assert", _assert)
     ext.register_tensors("torch.Tensor", "numpy.ndarray", "torch", OPERATORS)
