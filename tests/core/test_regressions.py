@@ -16,7 +16,9 @@ import pytest
 from shape_lsp.core.api import Analyzer
 from shape_lsp.core.interpreter.frame import MAX_EXPR_DEPTH
 from shape_lsp.core.results import AnalysisResult
-from shape_lsp.core.source.parse import _MAX_DEPTH, SPLIT_MIN_LINES, node_positions, split_lines
+from shape_lsp.core.source.lines import split_lines
+from shape_lsp.core.source.parse import SPLIT_MIN_LINES
+from shape_lsp.core.source.positions import _MAX_DEPTH, node_positions
 
 # libcst's native parser overflowed the C stack (SIGSEGV) or took seconds to minutes on these;
 # found by the fuzzer (`1 + 1 + ...` 20,000 terms in a long line).

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def apply_fixes(text: str, findings: tuple[Finding, ...]) -> tuple[str, int]:
     """The text with each finding's preferred fix applied (`check --fix`), and how many
     were applied; a fix whose edits overlap an earlier one waits for the next pass."""
-    from shape_lsp.core.source.parse import split_lines
+    from shape_lsp.core.source.lines import split_lines
 
     lines = split_lines(text)
     starts = [0]
