@@ -47,10 +47,12 @@ class Analyzer:
         parsed = parse_file(source, self.cache, origin=path)
         findings: list[Finding] = [
             Finding(
-                "SH001",
-                settings.severity_of("SH001"),
+                "SH002" if p.python_accepts else "SH001",
+                settings.severity_of("SH002" if p.python_accepts else "SH001"),
                 _problem_span(p.line, p.col, parsed.lines),
-                f"syntax error: {p.message}",
+                f"not analysed: {p.message} (Python accepts it; it is too deep for this parser)"
+                if p.python_accepts
+                else f"syntax error: {p.message}",
             )
             for p in parsed.problems
         ]

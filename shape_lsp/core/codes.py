@@ -42,6 +42,13 @@ CODES: dict[str, Code] = {
             "The file does not parse; shapes are kept from the last good parse.",
         ),
         Code(
+            "SH002",
+            "too-deep-to-analyse",
+            _I,
+            "Valid Python nested too deeply for the parser (a 20,000-term `and` chain): that "
+            "statement is not analysed; the rest of the file is.",
+        ),
+        Code(
             "SH101",
             "in-features",
             _E,

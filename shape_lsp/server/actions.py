@@ -101,7 +101,7 @@ def actions_for(
                 )
             )
         edit = suppression_edit(lines, finding)
-        if edit is not None and finding.code != "SH001":
+        if edit is not None and finding.code not in ("SH001", "SH002"):
             ignores.append(
                 lsp.CodeAction(
                     title=f"Ignore {finding.code} on this line (# shape: ignore[{finding.code}])",

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 _FLOATS = {"float16", "bfloat16", "float32", "float64"}
 # Codes whose check reads only trailing dims or dtypes: valid even when the rank was guessed.
-RANK_FREE = frozenset({"SH101", "SH110", "SH001"})
+RANK_FREE = frozenset({"SH101", "SH110", "SH001", "SH002"})
 UNKNOWN_TENSOR = Tensor(None, None)
 
 

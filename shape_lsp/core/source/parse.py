@@ -41,6 +41,7 @@ class SyntaxProblem:
     line: int
     col: int
     message: str
+    python_accepts: bool = False  # valid Python this parser cannot read (too deep): SH002
 
 
 @dataclass(eq=False)
@@ -308,13 +309,9 @@ def parse_file(source: str, cache: ParseCache, origin: str = "") -> ParsedFile:
     if problems and python_parses(source):
         # CPython accepts the file: the split (or libcst) disagrees. SH001 is CPython's
         # verdict, so nothing is reported; the file is analysed whole when libcst can.
-        # A statement nested too deeply for libcst (a 20,000-term `and` chain) is the
-        # exception: it cannot be analysed at all, and saying so beats a silent gap.
-        problems = [
-            replace(p, message=f"{p.message} (Python accepts it; too deep for this parser)")
-            for p in problems
-            if _beyond_parser(p.message)
-        ]
+        # A statement nested too deeply for libcst (a 20,000-term `and` chain) cannot be
+        # analysed at all: it is SH002 (information), not a syntax error.
+        problems = [replace(p, python_accepts=True) for p in problems if _beyond_parser(p.message)]
         whole = cache.get(source)
         if whole.module is not None:
             chunks = [Chunk(whole, 0)]
