@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return verify_main(args_list[1:])
     if args_list and args_list[0] == "serve":
-        from shape_lsp.server import main as serve_main
+        from shape_lsp.server.main import main as serve_main
 
         return serve_main(args_list[1:])
     parser = build_parser()

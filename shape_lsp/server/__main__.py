@@ -2,6 +2,6 @@
 
 import sys
 
-from shape_lsp.server import main
+from shape_lsp.server.main import main
 
 raise SystemExit(main(sys.argv[1:]))

@@ -1,7 +1,8 @@
 """The package's structure: no import cycles anywhere, and the core's layers import downwards.
 
 Imports are read from the sources (`ast`, nothing is imported), those under `TYPE_CHECKING`
-and inside functions included: a cycle there is still a tangle. See shape_lsp/ARCHITECTURE.md.
+and inside functions included: a cycle there is still a tangle; `from pkg import sub` counts as
+importing both `pkg` (its __init__ runs) and `pkg.sub`. See shape_lsp/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ def import_graph() -> dict[str, set[str]]:
                     parts = ("shape_lsp." + pkg).split(".")
                     parts = parts[: len(parts) - node.level + 1]
                     base = ".".join([*parts, *([node.module] if node.module else [])])
-                # `from pkg import sub` imports the submodule, not the package's own code
+                # `from pkg import sub` runs pkg/__init__.py too: both count
                 subs = [f"{base}.{a.name}" for a in node.names]
-                targets = [t for t in subs if t.removeprefix("shape_lsp.") in mods] or [base]
+                targets = [base, *(t for t in subs if t.removeprefix("shape_lsp.") in mods)]
             for t in targets:
                 if not t.startswith("shape_lsp."):
                     continue

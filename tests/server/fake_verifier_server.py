@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from shape_lsp.core.results import Finding, Severity, ShapeFact, Span
-from shape_lsp.server import commands, main
+from shape_lsp.server import commands
+from shape_lsp.server.main import main
 
 
 class FakeReport:

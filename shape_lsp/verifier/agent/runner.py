@@ -23,11 +23,11 @@ import traceback
 from types import ModuleType
 from typing import Any
 
-from . import slicing
 from .hooks import Tracer
 from .keras_run import KerasModels, keras_raiser
 from .models import TorchModels, model_dtype, outermost
 from .protocol import MSG_LIMIT, Abort, clip, report
+from .slicing import roots_of, slice_module
 
 RERUN_LIMIT = 1 << 24  # elements (inputs, weights, buffers) for a cpu rerun of a meta error
 
@@ -205,8 +205,8 @@ class Agent(TorchModels, KerasModels):
             return compile(source, self.path, "exec")
         specs = list(self.req.get("models") or [])
         ctors = [] if specs else list(self.ctors.values())
-        roots = slicing.roots_of(specs, ctors)
-        module, self.slice, self.skipped_names = slicing.slice_module(
+        roots = roots_of(specs, ctors)
+        module, self.slice, self.skipped_names = slice_module(
             tree, source.splitlines(), roots, discover=not specs
         )
         return compile(module, self.path, "exec")
