@@ -351,19 +351,6 @@ class ModuleCalls:
         if (
             x_t is not None
             and layer.rule.has_weights
-            and dtype_assumed(x_t)
-            and x_t.dtype in _FLOATS
-            and layer.dtype in _FLOATS
-            and x_t.dtype != layer.dtype
-        ):
-            # An assumed float32 input into a float64 / float16 model: assume the model's dtype.
-            x = x_t = x_t.with_dtype(AssumedDtype(layer.dtype))
-            args = [x_t, *args[1:]] if args else args
-            if not args:
-                kwargs = {**kwargs, "input": x_t}
-        if (
-            x_t is not None
-            and layer.rule.has_weights
             and x_t.dtype in _FLOATS
             and x_t.dtype != layer.dtype
         ):
