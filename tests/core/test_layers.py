@@ -32,7 +32,7 @@ LAYERS = (
     ("analysis", ("core.analysis",)),
     ("api", ("core.api", "core")),
 )
-MAX_LINES = 620
+MAX_LINES = 600
 # Modules allowed past MAX_LINES, with the reason; keep this list short.
 LONG = {
 }

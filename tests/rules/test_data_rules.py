@@ -22,7 +22,8 @@ from shape_lsp.core.analysis.interpreters import new_interpreter
 from shape_lsp.core.config import Settings
 from shape_lsp.core.interpreter.interpret import Interpreter
 from shape_lsp.core.rules.data_arrays import KERAS_DATASETS
-from shape_lsp.core.rules.data_torchvision import DATASETS, EXAMPLES, TRANSFORMS, Image
+from shape_lsp.core.rules.data_torchvision import DATASETS, Image
+from shape_lsp.core.rules.transforms_torchvision import EXAMPLES, TRANSFORMS
 from shape_lsp.core.source.parse import ParseCache, parse_file
 from shape_lsp.core.values.abstract import Tensor
 from shape_lsp.core.values.shapes import Unknown, render_shape, sym

@@ -2,7 +2,8 @@
 
 Registered through the interpreter's extension interface (`EXTENSIONS`) like the Keras
 support; the shapes themselves come from the declarative rules in
-rules/data_torchvision.py and rules/data_arrays.py. Nothing here imports torch/torchvision.
+rules/data_torchvision.py, rules/transforms_torchvision.py and rules/data_arrays.py. Nothing here
+imports torch/torchvision.
 
 - A torchvision dataset, a `TensorDataset`, or a user `Dataset` subclass (its `__init__`,
   `__getitem__` and `__len__` are interpreted) is a `DatasetValue`: one sample and a length.
@@ -27,12 +28,12 @@ from shape_lsp.core.rules.base import Args, BindError, ShapeError, bind
 from shape_lsp.core.rules.data_arrays import keras_dataset
 from shape_lsp.core.rules.data_torchvision import (
     DATASETS,
-    TRANSFORMS,
     Image,
     IntTarget,
     dataset_length,
     dataset_sample,
 )
+from shape_lsp.core.rules.transforms_torchvision import TRANSFORMS
 from shape_lsp.core.values import shapes as S
 from shape_lsp.core.values.abstract import AbstractIterable, Tensor, Value
 from shape_lsp.core.values.shapes import UNKNOWN, Dim, Unknown
