@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shape_lsp import __version__
-from shape_lsp.cli_common import UsageError, _read, _settings
+from shape_lsp.cli_common import UsageError, _read, _settings, read_program
 from shape_lsp.cli_formats import FORMATTERS
 
 T = TypeVar("T")
@@ -383,19 +383,7 @@ def summary(args: argparse.Namespace) -> int:
     from shape_lsp.core.api import analyze
 
     path = Path(args.file)
-    if not path.is_file():
-        print(f"shape-lsp: error: no such file: {path}", file=sys.stderr)
-        return 2
-    source = _read(path)
-    if path.suffix.lower() == ".ipynb":
-        from shape_lsp.notebook_cli import NotebookError, program_of
-
-        try:
-            source = program_of(source).text
-        except NotebookError as e:
-            print(f"shape-lsp: error: {path}: {e}", file=sys.stderr)
-            return 2
-    result = analyze(source, str(path), _settings(args, path.resolve()))
+    result = analyze(read_program(path), str(path), _settings(args, path.resolve()))
     models = [m for m in result.models if args.model in (None, m.name)]
     if args.model and not models:
         names = ", ".join(m.name for m in result.models) or "none found"

@@ -41,6 +41,22 @@ def _settings(args: argparse.Namespace, target: Path) -> Any:
     return replace(settings, ignore=settings.ignore | frozenset(ignore))
 
 
+def read_program(path: Path) -> str:
+    """The Python text of one FILE argument: a script, or a notebook's code cells as one
+    program; a missing file or an unreadable notebook is a usage error."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    source = _read(path)
+    if path.suffix.lower() == ".ipynb":
+        from shape_lsp.notebook_cli import NotebookError, program_of
+
+        try:
+            return program_of(source).text
+        except NotebookError as e:
+            raise UsageError(f"{path}: {e}") from e
+    return source
+
+
 def _read(path: Path) -> str:
     data = path.read_bytes()
     try:

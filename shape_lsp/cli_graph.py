@@ -28,23 +28,11 @@ def add_parser(sub: Any) -> None:
 
 def graph(args: argparse.Namespace) -> int:
     """Analyse FILE and print (or write) one model's graph."""
-    from shape_lsp.cli_common import _read, _settings
+    from shape_lsp.cli_common import _settings, read_program
     from shape_lsp.core.api import analyze
 
     path = Path(args.file)
-    if not path.is_file():
-        print(f"shape-lsp: error: no such file: {path}", file=sys.stderr)
-        return 2
-    source = _read(path)
-    if path.suffix.lower() == ".ipynb":
-        from shape_lsp.notebook_cli import NotebookError, program_of
-
-        try:
-            source = program_of(source).text
-        except NotebookError as e:
-            print(f"shape-lsp: error: {path}: {e}", file=sys.stderr)
-            return 2
-    result = analyze(source, str(path), _settings(args, path.resolve()))
+    result = analyze(read_program(path), str(path), _settings(args, path.resolve()))
     models = list(result.models)
     model = pick(models, args.model)
     if model is None:

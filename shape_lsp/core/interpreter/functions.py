@@ -153,19 +153,7 @@ class Functions(Calls):
             inst.ctor_text = source_text(node)
         hit = info.find_method("__init__")
         if hit is not None:
-            owner, fn = hit
-            caller = frame or Frame(self.globals, info.chunk)
-            if info.home is not None and info.home is not self:
-                caller = Frame(caller.env, caller.chunk, record_facts=False, home=info.home)  # type: ignore[arg-type]
-            with contextlib.suppress(Budget):
-                self.call_function(
-                    FunctionRef(fn, owner.chunk_for(fn), owner, inst),
-                    args,
-                    kwargs,
-                    caller,
-                    record_facts=False,
-                    symbolic_missing=symbolic_missing,
-                )
+            self._run_init(info, hit, inst, args, kwargs, frame, symbolic_missing)
         assign_path(inst, "")
         return inst
 
@@ -177,6 +165,20 @@ class Functions(Calls):
         if hit is None or any(not isinstance(b, ClassRef) for b in all_bases(info)):
             return UNKNOWN  # a base the engine cannot see may set attributes of its own
         obj = PyObject(info, {})
+        self._run_init(info, hit, obj, args, kwargs, frame)
+        return obj
+
+    def _run_init(
+        self,
+        info: ClassInfo,
+        hit: tuple[ClassInfo, cst.FunctionDef],
+        obj: Value,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: Frame | None,
+        symbolic_missing: bool = False,
+    ) -> None:
+        """Run `__init__` (found on `hit`'s owner) on a fresh `obj`, in its defining module."""
         owner, fn = hit
         caller = frame or Frame(self.globals, info.chunk)
         if info.home is not None and info.home is not self:
@@ -188,8 +190,8 @@ class Functions(Calls):
                 kwargs,
                 caller,
                 record_facts=False,
+                symbolic_missing=symbolic_missing,
             )
-        return obj
 
 
 def _home_of(fn: FunctionRef) -> InterpreterState | None:
